@@ -1,0 +1,295 @@
+//! The `policy` command, as library calls, so any workspace's xtask can offer it in a few lines:
+//!
+//! ```no_run
+//! // xtask/src/main.rs of your workspace
+//! fn main() -> std::process::ExitCode {
+//!     let args = std::env::args().skip(2); // skip "xtask" and "policy"
+//!     match dynox_iam::cli::PolicyArgs::parse(args).and_then(|a| dynox_iam::cli::run_policy(&a)) {
+//!         Ok(()) => std::process::ExitCode::SUCCESS,
+//!         Err(e) => {
+//!             eprintln!("error: {e}");
+//!             std::process::ExitCode::FAILURE
+//!         }
+//!     }
+//! }
+//! ```
+
+use crate::policy::{Policy, PolicyOptions};
+use crate::scan::{ScanReport, scan_file};
+use std::fmt;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The usage line of the `policy` command.
+pub const USAGE: &str = "usage: policy (--bin NAME | --example NAME | --binary PATH) [-p PACKAGE] \
+[--profile P] [--region R] [--account A] [--partition P] [--output FILE] [--allow-wildcard]";
+
+/// What to scan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A binary target, built with cargo.
+    Bin(String),
+    /// An example target, built with cargo.
+    Example(String),
+    /// An executable that is already linked.
+    Binary(PathBuf),
+}
+
+/// Parsed arguments of the `policy` command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyArgs {
+    /// What to scan.
+    pub target: Target,
+    /// `-p PACKAGE`: the package that owns the target.
+    pub package: Option<String>,
+    /// `--profile P`: the cargo profile to build with (default `dev`).
+    pub profile: Option<String>,
+    /// Region, account, partition and wildcard consent for the ARNs.
+    pub options: PolicyOptions,
+    /// `--output FILE`: write the policy there instead of stdout.
+    pub output: Option<PathBuf>,
+}
+
+/// Why the command failed.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad command-line arguments.
+    Usage(String),
+    /// Building the target failed.
+    Build(String),
+    /// Scanning the binary failed.
+    Scan(crate::scan::ScanError),
+    /// No exact policy can be given.
+    Policy(crate::policy::PolicyError),
+    /// Writing the output failed.
+    Io(std::io::Error),
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Usage(m) => write!(f, "{m}\n{USAGE}"),
+            CliError::Build(m) => write!(f, "build failed: {m}"),
+            CliError::Scan(e) => write!(f, "scan failed: {e}"),
+            CliError::Policy(e) => write!(f, "{e}"),
+            CliError::Io(e) => write!(f, "cannot write the policy: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CliError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CliError::Scan(e) => Some(e),
+            CliError::Policy(e) => Some(e),
+            CliError::Io(e) => Some(e),
+            CliError::Usage(_) | CliError::Build(_) => None,
+        }
+    }
+}
+
+impl PolicyArgs {
+    /// Parses the arguments that follow `policy`.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<PolicyArgs, CliError> {
+        let mut target = None;
+        let mut package = None;
+        let mut profile = None;
+        let mut options = PolicyOptions::default();
+        let mut output = None;
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            let mut value = |name: &str| {
+                args.next()
+                    .filter(|v| !v.starts_with("--"))
+                    .ok_or_else(|| CliError::Usage(format!("{name} needs a value")))
+            };
+            let new_target = match flag.as_str() {
+                "--bin" => Some(Target::Bin(value("--bin")?)),
+                "--example" => Some(Target::Example(value("--example")?)),
+                "--binary" => Some(Target::Binary(PathBuf::from(value("--binary")?))),
+                "-p" | "--package" => {
+                    package = Some(value("-p")?);
+                    None
+                }
+                "--profile" => {
+                    profile = Some(value("--profile")?);
+                    None
+                }
+                "--region" => {
+                    options.region = Some(value("--region")?);
+                    None
+                }
+                "--account" => {
+                    let a = value("--account")?;
+                    if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(CliError::Usage(format!(
+                            "--account takes a 12-digit AWS account id, not `{a}`"
+                        )));
+                    }
+                    options.account = Some(a);
+                    None
+                }
+                "--partition" => {
+                    options.partition = value("--partition")?;
+                    None
+                }
+                "--output" | "-o" => {
+                    output = Some(PathBuf::from(value("--output")?));
+                    None
+                }
+                "--allow-wildcard" => {
+                    options.allow_wildcard = true;
+                    None
+                }
+                other => return Err(CliError::Usage(format!("unknown argument `{other}`"))),
+            };
+            if let Some(t) = new_target {
+                if target.is_some() {
+                    return Err(CliError::Usage(
+                        "give exactly one of --bin, --example, --binary".into(),
+                    ));
+                }
+                target = Some(t);
+            }
+        }
+        let target = target.ok_or_else(|| {
+            CliError::Usage("give exactly one of --bin, --example, --binary".into())
+        })?;
+        if matches!(target, Target::Binary(_)) && (package.is_some() || profile.is_some()) {
+            return Err(CliError::Usage(
+                "-p and --profile build a target; --binary is already built".into(),
+            ));
+        }
+        Ok(PolicyArgs {
+            target,
+            package,
+            profile,
+            options,
+            output,
+        })
+    }
+}
+
+/// Builds `target` with cargo (unless it is already a binary) and returns the executable's path.
+pub fn build_target(
+    target: &Target,
+    package: Option<&str>,
+    profile: Option<&str>,
+) -> Result<PathBuf, CliError> {
+    let (flag, name) = match target {
+        Target::Binary(path) => return Ok(path.clone()),
+        Target::Bin(n) => ("--bin", n),
+        Target::Example(n) => ("--example", n),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--message-format=json-render-diagnostics", flag, name]);
+    if let Some(p) = package {
+        cmd.args(["-p", p]);
+    }
+    if let Some(p) = profile {
+        cmd.args(["--profile", p]);
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| CliError::Build(format!("cannot run cargo: {e}")))?;
+    let mut executable = None;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| CliError::Build(e.to_string()))?;
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if msg["reason"] == "compiler-artifact" && msg["target"]["name"] == name.as_str() {
+            if let Some(exe) = msg["executable"].as_str() {
+                executable = Some(PathBuf::from(exe));
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| CliError::Build(e.to_string()))?;
+    if !status.success() {
+        return Err(CliError::Build(format!("cargo exited with {status}")));
+    }
+    executable.ok_or_else(|| CliError::Build(format!("cargo produced no executable for {name}")))
+}
+
+/// Scans `binary` and builds its policy.
+pub fn export(
+    binary: &Path,
+    options: &PolicyOptions,
+) -> Result<(Policy, ScanReport), CliError> {
+    let report = scan_file(binary).map_err(CliError::Scan)?;
+    let policy = Policy::build(&report.requirements, options).map_err(CliError::Policy)?;
+    Ok((policy, report))
+}
+
+/// Runs the whole command: build, scan, print the policy (stdout or `--output`), notes on stderr.
+pub fn run_policy(args: &PolicyArgs) -> Result<(), CliError> {
+    let binary = build_target(&args.target, args.package.as_deref(), args.profile.as_deref())?;
+    let (policy, report) = export(&binary, &args.options)?;
+    eprintln!(
+        "dynox-iam: {} permission(s) from {} marker record(s) in {}",
+        report.requirements.len(),
+        report.records,
+        binary.display()
+    );
+    if args.options.uses_placeholders() {
+        eprintln!(
+            "dynox-iam: ARNs carry the placeholders REGION and ACCOUNT; pass --region and --account \
+             to fill them in"
+        );
+    }
+    for w in &policy.warnings {
+        eprintln!("dynox-iam: warning: {w}");
+    }
+    let json = policy.to_json();
+    match &args.output {
+        Some(path) => write_atomically(path, &json).map_err(CliError::Io)?,
+        None => print!("{json}"),
+    }
+    Ok(())
+}
+
+/// Writes via a temporary file and a rename, so a failed run never leaves half a policy behind.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("dynox-iam.tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<PolicyArgs, CliError> {
+        PolicyArgs::parse(s.split_whitespace().map(String::from))
+    }
+
+    #[test]
+    fn parses_the_documented_interface() {
+        let a = parse("--example svc -p dynox --profile release --region eu-west-1 --account 123456789012 --partition aws-cn --output p.json").unwrap();
+        assert_eq!(a.target, Target::Example("svc".into()));
+        assert_eq!(a.package.as_deref(), Some("dynox"));
+        assert_eq!(a.profile.as_deref(), Some("release"));
+        assert_eq!(a.options.partition, "aws-cn");
+        assert!(!a.options.uses_placeholders());
+        assert_eq!(a.output, Some(PathBuf::from("p.json")));
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        for bad in [
+            "",
+            "--bin a --example b",
+            "--bin",
+            "--bin a --account 12",
+            "--binary x -p y",
+            "--frobnicate",
+        ] {
+            assert!(matches!(parse(bad), Err(CliError::Usage(_))), "{bad}");
+        }
+    }
+}
