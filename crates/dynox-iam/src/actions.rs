@@ -101,13 +101,17 @@ pub mod dynamodb {
     /// `dynamodb:ListContributorInsights`.
     pub const LIST_CONTRIBUTOR_INSIGHTS: &str = "dynamodb:ListContributorInsights";
     /// `dynamodb:DescribeKinesisStreamingDestination`.
-    pub const DESCRIBE_KINESIS_STREAMING_DESTINATION: &str = "dynamodb:DescribeKinesisStreamingDestination";
+    pub const DESCRIBE_KINESIS_STREAMING_DESTINATION: &str =
+        "dynamodb:DescribeKinesisStreamingDestination";
     /// `dynamodb:EnableKinesisStreamingDestination`.
-    pub const ENABLE_KINESIS_STREAMING_DESTINATION: &str = "dynamodb:EnableKinesisStreamingDestination";
+    pub const ENABLE_KINESIS_STREAMING_DESTINATION: &str =
+        "dynamodb:EnableKinesisStreamingDestination";
     /// `dynamodb:DisableKinesisStreamingDestination`.
-    pub const DISABLE_KINESIS_STREAMING_DESTINATION: &str = "dynamodb:DisableKinesisStreamingDestination";
+    pub const DISABLE_KINESIS_STREAMING_DESTINATION: &str =
+        "dynamodb:DisableKinesisStreamingDestination";
     /// `dynamodb:UpdateKinesisStreamingDestination`.
-    pub const UPDATE_KINESIS_STREAMING_DESTINATION: &str = "dynamodb:UpdateKinesisStreamingDestination";
+    pub const UPDATE_KINESIS_STREAMING_DESTINATION: &str =
+        "dynamodb:UpdateKinesisStreamingDestination";
     /// `dynamodb:GetResourcePolicy`.
     pub const GET_RESOURCE_POLICY: &str = "dynamodb:GetResourcePolicy";
     /// `dynamodb:PutResourcePolicy`.
@@ -127,7 +131,8 @@ pub mod dynamodb {
     /// `dynamodb:UpdateGlobalTableSettings`.
     pub const UPDATE_GLOBAL_TABLE_SETTINGS: &str = "dynamodb:UpdateGlobalTableSettings";
     /// `dynamodb:DescribeTableReplicaAutoScaling`.
-    pub const DESCRIBE_TABLE_REPLICA_AUTO_SCALING: &str = "dynamodb:DescribeTableReplicaAutoScaling";
+    pub const DESCRIBE_TABLE_REPLICA_AUTO_SCALING: &str =
+        "dynamodb:DescribeTableReplicaAutoScaling";
     /// `dynamodb:UpdateTableReplicaAutoScaling`.
     pub const UPDATE_TABLE_REPLICA_AUTO_SCALING: &str = "dynamodb:UpdateTableReplicaAutoScaling";
 }

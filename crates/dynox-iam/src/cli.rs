@@ -184,7 +184,12 @@ pub fn build_target(
     };
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--message-format=json-render-diagnostics", flag, name]);
+    cmd.args([
+        "build",
+        "--message-format=json-render-diagnostics",
+        flag,
+        name,
+    ]);
     if let Some(p) = package {
         cmd.args(["-p", p]);
     }
@@ -217,10 +222,7 @@ pub fn build_target(
 }
 
 /// Scans `binary` and builds its policy.
-pub fn export(
-    binary: &Path,
-    options: &PolicyOptions,
-) -> Result<(Policy, ScanReport), CliError> {
+pub fn export(binary: &Path, options: &PolicyOptions) -> Result<(Policy, ScanReport), CliError> {
     let report = scan_file(binary).map_err(CliError::Scan)?;
     let policy = Policy::build(&report.requirements, options).map_err(CliError::Policy)?;
     Ok((policy, report))
@@ -228,7 +230,11 @@ pub fn export(
 
 /// Runs the whole command: build, scan, print the policy (stdout or `--output`), notes on stderr.
 pub fn run_policy(args: &PolicyArgs) -> Result<(), CliError> {
-    let binary = build_target(&args.target, args.package.as_deref(), args.profile.as_deref())?;
+    let binary = build_target(
+        &args.target,
+        args.package.as_deref(),
+        args.profile.as_deref(),
+    )?;
     let (policy, report) = export(&binary, &args.options)?;
     eprintln!(
         "dynox-iam: {} permission(s) from {} marker record(s) in {}",

@@ -406,7 +406,10 @@ mod tests {
         let p = Policy::build(&reqs, &PolicyOptions::default()).unwrap();
         let s = &p.statements[0];
         assert_eq!(s.resources, ["arn:aws:kms:REGION:ACCOUNT:key/*"]);
-        assert_eq!(s.conditions["StringEquals"]["kms:RequestAlias"], ["alias/app"]);
+        assert_eq!(
+            s.conditions["StringEquals"]["kms:RequestAlias"],
+            ["alias/app"]
+        );
         let json: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
         assert_eq!(
             json["Statement"][0]["Condition"]["StringEquals"]["kms:RequestAlias"][0],

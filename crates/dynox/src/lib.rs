@@ -1,1 +1,42 @@
-//! wip
+//! dynox is a typed DynamoDB client: models from `#[derive(Model)]`, typed conditions and
+//! updates with placeholders only, one send path for every request, and a permission marker on
+//! every operation so that `cargo xtask policy` can print the exact IAM policy a binary needs.
+//!
+//! ```no_run
+//! use dynox::{Client, Model};
+//!
+//! #[derive(Model, Debug)]
+//! #[dynox(table = "users")]
+//! struct User {
+//!     #[dynox(partition_key)]
+//!     id: String,
+//!     name: String,
+//!     visits: u64,
+//! }
+//!
+//! # async fn run() -> dynox::Result<()> {
+//! let client = Client::builder().region("eu-west-1").build().await;
+//! client.put(&User { id: "u1".into(), name: "Ada".into(), visits: 0 }).if_not_exists().await?;
+//! let f = User::fields();
+//! client.update::<User>(User::key("u1")).action(f.visits.increment(1)).await?;
+//! let user = client.get::<User>(User::key("u1")).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod attr;
+mod client;
+pub mod error;
+pub mod expr;
+pub mod item;
+pub mod model;
+pub mod send;
+pub mod table;
+
+pub use aws_sdk_dynamodb::types::AttributeValue;
+pub use client::{Client, ClientBuilder};
+pub use dynox_derive::Model;
+pub use error::{Error, Result};
+pub use model::{FromItem, Model, ModelKey};
+
+/// An item: attribute names to values, as the AWS SDK represents it.
+pub type Item = std::collections::HashMap<String, AttributeValue>;

@@ -1,0 +1,186 @@
+//! Attribute paths, typed by the value they lead to.
+
+use crate::AttributeValue;
+use crate::attr::{Binary, SetElement};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt;
+use std::marker::PhantomData;
+
+/// One step of a path: an attribute or map key name, or a list index.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Segment {
+    /// A top-level attribute or a map key.
+    Name(Cow<'static, str>),
+    /// A list element.
+    Index(usize),
+}
+
+/// A path to an attribute holding a `T`, e.g. `address.city` or `tags[2]`.
+///
+/// Models get one per field from `Model::fields()`; `Path::<AttributeValue>::new` builds an
+/// untyped one by hand.
+pub struct Path<T> {
+    segments: Vec<Segment>,
+    _value: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Path<T> {
+    fn clone(&self) -> Self {
+        Path {
+            segments: self.segments.clone(),
+            _value: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Path<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Path({})", AnyPath::from(self))
+    }
+}
+
+impl<T> PartialEq for Path<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.segments == other.segments
+    }
+}
+
+impl<T> Path<T> {
+    /// A path to the top-level attribute `name` (its stored name).
+    pub fn new(name: impl Into<Cow<'static, str>>) -> Path<T> {
+        Path {
+            segments: vec![Segment::Name(name.into())],
+            _value: PhantomData,
+        }
+    }
+
+    fn child<U>(&self, seg: Segment) -> Path<U> {
+        let mut segments = self.segments.clone();
+        segments.push(seg);
+        Path {
+            segments,
+            _value: PhantomData,
+        }
+    }
+
+    /// The steps of this path.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// The stored name of the top-level attribute.
+    pub fn root(&self) -> &str {
+        match &self.segments[0] {
+            Segment::Name(n) => n,
+            Segment::Index(_) => unreachable!("a path always starts with a name"),
+        }
+    }
+
+    /// The same path, without its value type.
+    pub fn any(&self) -> AnyPath {
+        AnyPath(self.segments.clone())
+    }
+
+    /// The same path, untyped, for values of any type.
+    pub fn untyped(&self) -> Path<AttributeValue> {
+        Path {
+            segments: self.segments.clone(),
+            _value: PhantomData,
+        }
+    }
+}
+
+impl Path<AttributeValue> {
+    /// The map entry `key` below an untyped path.
+    pub fn key(&self, key: impl Into<Cow<'static, str>>) -> Path<AttributeValue> {
+        self.child(Segment::Name(key.into()))
+    }
+    /// The list element `index` below an untyped path.
+    pub fn index(&self, index: usize) -> Path<AttributeValue> {
+        self.child(Segment::Index(index))
+    }
+}
+
+impl<V, S> Path<HashMap<String, V, S>> {
+    /// The map entry `key`.
+    pub fn key(&self, key: impl Into<Cow<'static, str>>) -> Path<V> {
+        self.child(Segment::Name(key.into()))
+    }
+}
+
+impl<V> Path<BTreeMap<String, V>> {
+    /// The map entry `key`.
+    pub fn key(&self, key: impl Into<Cow<'static, str>>) -> Path<V> {
+        self.child(Segment::Name(key.into()))
+    }
+}
+
+impl<V> Path<Vec<V>> {
+    /// The list element `index`.
+    pub fn index(&self, index: usize) -> Path<V> {
+        self.child(Segment::Index(index))
+    }
+}
+
+/// A path of any value type, for projections.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AnyPath(pub(crate) Vec<Segment>);
+
+impl AnyPath {
+    /// The steps of this path.
+    pub fn segments(&self) -> &[Segment] {
+        &self.0
+    }
+}
+
+impl<T> From<Path<T>> for AnyPath {
+    fn from(p: Path<T>) -> Self {
+        AnyPath(p.segments)
+    }
+}
+
+impl<T> From<&Path<T>> for AnyPath {
+    fn from(p: &Path<T>) -> Self {
+        AnyPath(p.segments.clone())
+    }
+}
+
+impl fmt::Display for AnyPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            match s {
+                Segment::Name(n) if i == 0 => write!(f, "{n}")?,
+                Segment::Name(n) => write!(f, ".{n}")?,
+                Segment::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Values whose attribute can be searched with `contains`: strings (substring), sets and lists
+/// (element).
+pub trait Contains {
+    /// What `contains` looks for.
+    type Needle;
+}
+
+impl Contains for String {
+    type Needle = String;
+}
+impl Contains for Binary {
+    type Needle = Binary;
+}
+impl<V> Contains for Vec<V> {
+    type Needle = V;
+}
+impl<E: SetElement, S> Contains for HashSet<E, S> {
+    type Needle = E;
+}
+impl<E: SetElement> Contains for BTreeSet<E> {
+    type Needle = E;
+}
+impl Contains for AttributeValue {
+    type Needle = AttributeValue;
+}

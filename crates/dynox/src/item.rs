@@ -1,0 +1,421 @@
+//! Single-item operations on models: get, put, update, delete.
+//!
+//! Each builder is sent with `.send().await` (or just `.await`). Its permission marker sits in
+//! the function that builds the request, so a binary that never sends, say, a delete has no
+//! `dynamodb:DeleteItem` in its policy.
+
+use crate::error::{Error, Result};
+use crate::expr::{AnyPath, Condition, Placeholders, ReturnValues, UpdateAction, update_render};
+use crate::model::{FromItem, Model, ModelKey};
+use crate::{Client, Item};
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use dynox_iam::{ResourceRef, actions::dynamodb, mark};
+use futures::future::BoxFuture;
+use std::future::IntoFuture;
+use std::marker::PhantomData;
+
+impl Client {
+    /// Reads one item by its key. `None` when there is no such item.
+    ///
+    /// ```no_run
+    /// # use dynox::Model;
+    /// # #[derive(Model)] #[dynox(table = "users")]
+    /// # struct User { #[dynox(partition_key)] id: String, name: String }
+    /// # async fn f(client: dynox::Client) -> dynox::Result<()> {
+    /// let user: Option<User> = client.get::<User>(User::key("u1")).consistent_read(true).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn get<M: Model>(&self, key: M::Key) -> GetItem<'_, M> {
+        GetItem {
+            client: self,
+            key,
+            consistent: false,
+            projection: Vec::new(),
+            _model: PhantomData,
+        }
+    }
+
+    /// Writes a whole item, replacing any item with the same key.
+    pub fn put<M: Model>(&self, item: &M) -> PutItem<'_, M> {
+        PutItem {
+            client: self,
+            item: item.to_item(),
+            options: WriteOptions::default(),
+            _model: PhantomData,
+        }
+    }
+
+    /// Changes attributes of one item (creating it unless a condition forbids that).
+    pub fn update<M: Model>(&self, key: M::Key) -> UpdateItem<'_, M> {
+        UpdateItem {
+            client: self,
+            key,
+            actions: Vec::new(),
+            return_values: ReturnValues::None,
+            options: WriteOptions::default(),
+            _model: PhantomData,
+        }
+    }
+
+    /// Deletes one item by its key.
+    pub fn delete<M: Model>(&self, key: M::Key) -> DeleteItem<'_, M> {
+        DeleteItem {
+            client: self,
+            key,
+            options: WriteOptions::default(),
+            _model: PhantomData,
+        }
+    }
+}
+
+/// Options shared by the writing operations.
+#[derive(Clone, Debug, Default)]
+struct WriteOptions {
+    condition: Option<Condition>,
+    return_old: bool,
+    old_on_failure: bool,
+}
+
+impl WriteOptions {
+    fn condition(&mut self, c: Condition) {
+        self.condition = Some(match self.condition.take() {
+            Some(prev) => prev & c,
+            None => c,
+        });
+    }
+
+    fn render_condition(&self, p: &mut Placeholders) -> Result<Option<String>> {
+        self.condition.as_ref().map(|c| c.render(p)).transpose()
+    }
+
+    fn on_failure(&self) -> Option<ReturnValuesOnConditionCheckFailure> {
+        self.old_on_failure
+            .then_some(ReturnValuesOnConditionCheckFailure::AllOld)
+    }
+}
+
+fn key_condition<M: Model>(exists: bool) -> Condition {
+    let pk = crate::expr::Path::<crate::AttributeValue>::new(M::PARTITION_KEY.name);
+    if exists { pk.exists() } else { pk.not_exists() }
+}
+
+macro_rules! debug_by_table {
+    ($($builder:ident),*) => {$(
+        impl<M: Model> std::fmt::Debug for $builder<'_, M> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($builder))
+                    .field("table", &M::TABLE)
+                    .finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+debug_by_table!(GetItem, PutItem, UpdateItem, DeleteItem);
+
+fn decode<T: FromItem>(item: Option<Item>) -> Result<Option<T>> {
+    item.filter(|i| !i.is_empty()).map(T::from_item).transpose()
+}
+
+macro_rules! write_options {
+    () => {
+        /// Adds a condition; several conditions must all hold. A failed condition is
+        /// [`Error::ConditionFailed`] and writes nothing.
+        pub fn condition(mut self, condition: Condition) -> Self {
+            self.options.condition(condition);
+            self
+        }
+
+        /// On a failed condition, carry the item as it was in the error
+        /// ([`Error::old_item`]).
+        pub fn return_old_on_condition_failure(mut self) -> Self {
+            self.options.old_on_failure = true;
+            self
+        }
+    };
+}
+
+/// A pending `GetItem`: see [`Client::get`].
+#[must_use = "a request does nothing until it is sent"]
+pub struct GetItem<'c, M: Model> {
+    client: &'c Client,
+    key: M::Key,
+    consistent: bool,
+    projection: Vec<AnyPath>,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<'c, M: Model> GetItem<'c, M> {
+    /// Strongly consistent read (twice the read cost).
+    pub fn consistent_read(mut self, consistent: bool) -> Self {
+        self.consistent = consistent;
+        self
+    }
+
+    /// Reads only `path` (repeatable). Decode into a type whose other fields are optional, with
+    /// [`send_as`](GetItem::send_as), or read the raw item.
+    pub fn project(mut self, path: impl Into<AnyPath>) -> Self {
+        self.projection.push(path.into());
+        self
+    }
+
+    /// Sends the request and decodes the item as the model.
+    pub async fn send(self) -> Result<Option<M>> {
+        self.send_as::<M>().await
+    }
+
+    /// Sends the request and decodes the item as `T` (a projection type, or [`Item`]).
+    pub async fn send_as<T: FromItem>(self) -> Result<Option<T>> {
+        mark!(
+            dynamodb::GET_ITEM,
+            ResourceRef::Table(M::TABLE),
+            "get",
+            M::NAME
+        );
+        let mut p = Placeholders::new();
+        let projection = (!self.projection.is_empty()).then(|| {
+            let parts: Vec<String> = self.projection.iter().map(|a| p.path(&a.0)).collect();
+            parts.join(", ")
+        });
+        let req = self
+            .client
+            .sdk()
+            .get_item()
+            .table_name(M::TABLE)
+            .set_key(Some(self.key.to_key_item()?))
+            .consistent_read(self.consistent)
+            .set_projection_expression(projection)
+            .set_expression_attribute_names(p.take_names());
+        decode(self.client.send(req).await?.item)
+    }
+}
+
+impl<'c, M: Model> IntoFuture for GetItem<'c, M> {
+    type Output = Result<Option<M>>;
+    type IntoFuture = BoxFuture<'c, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+/// A pending `PutItem`: see [`Client::put`].
+#[must_use = "a request does nothing until it is sent"]
+pub struct PutItem<'c, M: Model> {
+    client: &'c Client,
+    item: Result<Item>,
+    options: WriteOptions,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<'c, M: Model> PutItem<'c, M> {
+    write_options!();
+
+    /// Only create: fail with [`Error::ConditionFailed`] if an item with this key exists.
+    pub fn if_not_exists(mut self) -> Self {
+        self.options.condition(key_condition::<M>(false));
+        self
+    }
+
+    /// Return the item this put replaced.
+    pub fn return_old(mut self) -> Self {
+        self.options.return_old = true;
+        self
+    }
+
+    /// Sends the request; returns the replaced item when [`return_old`](PutItem::return_old) was
+    /// asked for.
+    pub async fn send(self) -> Result<Option<M>> {
+        mark!(
+            dynamodb::PUT_ITEM,
+            ResourceRef::Table(M::TABLE),
+            "put",
+            M::NAME
+        );
+        let item = self.item?;
+        let mut p = Placeholders::new();
+        let condition = self.options.render_condition(&mut p)?;
+        let req = self
+            .client
+            .sdk()
+            .put_item()
+            .table_name(M::TABLE)
+            .set_item(Some(item))
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(p.take_names())
+            .set_expression_attribute_values(p.take_values())
+            .set_return_values(self.options.return_old.then_some(ReturnValue::AllOld))
+            .set_return_values_on_condition_check_failure(self.options.on_failure());
+        decode(self.client.send(req).await?.attributes)
+    }
+}
+
+impl<'c, M: Model> IntoFuture for PutItem<'c, M> {
+    type Output = Result<Option<M>>;
+    type IntoFuture = BoxFuture<'c, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+/// A pending `UpdateItem`: see [`Client::update`].
+#[must_use = "a request does nothing until it is sent"]
+pub struct UpdateItem<'c, M: Model> {
+    client: &'c Client,
+    key: M::Key,
+    actions: Vec<UpdateAction>,
+    return_values: ReturnValues,
+    options: WriteOptions,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<'c, M: Model> UpdateItem<'c, M> {
+    write_options!();
+
+    /// Adds one action (`field.set(v)`, `field.increment(1)`, `field.remove()`, ...).
+    pub fn action(mut self, action: UpdateAction) -> Self {
+        self.actions.push(action);
+        self
+    }
+
+    /// Adds several actions.
+    pub fn actions(mut self, actions: impl IntoIterator<Item = UpdateAction>) -> Self {
+        self.actions.extend(actions);
+        self
+    }
+
+    /// Only update an existing item: fail with [`Error::ConditionFailed`] otherwise, instead of
+    /// creating one.
+    pub fn if_exists(mut self) -> Self {
+        self.options.condition(key_condition::<M>(true));
+        self
+    }
+
+    /// What to return. [`send`](UpdateItem::send) decodes whole items (`AllOld`, `AllNew`);
+    /// [`send_attributes`](UpdateItem::send_attributes) returns any choice raw.
+    pub fn return_values(mut self, which: ReturnValues) -> Self {
+        self.return_values = which;
+        self
+    }
+
+    /// Sends the request; returns the whole item as it was (`AllOld`) or is (`AllNew`) when
+    /// asked for.
+    pub async fn send(self) -> Result<Option<M>> {
+        if !matches!(self.return_values, ReturnValues::None) && !self.return_values.is_whole_item()
+        {
+            return Err(Error::validation(format!(
+                "{:?} returns only some attributes, which do not make a whole {}: use send_attributes()",
+                self.return_values,
+                M::NAME
+            )));
+        }
+        decode(self.send_attributes().await?)
+    }
+
+    /// Sends the request; returns the attributes chosen with
+    /// [`return_values`](UpdateItem::return_values), raw.
+    pub async fn send_attributes(self) -> Result<Option<Item>> {
+        mark!(
+            dynamodb::UPDATE_ITEM,
+            ResourceRef::Table(M::TABLE),
+            "update",
+            M::NAME
+        );
+        for a in &self.actions {
+            if a.path().len() == 1 {
+                if let crate::expr::Segment::Name(n) = &a.path()[0] {
+                    if M::is_key_attribute(n) {
+                        return Err(Error::validation(format!(
+                            "`{n}` is part of the key of {}: key attributes cannot be updated",
+                            M::NAME
+                        )));
+                    }
+                }
+            }
+        }
+        let mut p = Placeholders::new();
+        let update = update_render(&self.actions, &mut p)?;
+        let condition = self.options.render_condition(&mut p)?;
+        let req = self
+            .client
+            .sdk()
+            .update_item()
+            .table_name(M::TABLE)
+            .set_key(Some(self.key.to_key_item()?))
+            .update_expression(update)
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(p.take_names())
+            .set_expression_attribute_values(p.take_values())
+            .return_values(self.return_values.to_sdk())
+            .set_return_values_on_condition_check_failure(self.options.on_failure());
+        Ok(self
+            .client
+            .send(req)
+            .await?
+            .attributes
+            .filter(|a| !a.is_empty()))
+    }
+}
+
+impl<'c, M: Model> IntoFuture for UpdateItem<'c, M> {
+    type Output = Result<Option<M>>;
+    type IntoFuture = BoxFuture<'c, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+/// A pending `DeleteItem`: see [`Client::delete`].
+#[must_use = "a request does nothing until it is sent"]
+pub struct DeleteItem<'c, M: Model> {
+    client: &'c Client,
+    key: M::Key,
+    options: WriteOptions,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<'c, M: Model> DeleteItem<'c, M> {
+    write_options!();
+
+    /// Only delete an existing item: fail with [`Error::ConditionFailed`] otherwise.
+    pub fn if_exists(mut self) -> Self {
+        self.options.condition(key_condition::<M>(true));
+        self
+    }
+
+    /// Return the deleted item.
+    pub fn return_old(mut self) -> Self {
+        self.options.return_old = true;
+        self
+    }
+
+    /// Sends the request; returns the deleted item when asked for.
+    pub async fn send(self) -> Result<Option<M>> {
+        mark!(
+            dynamodb::DELETE_ITEM,
+            ResourceRef::Table(M::TABLE),
+            "delete",
+            M::NAME
+        );
+        let mut p = Placeholders::new();
+        let condition = self.options.render_condition(&mut p)?;
+        let req = self
+            .client
+            .sdk()
+            .delete_item()
+            .table_name(M::TABLE)
+            .set_key(Some(self.key.to_key_item()?))
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(p.take_names())
+            .set_expression_attribute_values(p.take_values())
+            .set_return_values(self.options.return_old.then_some(ReturnValue::AllOld))
+            .set_return_values_on_condition_check_failure(self.options.on_failure());
+        decode(self.client.send(req).await?.attributes)
+    }
+}
+
+impl<'c, M: Model> IntoFuture for DeleteItem<'c, M> {
+    type Output = Result<Option<M>>;
+    type IntoFuture = BoxFuture<'c, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
