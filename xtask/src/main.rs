@@ -1,1 +1,113 @@
-fn main() {}
+//! `cargo xtask`: the workspace's own commands.
+//!
+//! - `policy ...`: build a target, scan the linked binary, print its least-privilege IAM policy.
+//! - `demo`: run the example service on the embedded backend, then print its exact policy.
+//! - `test`: install what the tests need and run the whole test suite.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const HELP: &str = "usage: cargo xtask <command>
+
+commands:
+  policy (--bin NAME | --example NAME | --binary PATH) [-p PACKAGE] [--profile P]
+         [--region R] [--account A] [--partition P] [--output FILE] [--allow-wildcard]
+                 print the exact IAM policy of a linked binary
+  demo           run the example service on the embedded backend and print its policy
+  test           run the whole test suite (cargo-nextest when installed, cargo test otherwise)";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let result = match args.next().as_deref() {
+        Some("policy") => policy(args.collect()),
+        Some("demo") => demo(),
+        Some("test") => test(),
+        Some("-h" | "--help" | "help") | None => {
+            println!("{HELP}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n{HELP}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn policy(args: Vec<String>) -> Result<(), String> {
+    let args = dynox_iam::cli::PolicyArgs::parse(args).map_err(|e| e.to_string())?;
+    dynox_iam::cli::run_policy(&args).map_err(|e| e.to_string())
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed with {status}"))
+    }
+}
+
+/// The example service, run end to end on the embedded backend, then its policy.
+fn demo() -> Result<(), String> {
+    let target = dynox_iam::cli::Target::Example("service".into());
+    let binary = dynox_iam::cli::build_target(&target, Some("dynox"), None)
+        .map_err(|e| e.to_string())?;
+    println!("== running the example service ({}) ==", binary.display());
+    run(Command::new(&binary).current_dir(workspace_root()))?;
+    println!();
+    println!("== its exact IAM policy, read from the linked binary ==");
+    let options = dynox_iam::PolicyOptions::default();
+    let (policy, report) = dynox_iam::cli::export(&binary, &options).map_err(|e| e.to_string())?;
+    print!("{}", policy.to_json());
+    eprintln!(
+        "dynox-iam: {} permission(s) from {} marker record(s); ARNs carry the placeholders REGION \
+         and ACCOUNT (see `cargo xtask policy --help`)",
+        report.requirements.len(),
+        report.records
+    );
+    Ok(())
+}
+
+fn has_nextest() -> bool {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The whole suite: unit, integration, compile-fail, marker-exactness and doc tests.
+fn test() -> Result<(), String> {
+    if has_nextest() {
+        run(cargo().args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--all-targets",
+            "--no-fail-fast",
+        ]))?;
+    } else {
+        eprintln!("xtask: cargo-nextest not found; using cargo test");
+        run(cargo().args(["test", "--workspace", "--all-targets", "--no-fail-fast"]))?;
+    }
+    // nextest does not run doctests; cargo test --doc does.
+    run(cargo().args(["test", "--workspace", "--doc"]))
+}
