@@ -69,8 +69,8 @@ fn run(cmd: &mut Command) -> Result<(), String> {
 /// The example service, run end to end on the embedded backend, then its policy.
 fn demo() -> Result<(), String> {
     let target = dynox_iam::cli::Target::Example("service".into());
-    let binary = dynox_iam::cli::build_target(&target, Some("dynox"), None)
-        .map_err(|e| e.to_string())?;
+    let binary =
+        dynox_iam::cli::build_target(&target, Some("dynox"), None).map_err(|e| e.to_string())?;
     println!("== running the example service ({}) ==", binary.display());
     run(Command::new(&binary).current_dir(workspace_root()))?;
     println!();

@@ -12,9 +12,15 @@ struct Session {
 
 fn main() {
     run(|client| async move {
-        let s = Session { token: "t".into(), user: "u".into() };
+        let s = Session {
+            token: "t".into(),
+            user: "u".into(),
+        };
         client.put(&s).if_not_exists().await?;
-        client.delete::<Session>(Session::key("t")).return_old().await?;
+        client
+            .delete::<Session>(Session::key("t"))
+            .return_old()
+            .await?;
         Ok(())
     });
 }

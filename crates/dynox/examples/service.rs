@@ -1,0 +1,231 @@
+//! An example service: customers and their orders, on the embedded local DynamoDB.
+//!
+//! `cargo xtask demo` runs it, then prints the IAM policy read from this very binary: exactly the
+//! actions and tables used below, nothing more. Set `DYNOX_ENDPOINT` to run it elsewhere.
+
+use dynox::expr::ReturnValues;
+use dynox::{Client, Model};
+use std::collections::{BTreeSet, HashMap};
+
+/// A customer, keyed by id.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dynox(table = "customers")]
+struct Customer {
+    #[dynox(partition_key)]
+    id: String,
+    name: String,
+    email: Option<String>,
+    #[dynox(default)]
+    tags: BTreeSet<String>,
+    #[dynox(rename = "v")]
+    visits: u64,
+    #[dynox(default)]
+    history: Vec<String>,
+    #[dynox(default)]
+    preferences: HashMap<String, String>,
+    avatar: Option<Vec<u8>>,
+    #[dynox(skip)]
+    session_cache: Option<String>,
+}
+
+/// An order of a customer, keyed by customer and order number.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dynox(table = "orders")]
+struct Order {
+    #[dynox(partition_key)]
+    customer: String,
+    #[dynox(sort_key)]
+    order_id: u64,
+    total_cents: u64,
+    status: String,
+    lines: Vec<String>,
+}
+
+/// What a read with a projection decodes into: the fields it asked for.
+#[derive(Model, Debug)]
+#[dynox(table = "customers")]
+struct CustomerName {
+    #[dynox(partition_key)]
+    id: String,
+    name: String,
+}
+
+async fn signup(client: &Client, id: &str, name: &str) -> dynox::Result<()> {
+    let customer = Customer {
+        id: id.into(),
+        name: name.into(),
+        email: None,
+        tags: BTreeSet::from(["new".to_string()]),
+        visits: 0,
+        history: vec![],
+        preferences: HashMap::new(),
+        avatar: Some(vec![0x89, b'P', b'N', b'G']),
+        session_cache: None,
+    };
+    // Create only: a second signup with the same id fails with a typed error.
+    client.put(&customer).if_not_exists().await?;
+    println!("signed up {id} ({name})");
+    Ok(())
+}
+
+async fn visit(client: &Client, id: &str, page: &str) -> dynox::Result<u64> {
+    let f = Customer::fields();
+    let after = client
+        .update::<Customer>(Customer::key(id))
+        .actions([
+            f.visits.increment(1u64),
+            f.history.append([page.to_string()]),
+            f.email.set_if_not_exists(format!("{id}@example.com")),
+            f.preferences.key("theme").set("dark"),
+        ])
+        .if_exists()
+        .return_values(ReturnValues::AllNew)
+        .await?
+        .expect("ALL_NEW returns the item");
+    println!("{id} visited {page}: {} visit(s)", after.visits);
+    Ok(after.visits)
+}
+
+async fn retag(client: &Client, id: &str) -> dynox::Result<()> {
+    let f = Customer::fields();
+    let changed = client
+        .update::<Customer>(Customer::key(id))
+        .actions([f.tags.delete_elements(["new"]), f.avatar.remove()])
+        .condition(f.visits.ge(2u64) & f.tags.contains("new"))
+        .return_values(ReturnValues::UpdatedOld)
+        .send_attributes()
+        .await?;
+    let changed: Vec<_> = changed.into_iter().flat_map(|a| a.into_keys()).collect();
+    client
+        .update::<Customer>(Customer::key(id))
+        .action(f.tags.add_elements(["regular"]))
+        .await?;
+    println!("{id} retagged: removed {changed:?}, then tagged regular");
+    Ok(())
+}
+
+async fn place_order(
+    client: &Client,
+    customer: &str,
+    order_id: u64,
+    lines: &[&str],
+) -> dynox::Result<()> {
+    let order = Order {
+        customer: customer.into(),
+        order_id,
+        total_cents: 1250 * lines.len() as u64,
+        status: "placed".into(),
+        lines: lines.iter().map(|s| s.to_string()).collect(),
+    };
+    let replaced = client.put(&order).return_old().await?;
+    println!(
+        "order {customer}/{order_id} placed (replaced an earlier one: {})",
+        replaced.is_some()
+    );
+    Ok(())
+}
+
+async fn ship(client: &Client, customer: &str, order_id: u64) -> dynox::Result<()> {
+    let f = Order::fields();
+    let before = client
+        .update::<Order>(Order::key(customer, order_id))
+        .action(f.status.set("shipped"))
+        .condition(f.status.eq("placed"))
+        .return_old_on_condition_failure()
+        .return_values(ReturnValues::AllOld)
+        .await?;
+    println!(
+        "order {customer}/{order_id} shipped (was {:?})",
+        before.map(|o| o.status)
+    );
+    Ok(())
+}
+
+async fn cancel(client: &Client, customer: &str, order_id: u64) -> dynox::Result<Option<Order>> {
+    let f = Order::fields();
+    client
+        .delete::<Order>(Order::key(customer, order_id))
+        .condition(f.status.is_in(["placed", "shipped"]))
+        .return_old()
+        .return_old_on_condition_failure()
+        .await
+}
+
+async fn run(client: &Client) -> dynox::Result<()> {
+    signup(client, "c-1", "Ada").await?;
+    signup(client, "c-2", "Grace").await?;
+    match signup(client, "c-1", "Impostor").await {
+        Err(e) if e.is_condition_failed() => println!("second signup of c-1 refused: {e}"),
+        other => panic!("expected a failed condition, got {other:?}"),
+    }
+
+    visit(client, "c-1", "/home").await?;
+    visit(client, "c-1", "/pricing").await?;
+    retag(client, "c-1").await?;
+    match retag(client, "c-2").await {
+        Err(e) if e.is_condition_failed() => println!("c-2 not retagged: too few visits"),
+        other => panic!("expected a failed condition, got {other:?}"),
+    }
+
+    let ada = client
+        .get::<Customer>(Customer::key("c-1"))
+        .consistent_read(true)
+        .await?
+        .expect("c-1 exists");
+    println!(
+        "c-1 now: {} visits, tags {:?}, history {:?}, email {:?}, prefs {:?}",
+        ada.visits, ada.tags, ada.history, ada.email, ada.preferences
+    );
+    let f = Customer::fields();
+    let name = client
+        .get::<Customer>(Customer::key("c-2"))
+        .project(&f.id)
+        .project(&f.name)
+        .send_as::<CustomerName>()
+        .await?
+        .expect("c-2 exists");
+    println!("projected read of c-2: {name:?}");
+
+    place_order(client, "c-1", 1, &["book", "pen"]).await?;
+    place_order(client, "c-1", 2, &["lamp"]).await?;
+    ship(client, "c-1", 1).await?;
+    match ship(client, "c-1", 1).await {
+        Err(e) if e.is_condition_failed() => {
+            let old = e.old_item_as::<Order>().expect("asked for the old item")?;
+            println!(
+                "order c-1/1 not shipped twice: it is already {}",
+                old.status
+            );
+        }
+        other => panic!("expected a failed condition, got {other:?}"),
+    }
+    let cancelled = cancel(client, "c-1", 2).await?;
+    println!(
+        "cancelled {:?}",
+        cancelled.map(|o| (o.customer, o.order_id))
+    );
+    let gone = client.get::<Order>(Order::key("c-1", 2u64)).await?;
+    assert!(gone.is_none());
+    client
+        .delete::<Customer>(Customer::key("c-2"))
+        .if_exists()
+        .await?;
+    println!("c-2 deleted");
+    Ok(())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let local = dynox_testing::LocalDynamo::start().await?;
+    println!(
+        "DynamoDB endpoint: {} (embedded: {})",
+        local.endpoint(),
+        local.is_embedded()
+    );
+    let client = local.client();
+    local.create_table::<Customer>(&client).await?;
+    local.create_table::<Order>(&client).await?;
+    run(&client).await?;
+    println!("done");
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! Marker exactness: the fixture binaries, built in dev and release, must yield exactly the
+//! permissions of the operations they can call — nothing missing, nothing extra. The example
+//! service must yield exactly what it calls.
+
+use dynox_iam::cli::{Target, build_target};
+use dynox_iam::{Policy, PolicyOptions, Requirement, Resource, scan_file};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+type Expected = BTreeSet<(String, Resource)>;
+
+fn table(t: &str) -> Resource {
+    Resource::Table(t.to_owned())
+}
+
+fn set(entries: &[(&str, Resource)]) -> Expected {
+    entries
+        .iter()
+        .map(|(a, r)| (format!("dynamodb:{a}"), r.clone()))
+        .collect()
+}
+
+fn found(requirements: &BTreeSet<Requirement>) -> Expected {
+    requirements
+        .iter()
+        .map(|r| (r.action.clone(), r.resource.clone()))
+        .collect()
+}
+
+fn build(bin: &str, profile: &str) -> PathBuf {
+    build_target(
+        &Target::Bin(bin.to_owned()),
+        Some("marker-fixtures"),
+        Some(profile),
+    )
+    .unwrap_or_else(|e| panic!("building {bin} ({profile}): {e}"))
+}
+
+fn fixtures() -> Vec<(&'static str, Expected)> {
+    let users = || table("fixture-users");
+    let orders = || table("fixture-orders");
+    let sessions = || table("fixture-sessions");
+    vec![
+        ("get_only", set(&[("GetItem", users())])),
+        ("no_calls", set(&[])),
+        (
+            "local_model",
+            set(&[("PutItem", sessions()), ("DeleteItem", sessions())]),
+        ),
+        (
+            "runtime_if",
+            set(&[("GetItem", orders()), ("UpdateItem", orders())]),
+        ),
+        (
+            "everything",
+            set(&[
+                ("CreateTable", users()),
+                ("DescribeTable", users()),
+                ("DeleteTable", users()),
+                ("PutItem", users()),
+                ("GetItem", users()),
+                ("UpdateItem", users()),
+                ("DeleteItem", users()),
+                ("PutItem", orders()),
+                ("GetItem", orders()),
+                ("UpdateItem", orders()),
+                ("DeleteItem", orders()),
+            ]),
+        ),
+    ]
+}
+
+fn check_profile(profile: &str) {
+    for (bin, expected) in fixtures() {
+        let exe = build(bin, profile);
+        let report = scan_file(&exe).unwrap();
+        assert_eq!(
+            found(&report.requirements),
+            expected,
+            "{bin} in the {profile} profile"
+        );
+        assert_eq!(report.rejected, 0, "{bin}: stray marker bytes");
+    }
+}
+
+#[test]
+fn fixtures_are_exact_in_dev() {
+    check_profile("dev");
+}
+
+#[test]
+fn fixtures_are_exact_in_release() {
+    check_profile("release");
+}
+
+#[test]
+fn get_only_policy_is_one_action_on_one_table() {
+    let exe = build("get_only", "dev");
+    let report = scan_file(&exe).unwrap();
+    let options = PolicyOptions {
+        region: Some("eu-west-1".into()),
+        account: Some("123456789012".into()),
+        ..PolicyOptions::default()
+    };
+    let policy = Policy::build(&report.requirements, &options).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&policy.to_json()).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "DynamodbTableFixtureUsers",
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem"],
+                "Resource": ["arn:aws:dynamodb:eu-west-1:123456789012:table/fixture-users"]
+            }]
+        })
+    );
+    // The record says which operation and model needed it.
+    let req = report.requirements.iter().next().unwrap();
+    assert_eq!(
+        (req.operation.as_str(), req.detail.as_str()),
+        ("get", "User")
+    );
+}
+
+#[test]
+fn example_service_policy_is_exactly_what_it_calls() {
+    let exe = build_target(&Target::Example("service".into()), Some("dynox"), None).unwrap();
+    let report = scan_file(&exe).unwrap();
+    let mut expected = Expected::new();
+    for t in ["customers", "orders"] {
+        for a in [
+            "CreateTable",
+            "DescribeTable",
+            "PutItem",
+            "GetItem",
+            "UpdateItem",
+            "DeleteItem",
+        ] {
+            expected.insert((format!("dynamodb:{a}"), table(t)));
+        }
+    }
+    assert_eq!(found(&report.requirements), expected);
+}
