@@ -108,14 +108,14 @@ async fn get_missing_projection_and_sort_keys() {
         client.put(&e).await.unwrap();
     }
     let e2 = client
-        .get::<Event>(Event::key("s", 2u64))
+        .get::<Event>(Event::key("s", 2))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(e2.kind, "k2");
     assert!(
         client
-            .get::<Event>(Event::key("s", 3u64))
+            .get::<Event>(Event::key("s", 3))
             .await
             .unwrap()
             .is_none()
@@ -149,7 +149,7 @@ async fn put_conditions_and_return_old() {
     let f = Account::fields();
     let prev = client
         .put(&b)
-        .condition(f.balance.eq(100i64))
+        .condition(f.balance.eq(100))
         .return_old()
         .await
         .unwrap();
@@ -168,8 +168,8 @@ async fn update_actions() {
         .update::<Account>(Account::key("u1"))
         .actions([
             f.name.set("Renamed"),
-            f.balance.add(-30i64),
-            f.logins.increment(2u64),
+            f.balance.add(-30),
+            f.logins.increment(2),
             f.tags.add_elements(["c"]),
             f.log.append(["updated".to_string()]),
             f.scores.prepend([0u32]),
@@ -197,10 +197,10 @@ async fn update_actions() {
         .update::<Account>(Account::key("u1"))
         .actions([
             f.nickname.set_if_not_exists("other"),
-            f.logins.decrement(1u64),
+            f.logins.decrement(1),
             f.tags.delete_elements(["a", "b", "c"]),
             f.address.key("city").remove(),
-            f.scores.index(0).set(9u32),
+            f.scores.index(0).set(9),
         ])
         .return_values(ReturnValues::AllNew)
         .await
@@ -228,8 +228,8 @@ async fn update_creates_counters_and_lists_on_absent_items() {
         .update::<Account>(Account::key("fresh"))
         .actions([
             f.name.set("n"),
-            f.balance.set(0i64),
-            f.logins.increment(1u64),
+            f.balance.set(0),
+            f.logins.increment(1),
             f.log.append(["first".to_string()]),
             f.scores.prepend([5u32]),
         ])
@@ -244,7 +244,7 @@ async fn update_creates_counters_and_lists_on_absent_items() {
     // if_exists refuses to create.
     let err = client
         .update::<Account>(Account::key("ghost"))
-        .action(f.logins.increment(1u64))
+        .action(f.logins.increment(1))
         .if_exists()
         .await
         .unwrap_err();
@@ -260,7 +260,7 @@ async fn update_return_values_every_option() {
     let upd = || {
         client
             .update::<Account>(Account::key("r1"))
-            .action(f.balance.add(1i64))
+            .action(f.balance.add(1))
     };
     assert_eq!(upd().return_values(ReturnValues::None).await.unwrap(), None);
     let old = upd()
@@ -306,8 +306,8 @@ async fn update_conditions_and_refusals() {
     client.put(&account("c1")).await.unwrap();
     let err = client
         .update::<Account>(Account::key("c1"))
-        .action(f.balance.add(-500i64))
-        .condition(f.balance.ge(500i64))
+        .action(f.balance.add(-500))
+        .condition(f.balance.ge(500))
         .return_old_on_condition_failure()
         .await
         .unwrap_err();
@@ -347,14 +347,14 @@ async fn delete_conditions_and_return_old() {
 
     let err = client
         .delete::<Account>(Account::key("d1"))
-        .condition(f.balance.lt(0i64))
+        .condition(f.balance.lt(0))
         .await
         .unwrap_err();
     assert!(err.is_condition_failed());
     assert!(err.old_item().is_none());
     let err = client
         .delete::<Account>(Account::key("d1"))
-        .condition(f.balance.lt(0i64))
+        .condition(f.balance.lt(0))
         .return_old_on_condition_failure()
         .await
         .unwrap_err();
@@ -392,12 +392,12 @@ async fn every_condition_function() {
     client.put(&a).await.unwrap();
     let f = Account::fields();
     let cases = [
-        (f.balance.eq(100i64), true),
-        (f.balance.ne(100i64), false),
-        (f.balance.lt(101i64), true),
-        (f.balance.le(99i64), false),
-        (f.balance.gt(99i64), true),
-        (f.balance.ge(101i64), false),
+        (f.balance.eq(100), true),
+        (f.balance.ne(100), false),
+        (f.balance.lt(101), true),
+        (f.balance.le(99), false),
+        (f.balance.gt(99), true),
+        (f.balance.ge(101), false),
         (f.balance.between(50i64, 100i64), true),
         (f.balance.between(101i64, 200i64), false),
         (f.name.is_in(["x", "name-k1"]), true),
@@ -413,14 +413,14 @@ async fn every_condition_function() {
         (f.address.key("city").eq("Lisbon"), true),
         (f.address.key("city").exists(), true),
         (f.address.key("zip").exists(), false),
-        (f.scores.index(2).eq(3u32), true),
+        (f.scores.index(2).eq(3), true),
         (f.scores.index(7).exists(), false),
         (f.tags.attribute_type(AttributeType::Ss), true),
         (f.tags.attribute_type(AttributeType::L), false),
         (f.name.size().eq(7), true),
         (f.scores.size().between(1, 2), false),
-        (f.balance.eq(100i64) & f.name.eq("nope"), false),
-        (f.balance.eq(100i64) | f.name.eq("nope"), true),
+        (f.balance.eq(100) & f.name.eq("nope"), false),
+        (f.balance.eq(100) | f.name.eq("nope"), true),
         (!f.name.eq("nope"), true),
         (f.balance.eq_path(&f.balance), true),
         (f.balance.lt_path(&f.balance), false),
@@ -429,7 +429,7 @@ async fn every_condition_function() {
     for (i, (condition, holds)) in cases.into_iter().enumerate() {
         let result = client
             .update::<Account>(Account::key("k1"))
-            .action(f.logins.increment(1u64))
+            .action(f.logins.increment(1))
             .condition(condition)
             .return_values(ReturnValues::AllNew)
             .await;
@@ -452,10 +452,7 @@ async fn table_operations_and_typed_service_errors() {
     let desc = client.describe_table::<Account>().await.unwrap();
     assert_eq!(desc.table_name(), Some("accounts"));
     client.delete_table::<Event>().await.unwrap();
-    let err = client
-        .get::<Event>(Event::key("s", 1u64))
-        .await
-        .unwrap_err();
+    let err = client.get::<Event>(Event::key("s", 1)).await.unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
     let err = client.describe_table::<Event>().await.unwrap_err();
     assert!(err.is_not_found());

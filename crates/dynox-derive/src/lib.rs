@@ -35,6 +35,7 @@ struct Field {
     ident: Ident,
     ty: Type,
     stored: String,
+    renamed: bool,
     partition_key: bool,
     sort_key: bool,
     skip: bool,
@@ -95,9 +96,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         None => quote! { ::core::option::Option::None },
     };
 
+    // Spanned at the field's type, so a type that cannot be stored is reported there.
     let codec_ty = |f: &Field| match f.codec {
-        Codec::Native => quote! { ::dynox::attr::Native },
-        Codec::Bytes => quote! { ::dynox::attr::Bytes },
+        Codec::Native => quote_spanned! {f.ty.span()=> ::dynox::attr::Native },
+        Codec::Bytes => quote_spanned! {f.ty.span()=> ::dynox::attr::Bytes },
     };
 
     // The key type.
@@ -107,11 +109,11 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     });
     let key_params = keys.iter().map(|f| {
         let (i, t) = (&f.ident, &f.ty);
-        quote! { #i: impl ::core::convert::Into<#t> }
+        quote! { #i: impl ::dynox::expr::IntoValue<#t> }
     });
     let key_inits = keys.iter().map(|f| {
         let i = &f.ident;
-        quote! { #i: #i.into() }
+        quote! { #i: ::dynox::expr::IntoValue::into_value(#i) }
     });
     let key_clone = keys.iter().map(|f| {
         let i = &f.ident;
@@ -120,7 +122,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let key_puts = keys.iter().map(|f| {
         let (i, t, n, fname) = (&f.ident, &f.ty, &f.stored, f.ident.unraw().to_string());
         let c = codec_ty(f);
-        quote! { ::dynox::model::put_key::<#t, #c>(&mut item, #n, &self.#i, #model_name, #fname)?; }
+        quote_spanned! {t.span()=> ::dynox::model::put_key::<#t, #c>(&mut item, #n, &self.#i, #model_name, #fname)?; }
     });
 
     // Typed paths.
@@ -147,9 +149,9 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         let (i, t, n, fname) = (&f.ident, &f.ty, &f.stored, f.ident.unraw().to_string());
         let c = codec_ty(f);
         if f.partition_key || f.sort_key {
-            quote! { ::dynox::model::put_key::<#t, #c>(&mut item, #n, &self.#i, #model_name, #fname)?; }
+            quote_spanned! {t.span()=> ::dynox::model::put_key::<#t, #c>(&mut item, #n, &self.#i, #model_name, #fname)?; }
         } else {
-            quote! { ::dynox::model::put_field::<#t, #c>(&mut item, #n, &self.#i, #model_name, #fname)?; }
+            quote_spanned! {t.span()=> ::dynox::model::put_field::<#t, #c>(&mut item, #n, &self.#i, #model_name, #fname)?; }
         }
     });
     // Keys are encoded by reference first, then the other fields are moved out of `self`.
@@ -161,9 +163,9 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             let (i, t, n, fname) = (&f.ident, &f.ty, &f.stored, f.ident.unraw().to_string());
             let c = codec_ty(f);
             if f.partition_key || f.sort_key {
-                quote! { ::dynox::model::put_key::<#t, #c>(&mut item, #n, &self.#i, #model_name, #fname)?; }
+                quote_spanned! {t.span()=> ::dynox::model::put_key::<#t, #c>(&mut item, #n, &self.#i, #model_name, #fname)?; }
             } else {
-                quote! { ::dynox::model::put_field_owned::<#t, #c>(&mut item, #n, self.#i, #model_name, #fname)?; }
+                quote_spanned! {t.span()=> ::dynox::model::put_field_owned::<#t, #c>(&mut item, #n, self.#i, #model_name, #fname)?; }
             }
         });
     let takes = fields.iter().map(|f| {
@@ -172,9 +174,9 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         if f.skip {
             quote_spanned! {t.span()=> #i: <#t as ::core::default::Default>::default() }
         } else if f.default {
-            quote! { #i: ::dynox::model::take_field_or_default::<#t, #c>(&mut item, #n, #model_name, #fname)? }
+            quote_spanned! {t.span()=> #i: ::dynox::model::take_field_or_default::<#t, #c>(&mut item, #n, #model_name, #fname)? }
         } else {
-            quote! { #i: ::dynox::model::take_field::<#t, #c>(&mut item, #n, #model_name, #fname)? }
+            quote_spanned! {t.span()=> #i: ::dynox::model::take_field::<#t, #c>(&mut item, #n, #model_name, #fname)? }
         }
     });
 
@@ -304,6 +306,7 @@ fn parse_field(f: &syn::Field) -> syn::Result<Field> {
     let mut out = Field {
         stored: ident.unraw().to_string(),
         ident,
+        renamed: false,
         ty: f.ty.clone(),
         partition_key: false,
         sort_key: false,
@@ -339,6 +342,7 @@ fn parse_field(f: &syn::Field) -> syn::Result<Field> {
                     ));
                 }
                 out.stored = lit.value();
+                out.renamed = true;
                 Ok(())
             } else {
                 Err(meta.error(format!(
@@ -405,7 +409,7 @@ fn check_fields(model: &Ident, fields: &[Field]) -> syn::Result<()> {
                 "a key field is always stored: it cannot be `skip`, `default` or an `Option`",
             ));
         }
-        if f.skip && (f.default || f.stored != f.ident.unraw().to_string()) {
+        if f.skip && (f.default || f.renamed) {
             return Err(syn::Error::new_spanned(
                 &f.ident,
                 "a skipped field is not stored: `rename` and `default` do not apply",

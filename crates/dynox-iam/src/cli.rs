@@ -209,9 +209,7 @@ pub fn build_target(
             continue;
         };
         if msg["reason"] == "compiler-artifact" && msg["target"]["name"] == name.as_str() {
-            if let Some(exe) = msg["executable"].as_str() {
-                executable = Some(PathBuf::from(exe));
-            }
+            executable = msg["executable"].as_str().map(PathBuf::from).or(executable);
         }
     }
     let status = child.wait().map_err(|e| CliError::Build(e.to_string()))?;

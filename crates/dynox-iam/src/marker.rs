@@ -342,6 +342,8 @@ pub fn reference(record: &'static [u8; RECORD_LEN]) {
         target_arch = "loongarch64"
     ))]
     // SAFETY: the template is a comment: no instruction runs and nothing is read or written.
+    // The pointer is only an operand, so `nomem` is exact.
+    #[allow(clippy::pointers_in_nomem_asm_block)]
     unsafe {
         core::arch::asm!(
             "/* dynox-iam marker {0} */",

@@ -73,7 +73,7 @@ async fn visit(client: &Client, id: &str, page: &str) -> dynox::Result<u64> {
     let after = client
         .update::<Customer>(Customer::key(id))
         .actions([
-            f.visits.increment(1u64),
+            f.visits.increment(1),
             f.history.append([page.to_string()]),
             f.email.set_if_not_exists(format!("{id}@example.com")),
             f.preferences.key("theme").set("dark"),
@@ -91,7 +91,7 @@ async fn retag(client: &Client, id: &str) -> dynox::Result<()> {
     let changed = client
         .update::<Customer>(Customer::key(id))
         .actions([f.tags.delete_elements(["new"]), f.avatar.remove()])
-        .condition(f.visits.ge(2u64) & f.tags.contains("new"))
+        .condition(f.visits.ge(2) & f.tags.contains("new"))
         .return_values(ReturnValues::UpdatedOld)
         .send_attributes()
         .await?;
@@ -204,7 +204,7 @@ async fn run(client: &Client) -> dynox::Result<()> {
         "cancelled {:?}",
         cancelled.map(|o| (o.customer, o.order_id))
     );
-    let gone = client.get::<Order>(Order::key("c-1", 2u64)).await?;
+    let gone = client.get::<Order>(Order::key("c-1", 2)).await?;
     assert!(gone.is_none());
     client
         .delete::<Customer>(Customer::key("c-2"))

@@ -138,10 +138,10 @@ fn element_ref<T: Attribute>(value: &T) -> Result<AttributeValue, ValueError> {
 }
 
 fn element_back<T: Attribute>(value: AttributeValue) -> Result<T, ValueError> {
-    if let AttributeValue::Null(_) = value {
-        if let Some(v) = T::when_absent() {
-            return Ok(v);
-        }
+    if let AttributeValue::Null(_) = value
+        && let Some(v) = T::when_absent()
+    {
+        return Ok(v);
     }
     T::from_attribute(value)
 }

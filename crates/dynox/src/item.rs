@@ -320,15 +320,13 @@ impl<'c, M: Model> UpdateItem<'c, M> {
             M::NAME
         );
         for a in &self.actions {
-            if a.path().len() == 1 {
-                if let crate::expr::Segment::Name(n) = &a.path()[0] {
-                    if M::is_key_attribute(n) {
-                        return Err(Error::validation(format!(
-                            "`{n}` is part of the key of {}: key attributes cannot be updated",
-                            M::NAME
-                        )));
-                    }
-                }
+            if let [crate::expr::Segment::Name(n)] = a.path()
+                && M::is_key_attribute(n)
+            {
+                return Err(Error::validation(format!(
+                    "`{n}` is part of the key of {}: key attributes cannot be updated",
+                    M::NAME
+                )));
             }
         }
         let mut p = Placeholders::new();

@@ -1,6 +1,6 @@
 //! Typed condition expressions (also used as filters).
 
-use super::path::{Contains, Path, Segment};
+use super::path::{Contains, IntoValue, Path, Segment};
 use super::render::Placeholders;
 use crate::attr::{Attribute, Binary, ValueError};
 use crate::{AttributeValue, Error};
@@ -92,8 +92,8 @@ macro_rules! comparisons {
         impl<T: Attribute> Path<T> {
             $(
                 #[doc = concat!("`path ", $op, " value`: ", $doc)]
-                pub fn $name(&self, v: impl Into<T>) -> Condition {
-                    Condition(Node::Compare(Operand::Path(self.segments().to_vec()), $op, value(v.into())))
+                pub fn $name(&self, v: impl IntoValue<T>) -> Condition {
+                    Condition(Node::Compare(Operand::Path(self.segments().to_vec()), $op, value(v.into_value())))
                 }
             )*
         }
@@ -119,19 +119,19 @@ comparisons! {
 
 impl<T: Attribute> Path<T> {
     /// `path BETWEEN low AND high` (inclusive).
-    pub fn between(&self, low: impl Into<T>, high: impl Into<T>) -> Condition {
+    pub fn between(&self, low: impl IntoValue<T>, high: impl IntoValue<T>) -> Condition {
         Condition(Node::Between(
             Operand::Path(self.segments().to_vec()),
-            value(low.into()),
-            value(high.into()),
+            value(low.into_value()),
+            value(high.into_value()),
         ))
     }
 
     /// `path IN (v1, v2, ...)`: one to 100 values.
-    pub fn is_in<V: Into<T>>(&self, values: impl IntoIterator<Item = V>) -> Condition {
+    pub fn is_in<V: IntoValue<T>>(&self, values: impl IntoIterator<Item = V>) -> Condition {
         Condition(Node::In(
             Operand::Path(self.segments().to_vec()),
-            values.into_iter().map(|v| value(v.into())).collect(),
+            values.into_iter().map(|v| value(v.into_value())).collect(),
         ))
     }
 
@@ -179,20 +179,20 @@ impl<T> Path<T> {
 
 impl Path<String> {
     /// `begins_with(path, prefix)`.
-    pub fn begins_with(&self, prefix: impl Into<String>) -> Condition {
+    pub fn begins_with(&self, prefix: impl IntoValue<String>) -> Condition {
         Condition(Node::BeginsWith(
             self.segments().to_vec(),
-            value(prefix.into()),
+            value(prefix.into_value()),
         ))
     }
 }
 
 impl Path<Binary> {
     /// `begins_with(path, prefix)`.
-    pub fn begins_with(&self, prefix: impl Into<Binary>) -> Condition {
+    pub fn begins_with(&self, prefix: impl IntoValue<Binary>) -> Condition {
         Condition(Node::BeginsWith(
             self.segments().to_vec(),
-            value(prefix.into()),
+            value(prefix.into_value()),
         ))
     }
 }
@@ -202,8 +202,11 @@ where
     T::Needle: Attribute,
 {
     /// `contains(path, v)`: a substring of a string, an element of a set or list.
-    pub fn contains(&self, v: impl Into<T::Needle>) -> Condition {
-        Condition(Node::Contains(self.segments().to_vec(), value(v.into())))
+    pub fn contains(&self, v: impl IntoValue<T::Needle>) -> Condition {
+        Condition(Node::Contains(
+            self.segments().to_vec(),
+            value(v.into_value()),
+        ))
     }
 }
 

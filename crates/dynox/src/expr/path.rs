@@ -184,3 +184,49 @@ impl<E: SetElement> Contains for BTreeSet<E> {
 impl Contains for AttributeValue {
     type Needle = AttributeValue;
 }
+
+/// A value usable where a `T` is expected in an expression: `T` itself, and the obvious borrowed
+/// forms (`&str` for `String`, byte slices for [`Binary`]).
+///
+/// Deliberately narrower than `Into`, so that integer literals take the path's type:
+/// `age.between(18, 65)` on a `Path<u32>` needs no suffixes.
+pub trait IntoValue<T> {
+    /// Converts into the path's value type.
+    fn into_value(self) -> T;
+}
+
+impl<T> IntoValue<T> for T {
+    fn into_value(self) -> T {
+        self
+    }
+}
+
+impl IntoValue<String> for &str {
+    fn into_value(self) -> String {
+        self.to_owned()
+    }
+}
+
+impl IntoValue<String> for &String {
+    fn into_value(self) -> String {
+        self.clone()
+    }
+}
+
+impl IntoValue<Binary> for Vec<u8> {
+    fn into_value(self) -> Binary {
+        Binary(self)
+    }
+}
+
+impl IntoValue<Binary> for &[u8] {
+    fn into_value(self) -> Binary {
+        Binary(self.to_vec())
+    }
+}
+
+impl<const N: usize> IntoValue<Binary> for &[u8; N] {
+    fn into_value(self) -> Binary {
+        Binary(self.to_vec())
+    }
+}

@@ -1,6 +1,6 @@
 //! Typed update actions: SET, REMOVE, ADD and DELETE.
 
-use super::path::{Path, Segment};
+use super::path::{IntoValue, Path, Segment};
 use super::render::Placeholders;
 use crate::attr::{Attribute, Number, SetElement, ValueError, set_attribute};
 use crate::{AttributeValue, Error};
@@ -59,18 +59,18 @@ impl UpdateAction {
 
 impl<T: Attribute> Path<T> {
     /// `SET path = value`.
-    pub fn set(&self, v: impl Into<T>) -> UpdateAction {
+    pub fn set(&self, v: impl IntoValue<T>) -> UpdateAction {
         UpdateAction(Action::Set(
             self.segments().to_vec(),
-            SetValue::Value(value(v.into())),
+            SetValue::Value(value(v.into_value())),
         ))
     }
 
     /// `SET path = if_not_exists(path, value)`: writes only when the attribute is absent.
-    pub fn set_if_not_exists(&self, v: impl Into<T>) -> UpdateAction {
+    pub fn set_if_not_exists(&self, v: impl IntoValue<T>) -> UpdateAction {
         UpdateAction(Action::Set(
             self.segments().to_vec(),
-            SetValue::IfNotExists(value(v.into())),
+            SetValue::IfNotExists(value(v.into_value())),
         ))
     }
 }
@@ -84,24 +84,24 @@ impl<T> Path<T> {
 
 impl<T: Number> Path<T> {
     /// Atomic counter: `SET path = if_not_exists(path, 0) + n` (an absent counter starts at 0).
-    pub fn increment(&self, n: impl Into<T>) -> UpdateAction {
+    pub fn increment(&self, n: impl IntoValue<T>) -> UpdateAction {
         UpdateAction(Action::Set(
             self.segments().to_vec(),
-            SetValue::Plus(value(n.into())),
+            SetValue::Plus(value(n.into_value())),
         ))
     }
 
     /// Atomic counter: `SET path = if_not_exists(path, 0) - n`.
-    pub fn decrement(&self, n: impl Into<T>) -> UpdateAction {
+    pub fn decrement(&self, n: impl IntoValue<T>) -> UpdateAction {
         UpdateAction(Action::Set(
             self.segments().to_vec(),
-            SetValue::Minus(value(n.into())),
+            SetValue::Minus(value(n.into_value())),
         ))
     }
 
     /// `ADD path n`: adds to a number (an absent one counts as 0).
-    pub fn add(&self, n: impl Into<T>) -> UpdateAction {
-        UpdateAction(Action::Add(self.segments().to_vec(), value(n.into())))
+    pub fn add(&self, n: impl IntoValue<T>) -> UpdateAction {
+        UpdateAction(Action::Add(self.segments().to_vec(), value(n.into_value())))
     }
 }
 
@@ -111,16 +111,19 @@ fn set_value<'a, E: SetElement + 'a>(items: impl IntoIterator<Item = &'a E>) -> 
 
 impl<E: SetElement + Eq + Hash, S> Path<HashSet<E, S>> {
     /// `ADD path :elements`: adds elements to the set (creating it if absent).
-    pub fn add_elements<I: Into<E>>(&self, elements: impl IntoIterator<Item = I>) -> UpdateAction {
-        let elements: Vec<E> = elements.into_iter().map(Into::into).collect();
-        UpdateAction(Action::Add(self.segments().to_vec(), set_value(&elements)))
-    }
-    /// `DELETE path :elements`: removes elements from the set.
-    pub fn delete_elements<I: Into<E>>(
+    pub fn add_elements<I: IntoValue<E>>(
         &self,
         elements: impl IntoIterator<Item = I>,
     ) -> UpdateAction {
-        let elements: Vec<E> = elements.into_iter().map(Into::into).collect();
+        let elements: Vec<E> = elements.into_iter().map(IntoValue::into_value).collect();
+        UpdateAction(Action::Add(self.segments().to_vec(), set_value(&elements)))
+    }
+    /// `DELETE path :elements`: removes elements from the set.
+    pub fn delete_elements<I: IntoValue<E>>(
+        &self,
+        elements: impl IntoIterator<Item = I>,
+    ) -> UpdateAction {
+        let elements: Vec<E> = elements.into_iter().map(IntoValue::into_value).collect();
         UpdateAction(Action::Delete(
             self.segments().to_vec(),
             set_value(&elements),
@@ -130,16 +133,19 @@ impl<E: SetElement + Eq + Hash, S> Path<HashSet<E, S>> {
 
 impl<E: SetElement + Ord> Path<BTreeSet<E>> {
     /// `ADD path :elements`: adds elements to the set (creating it if absent).
-    pub fn add_elements<I: Into<E>>(&self, elements: impl IntoIterator<Item = I>) -> UpdateAction {
-        let elements: Vec<E> = elements.into_iter().map(Into::into).collect();
-        UpdateAction(Action::Add(self.segments().to_vec(), set_value(&elements)))
-    }
-    /// `DELETE path :elements`: removes elements from the set.
-    pub fn delete_elements<I: Into<E>>(
+    pub fn add_elements<I: IntoValue<E>>(
         &self,
         elements: impl IntoIterator<Item = I>,
     ) -> UpdateAction {
-        let elements: Vec<E> = elements.into_iter().map(Into::into).collect();
+        let elements: Vec<E> = elements.into_iter().map(IntoValue::into_value).collect();
+        UpdateAction(Action::Add(self.segments().to_vec(), set_value(&elements)))
+    }
+    /// `DELETE path :elements`: removes elements from the set.
+    pub fn delete_elements<I: IntoValue<E>>(
+        &self,
+        elements: impl IntoIterator<Item = I>,
+    ) -> UpdateAction {
+        let elements: Vec<E> = elements.into_iter().map(IntoValue::into_value).collect();
         UpdateAction(Action::Delete(
             self.segments().to_vec(),
             set_value(&elements),
@@ -149,8 +155,8 @@ impl<E: SetElement + Ord> Path<BTreeSet<E>> {
 
 impl<V: Attribute> Path<Vec<V>> {
     /// `SET path = list_append(if_not_exists(path, []), :values)`: appends, creating the list.
-    pub fn append<I: Into<V>>(&self, values: impl IntoIterator<Item = I>) -> UpdateAction {
-        let list: Vec<V> = values.into_iter().map(Into::into).collect();
+    pub fn append<I: IntoValue<V>>(&self, values: impl IntoIterator<Item = I>) -> UpdateAction {
+        let list: Vec<V> = values.into_iter().map(IntoValue::into_value).collect();
         UpdateAction(Action::Set(
             self.segments().to_vec(),
             SetValue::Append(value(list)),
@@ -158,8 +164,8 @@ impl<V: Attribute> Path<Vec<V>> {
     }
 
     /// `SET path = list_append(:values, if_not_exists(path, []))`: prepends, creating the list.
-    pub fn prepend<I: Into<V>>(&self, values: impl IntoIterator<Item = I>) -> UpdateAction {
-        let list: Vec<V> = values.into_iter().map(Into::into).collect();
+    pub fn prepend<I: IntoValue<V>>(&self, values: impl IntoIterator<Item = I>) -> UpdateAction {
+        let list: Vec<V> = values.into_iter().map(IntoValue::into_value).collect();
         UpdateAction(Action::Set(
             self.segments().to_vec(),
             SetValue::Prepend(value(list)),
@@ -199,11 +205,11 @@ pub(crate) fn render(actions: &[UpdateAction], p: &mut Placeholders) -> Result<S
                         format!("if_not_exists({path}, {})", p.converted(v)?)
                     }
                     SetValue::Plus(v) => {
-                        let zero = p.value(AttributeValue::N("0".into()));
+                        let zero = p.value(AttributeValue::N("0".into_value()));
                         format!("if_not_exists({path}, {zero}) + {}", p.converted(v)?)
                     }
                     SetValue::Minus(v) => {
-                        let zero = p.value(AttributeValue::N("0".into()));
+                        let zero = p.value(AttributeValue::N("0".into_value()));
                         format!("if_not_exists({path}, {zero}) - {}", p.converted(v)?)
                     }
                     SetValue::Append(v) => {

@@ -16,7 +16,7 @@ fn main() {
         client.get::<User>(User::key("u")).await?;
         client
             .update::<User>(User::key("u"))
-            .action(User::fields().visits.add(1u64))
+            .action(User::fields().visits.add(1))
             .await?;
         client.delete::<User>(User::key("u")).await?;
         client.delete_table::<User>().await?;
@@ -26,12 +26,12 @@ fn main() {
             total: 3,
         };
         client.put(&o).await?;
-        client.get::<Order>(Order::key("c", 1u64)).await?;
+        client.get::<Order>(Order::key("c", 1)).await?;
         client
-            .update::<Order>(Order::key("c", 1u64))
-            .action(Order::fields().total.set(4u64))
+            .update::<Order>(Order::key("c", 1))
+            .action(Order::fields().total.set(4))
             .await?;
-        client.delete::<Order>(Order::key("c", 1u64)).await?;
+        client.delete::<Order>(Order::key("c", 1)).await?;
         Ok(())
     });
 }

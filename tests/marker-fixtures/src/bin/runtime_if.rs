@@ -6,11 +6,11 @@ fn main() {
         let f = Order::fields();
         if std::env::var_os("FIXTURE_UPDATE").is_some() {
             client
-                .update::<Order>(Order::key("c", 1u64))
-                .action(f.total.increment(5u64))
+                .update::<Order>(Order::key("c", 1))
+                .action(f.total.increment(5))
                 .await?;
         }
-        let order = client.get::<Order>(Order::key("c", 1u64)).await?;
+        let order = client.get::<Order>(Order::key("c", 1)).await?;
         println!("{order:?}");
         Ok(())
     });

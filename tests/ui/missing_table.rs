@@ -1,0 +1,6 @@
+#[derive(dynox::Model)]
+struct Thing {
+    #[dynox(partition_key)]
+    id: String,
+}
+fn main() {}

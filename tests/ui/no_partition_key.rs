@@ -1,0 +1,6 @@
+#[derive(dynox::Model)]
+#[dynox(table = "things")]
+struct Thing {
+    id: String,
+}
+fn main() {}

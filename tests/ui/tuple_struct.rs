@@ -1,0 +1,4 @@
+#[derive(dynox::Model)]
+#[dynox(table = "things")]
+struct Thing(String);
+fn main() {}
