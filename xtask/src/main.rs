@@ -94,8 +94,11 @@ fn has_nextest() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// The whole suite: unit, integration, compile-fail, marker-exactness and doc tests.
+/// The whole suite: doc tests first, then unit, integration, compile-fail and marker-exactness
+/// tests, so the runner's summary is the last thing printed.
 fn test() -> Result<(), String> {
+    // nextest does not run doctests; cargo test --doc does.
+    run(cargo().args(["test", "--workspace", "--doc"]))?;
     if has_nextest() {
         run(cargo().args([
             "nextest",
@@ -103,11 +106,9 @@ fn test() -> Result<(), String> {
             "--workspace",
             "--all-targets",
             "--no-fail-fast",
-        ]))?;
+        ]))
     } else {
         eprintln!("xtask: cargo-nextest not found; using cargo test");
-        run(cargo().args(["test", "--workspace", "--all-targets", "--no-fail-fast"]))?;
+        run(cargo().args(["test", "--workspace", "--all-targets", "--no-fail-fast"]))
     }
-    // nextest does not run doctests; cargo test --doc does.
-    run(cargo().args(["test", "--workspace", "--doc"]))
 }

@@ -307,8 +307,8 @@ mod tests {
         .unwrap();
         assert_eq!(
             text,
-            "SET #n0 = if_not_exists(#n0, :v0) + :v1, #n2 = list_append(if_not_exists(#n2, :v3), :v2), \
-             #n3 = if_not_exists(#n3, :v4) REMOVE #n4 ADD #n1 :v5 DELETE #n5 :v6"
+            "SET #n0 = if_not_exists(#n0, :v0) + :v1, #n2 = list_append(if_not_exists(#n2, :v3), :v4), \
+             #n3 = if_not_exists(#n3, :v5) REMOVE #n4 ADD #n1 :v2 DELETE #n5 :v6"
         );
     }
 

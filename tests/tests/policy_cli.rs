@@ -1,0 +1,119 @@
+//! The `cargo xtask policy` and `cargo xtask demo` commands, run as a user runs them.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn xtask(args: &[&str]) -> Output {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    Command::new(cargo)
+        .current_dir(workspace())
+        .args(["run", "--quiet", "--package", "xtask", "--"])
+        .args(args)
+        .output()
+        .expect("cargo runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn policy_command_builds_scans_and_writes_the_file() {
+    let out_file = std::env::temp_dir().join(format!("dynox-policy-{}.json", std::process::id()));
+    let out = xtask(&[
+        "policy",
+        "-p",
+        "marker-fixtures",
+        "--bin",
+        "runtime_if",
+        "--region",
+        "eu-west-1",
+        "--account",
+        "123456789012",
+        "--output",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        out.stdout.is_empty(),
+        "the policy goes to the file, not stdout"
+    );
+    assert!(!text(&out.stderr).contains("placeholders"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    std::fs::remove_file(&out_file).unwrap();
+    assert_eq!(
+        json["Statement"][0]["Action"],
+        serde_json::json!(["dynamodb:GetItem", "dynamodb:UpdateItem"])
+    );
+    assert_eq!(
+        json["Statement"][0]["Resource"],
+        serde_json::json!(["arn:aws:dynamodb:eu-west-1:123456789012:table/fixture-orders"])
+    );
+}
+
+#[test]
+fn policy_command_says_when_arns_have_placeholders() {
+    let out = xtask(&[
+        "policy",
+        "-p",
+        "marker-fixtures",
+        "--bin",
+        "get_only",
+        "--partition",
+        "aws-cn",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("placeholders REGION and ACCOUNT"));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["Statement"][0]["Resource"][0],
+        "arn:aws-cn:dynamodb:REGION:ACCOUNT:table/fixture-users"
+    );
+}
+
+#[test]
+fn policy_command_refuses_bad_input_clearly() {
+    let out = xtask(&["policy", "--bin", "x", "--example", "y"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("exactly one of --bin, --example, --binary"));
+
+    let not_a_binary = workspace().join("Cargo.toml");
+    let out = xtask(&["policy", "--binary", not_a_binary.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("not an executable"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = xtask(&["policy", "--binary", "/nonexistent/binary"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("cannot read /nonexistent/binary"));
+}
+
+#[test]
+fn demo_runs_the_service_and_prints_its_policy() {
+    let out = xtask(&["demo"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("done"), "the service ran to the end");
+    let (_, policy) = stdout
+        .split_once("== its exact IAM policy, read from the linked binary ==\n")
+        .expect("the demo prints the policy");
+    let json: serde_json::Value = serde_json::from_str(policy).unwrap();
+    let statements = json["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(
+        statements[0]["Resource"],
+        serde_json::json!([
+            "arn:aws:dynamodb:REGION:ACCOUNT:table/customers",
+            "arn:aws:dynamodb:REGION:ACCOUNT:table/orders"
+        ])
+    );
+    assert_eq!(statements[0]["Action"].as_array().unwrap().len(), 6);
+}
