@@ -65,7 +65,8 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         ));
     };
 
-    let table = parse_struct_attrs(input)?;
+    let attrs = parse_struct_attrs(input)?;
+    let table = attrs.table.clone();
     let mut fields = Vec::new();
     for f in &named.named {
         fields.push(parse_field(f)?);
@@ -105,7 +106,8 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     // The key type.
     let key_fields = keys.iter().map(|f| {
         let (i, t) = (&f.ident, &f.ty);
-        quote! { pub #i: #t }
+        let doc = format!("The `{}` key attribute.", f.stored);
+        quote! { #[doc = #doc] pub #i: #t }
     });
     let key_params = keys.iter().map(|f| {
         let (i, t) = (&f.ident, &f.ty);
@@ -122,7 +124,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let key_puts = keys.iter().map(|f| {
         let (i, t, n, fname) = (&f.ident, &f.ty, &f.stored, f.ident.unraw().to_string());
         let c = codec_ty(f);
-        quote_spanned! {t.span()=> ::dynox::model::put_key::<#t, #c>(&mut item, #n, &self.#i, #model_name, #fname)?; }
+        {
+            let f = quote_spanned! {t.span()=> ::dynox::model::put_key::<#t, #c> };
+            quote! { #f(&mut item, #n, &self.#i, #model_name, #fname)?; }
+        }
     });
 
     // Typed paths.
@@ -149,23 +154,39 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         let (i, t, n, fname) = (&f.ident, &f.ty, &f.stored, f.ident.unraw().to_string());
         let c = codec_ty(f);
         if f.partition_key || f.sort_key {
-            quote_spanned! {t.span()=> ::dynox::model::put_key::<#t, #c>(&mut item, #n, &self.#i, #model_name, #fname)?; }
+            {
+                let f = quote_spanned! {t.span()=> ::dynox::model::put_key::<#t, #c> };
+                quote! { #f(&mut item, #n, &self.#i, #model_name, #fname)?; }
+            }
         } else {
-            quote_spanned! {t.span()=> ::dynox::model::put_field::<#t, #c>(&mut item, #n, &self.#i, #model_name, #fname)?; }
+            {
+                let f = quote_spanned! {t.span()=> ::dynox::model::put_field::<#t, #c> };
+                quote! { #f(&mut item, #n, &self.#i, #model_name, #fname)?; }
+            }
         }
     });
     // Keys are encoded by reference first, then the other fields are moved out of `self`.
     let owned_puts = stored_fields
         .iter()
         .filter(|f| f.partition_key || f.sort_key)
-        .chain(stored_fields.iter().filter(|f| !(f.partition_key || f.sort_key)))
+        .chain(
+            stored_fields
+                .iter()
+                .filter(|f| !(f.partition_key || f.sort_key)),
+        )
         .map(|f| {
             let (i, t, n, fname) = (&f.ident, &f.ty, &f.stored, f.ident.unraw().to_string());
             let c = codec_ty(f);
             if f.partition_key || f.sort_key {
-                quote_spanned! {t.span()=> ::dynox::model::put_key::<#t, #c>(&mut item, #n, &self.#i, #model_name, #fname)?; }
+                {
+                    let f = quote_spanned! {t.span()=> ::dynox::model::put_key::<#t, #c> };
+                    quote! { #f(&mut item, #n, &self.#i, #model_name, #fname)?; }
+                }
             } else {
-                quote_spanned! {t.span()=> ::dynox::model::put_field_owned::<#t, #c>(&mut item, #n, self.#i, #model_name, #fname)?; }
+                {
+                    let f = quote_spanned! {t.span()=> ::dynox::model::put_field_owned::<#t, #c> };
+                    quote! { #f(&mut item, #n, self.#i, #model_name, #fname)?; }
+                }
             }
         });
     let takes = fields.iter().map(|f| {
@@ -174,11 +195,155 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         if f.skip {
             quote_spanned! {t.span()=> #i: <#t as ::core::default::Default>::default() }
         } else if f.default {
-            quote_spanned! {t.span()=> #i: ::dynox::model::take_field_or_default::<#t, #c>(&mut item, #n, #model_name, #fname)? }
+            {
+                let f =
+                    quote_spanned! {t.span()=> ::dynox::model::take_field_or_default::<#t, #c> };
+                quote! { #i: #f(&mut item, #n, #model_name, #fname)? }
+            }
         } else {
-            quote_spanned! {t.span()=> #i: ::dynox::model::take_field::<#t, #c>(&mut item, #n, #model_name, #fname)? }
+            {
+                let f = quote_spanned! {t.span()=> ::dynox::model::take_field::<#t, #c> };
+                quote! { #i: #f(&mut item, #n, #model_name, #fname)? }
+            }
         }
     });
+
+    // Key schemas: the table itself, and one generated type per declared index.
+    let find = |lit: &LitStr| -> syn::Result<&Field> {
+        fields
+            .iter()
+            .find(|f| !f.skip && f.ident.unraw() == lit.value())
+            .ok_or_else(|| {
+                syn::Error::new_spanned(
+                    lit,
+                    format!("`{model}` has no stored field `{}`", lit.value()),
+                )
+            })
+    };
+    let key_inner = |f: &Field| -> Type { option_inner(&f.ty).unwrap_or(&f.ty).clone() };
+    let key_attr_of = |f: &Field| {
+        let name = &f.stored;
+        let ty = key_inner(f);
+        let scalar = quote_spanned! {ty.span()=> <#ty as ::dynox::attr::KeyValue>::SCALAR };
+        quote! { ::dynox::model::KeyAttribute { name: #name, scalar: #scalar } }
+    };
+    let schema_impl = |target: TokenStream2,
+                       index: TokenStream2,
+                       global: bool,
+                       part: &[&Field],
+                       sort: &[&Field]| {
+        let part_tys: Vec<Type> = part.iter().map(|f| key_inner(f)).collect();
+        let partition_ty = if part_tys.len() == 1 {
+            let t = &part_tys[0];
+            quote! { #t }
+        } else {
+            quote! { (#(#part_tys,)*) }
+        };
+        let vars: Vec<Ident> = (0..part.len()).map(|i| format_ident!("__p{}", i)).collect();
+        let bind = if part.len() == 1 {
+            let v = &vars[0];
+            quote! { let #v = partition; }
+        } else {
+            quote! { let (#(#vars,)*) = partition; }
+        };
+        let encodes = part.iter().zip(&vars).zip(&part_tys).map(|((f, v), t)| {
+            let c = codec_ty(f);
+            let fname = f.ident.unraw().to_string();
+            quote! { ::dynox::model::key_value::<#t, #c>(&#v, #model_name, #fname)? }
+        });
+        let sort_ty = match sort.first() {
+            Some(f) => f.path_ty.clone(),
+            None => quote! { ::dynox::model::NoSortKey },
+        };
+        let pk_attrs = part.iter().map(|f| key_attr_of(f));
+        let sk_attrs = sort.iter().map(|f| key_attr_of(f));
+        quote! {
+            impl ::dynox::model::KeySchema for #target {
+                type Model = #model;
+                type Partition = #partition_ty;
+                type Sort = #sort_ty;
+                const INDEX: ::core::option::Option<&'static str> = #index;
+                const GLOBAL: bool = #global;
+                const PARTITION_KEY: &'static [::dynox::model::KeyAttribute] = &[#(#pk_attrs),*];
+                const SORT_KEY: &'static [::dynox::model::KeyAttribute] = &[#(#sk_attrs),*];
+                fn partition_values(partition: Self::Partition) -> ::dynox::Result<::std::vec::Vec<::dynox::AttributeValue>> {
+                    #bind
+                    ::core::result::Result::Ok(::std::vec![#(#encodes),*])
+                }
+            }
+        }
+    };
+    let table_schema = schema_impl(
+        quote! { #model },
+        quote! { ::core::option::Option::None },
+        false,
+        &[pk],
+        &sk.into_iter().collect::<Vec<_>>(),
+    );
+    let mut index_items = Vec::new();
+    let mut index_defs = Vec::new();
+    for ix in &attrs.indexes {
+        let part: Vec<&Field> = match ix.kind {
+            IndexKind::Global => ix.partition.iter().map(&find).collect::<syn::Result<_>>()?,
+            IndexKind::Local => {
+                if sk.is_none() {
+                    return Err(syn::Error::new_spanned(
+                        &ix.name,
+                        "a local index needs a table with a sort key",
+                    ));
+                }
+                vec![pk]
+            }
+        };
+        let sort: Vec<&Field> = ix.sort.iter().map(&find).collect::<syn::Result<_>>()?;
+        let name = ix.name.value();
+        let ident = ix
+            .ident
+            .clone()
+            .unwrap_or_else(|| format_ident!("{}{}", model, camel(&name)));
+        let doc = format!("The index `{name}` of [`{model}`], for typed queries and scans.");
+        let global = ix.kind == IndexKind::Global;
+        let schema = schema_impl(
+            quote! { #ident },
+            quote! { ::core::option::Option::Some(#name) },
+            global,
+            &part,
+            &sort,
+        );
+        index_items.push(quote! {
+            #[doc = #doc]
+            #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
+            #vis struct #ident;
+            #schema
+        });
+        let kind = if global {
+            quote! { ::dynox::model::IndexKind::Global }
+        } else {
+            quote! { ::dynox::model::IndexKind::Local }
+        };
+        let projection = match &ix.projection {
+            Projection::All => quote! { ::dynox::model::IndexProjection::All },
+            Projection::KeysOnly => quote! { ::dynox::model::IndexProjection::KeysOnly },
+            Projection::Include(list) => {
+                let names = list
+                    .iter()
+                    .map(|l| find(l).map(|f| f.stored.clone()))
+                    .collect::<syn::Result<Vec<_>>>()?;
+                quote! { ::dynox::model::IndexProjection::Include(&[#(#names),*]) }
+            }
+        };
+        let pk_attrs = part.iter().map(|f| key_attr_of(f));
+        let sk_attrs = sort.iter().map(|f| key_attr_of(f));
+        index_defs.push(quote! {
+            ::dynox::model::IndexDef {
+                name: #name,
+                kind: #kind,
+                partition_key: &[#(#pk_attrs),*],
+                sort_key: &[#(#sk_attrs),*],
+                projection: #projection,
+            }
+        });
+    }
 
     let key_doc = format!("The primary key of [`{model}`].");
     let fields_doc = format!("Typed attribute paths of [`{model}`], from `{model}::fields()`.");
@@ -223,7 +388,11 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
         }
 
+        #table_schema
+        #(#index_items)*
+
         impl ::dynox::Model for #model {
+            const INDEXES: &'static [::dynox::model::IndexDef] = &[#(#index_defs),*];
             const TABLE: &'static str = #table;
             const NAME: &'static str = #model_name;
             const PARTITION_KEY: ::dynox::model::KeyAttribute = #pk_attr;
@@ -255,8 +424,146 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     })
 }
 
-fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<String> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum IndexKind {
+    Global,
+    Local,
+}
+
+enum Projection {
+    All,
+    KeysOnly,
+    Include(Vec<LitStr>),
+}
+
+struct IndexAttr {
+    name: LitStr,
+    kind: IndexKind,
+    ident: Option<Ident>,
+    partition: Vec<LitStr>,
+    sort: Vec<LitStr>,
+    projection: Projection,
+}
+
+struct StructAttrs {
+    table: String,
+    indexes: Vec<IndexAttr>,
+}
+
+fn valid_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// `"field"` or `["a", "b"]`.
+fn field_list(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Vec<LitStr>> {
+    let expr: syn::Expr = meta.value()?.parse()?;
+    let lit = |e: &syn::Expr| match e {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Ok(s.clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "expected a field name as a string, or a list of them: [\"a\", \"b\"]",
+        )),
+    };
+    match &expr {
+        syn::Expr::Array(a) => a.elems.iter().map(lit).collect(),
+        other => Ok(vec![lit(other)?]),
+    }
+}
+
+fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, kind: IndexKind) -> syn::Result<IndexAttr> {
+    let mut name = None;
+    let mut ident = None;
+    let mut partition = Vec::new();
+    let mut sort = Vec::new();
+    let mut projection = None;
+    meta.parse_nested_meta(|m| {
+        if m.path.is_ident("name") {
+            name = Some(m.value()?.parse::<LitStr>()?);
+        } else if m.path.is_ident("rust_name") {
+            let l: LitStr = m.value()?.parse()?;
+            ident = Some(l.parse::<Ident>()?);
+        } else if m.path.is_ident("partition_key") {
+            if kind == IndexKind::Local {
+                return Err(m.error(
+                    "a local index shares the table's partition key: give only `sort_key`",
+                ));
+            }
+            partition = field_list(&m)?;
+        } else if m.path.is_ident("sort_key") {
+            sort = field_list(&m)?;
+        } else if m.path.is_ident("projection") {
+            let l: LitStr = m.value()?.parse()?;
+            projection = Some(match l.value().as_str() {
+                "all" => Projection::All,
+                "keys_only" => Projection::KeysOnly,
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        l,
+                        "projection is \"all\" or \"keys_only\"; use include = [...] for a list",
+                    ));
+                }
+            });
+        } else if m.path.is_ident("include") {
+            projection = Some(Projection::Include(field_list(&m)?));
+        } else {
+            return Err(m.error(format!(
+                "unknown index attribute `{}`; expected `name`, `partition_key`, `sort_key`, \
+                 `projection`, `include` or `rust_name`",
+                path_name(&m.path)
+            )));
+        }
+        Ok(())
+    })?;
+    let name = name.ok_or_else(|| meta.error("an index needs `name = \"...\"`"))?;
+    if !valid_name(&name.value()) {
+        return Err(syn::Error::new_spanned(
+            &name,
+            "an index name has 3 to 255 characters: letters, digits, `_`, `-` and `.`",
+        ));
+    }
+    let (max_pk, max_sk) = match kind {
+        IndexKind::Global => (4, 4),
+        IndexKind::Local => (0, 1),
+    };
+    if kind == IndexKind::Global && partition.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &name,
+            "a global index needs `partition_key`",
+        ));
+    }
+    if kind == IndexKind::Local && sort.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &name,
+            "a local index needs `sort_key`",
+        ));
+    }
+    if partition.len() > max_pk || sort.len() > max_sk {
+        return Err(syn::Error::new_spanned(
+            &name,
+            format!(
+                "this index kind takes at most {max_pk} partition and {max_sk} sort key attributes"
+            ),
+        ));
+    }
+    Ok(IndexAttr {
+        name,
+        kind,
+        ident,
+        partition,
+        sort,
+        projection: projection.unwrap_or(Projection::All),
+    })
+}
+
+fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
     let mut table: Option<LitStr> = None;
+    let mut indexes = Vec::new();
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("dynox")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
@@ -265,9 +572,16 @@ fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<String> {
                 }
                 table = Some(meta.value()?.parse()?);
                 Ok(())
+            } else if meta.path.is_ident("global_index") {
+                indexes.push(parse_index(&meta, IndexKind::Global)?);
+                Ok(())
+            } else if meta.path.is_ident("local_index") {
+                indexes.push(parse_index(&meta, IndexKind::Local)?);
+                Ok(())
             } else {
                 Err(meta.error(format!(
-                    "unknown dynox attribute `{}` on a model; expected `table = \"...\"`",
+                    "unknown dynox attribute `{}` on a model; expected `table = \"...\"`, \
+                     `global_index(...)` or `local_index(...)`",
                     path_name(&meta.path)
                 )))
             }
@@ -279,18 +593,36 @@ fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<String> {
             "a model needs its table: add #[dynox(table = \"...\")]",
         )
     })?;
-    let name = table.value();
-    let valid = (3..=255).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if !valid {
+    if !valid_name(&table.value()) {
         return Err(syn::Error::new_spanned(
             &table,
             "a DynamoDB table name has 3 to 255 characters: letters, digits, `_`, `-` and `.`",
         ));
     }
-    Ok(name)
+    let mut seen = std::collections::HashSet::new();
+    for ix in &indexes {
+        if !seen.insert(ix.name.value()) {
+            return Err(syn::Error::new_spanned(
+                &ix.name,
+                "two indexes have this name",
+            ));
+        }
+    }
+    let globals = indexes
+        .iter()
+        .filter(|i| i.kind == IndexKind::Global)
+        .count();
+    let locals = indexes.len() - globals;
+    if globals > 20 || locals > 5 {
+        return Err(syn::Error::new_spanned(
+            &input.ident,
+            "DynamoDB allows at most 20 global and 5 local secondary indexes per table",
+        ));
+    }
+    Ok(StructAttrs {
+        table: table.value(),
+        indexes,
+    })
 }
 
 fn path_name(p: &syn::Path) -> String {
@@ -390,6 +722,20 @@ fn classify(ty: &Type) -> (Codec, TokenStream2) {
     } else {
         (Codec::Native, quote! { #inner })
     }
+}
+
+fn camel(s: &str) -> String {
+    let mut out = String::new();
+    let mut upper = true;
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(if upper { c.to_ascii_uppercase() } else { c });
+            upper = false;
+        } else {
+            upper = true;
+        }
+    }
+    out
 }
 
 fn check_fields(model: &Ident, fields: &[Field]) -> syn::Result<()> {

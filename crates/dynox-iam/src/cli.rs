@@ -89,6 +89,20 @@ impl std::error::Error for CliError {
     }
 }
 
+/// Region and partition names: lowercase letters, digits and `-` (they go into ARNs verbatim).
+fn arn_part(flag: &str, v: String) -> Result<String, CliError> {
+    if !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        Ok(v)
+    } else {
+        Err(CliError::Usage(format!(
+            "{flag} takes a name like `eu-west-1` or `aws`, not `{v}`"
+        )))
+    }
+}
+
 impl PolicyArgs {
     /// Parses the arguments that follow `policy`.
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<PolicyArgs, CliError> {
@@ -117,7 +131,7 @@ impl PolicyArgs {
                     None
                 }
                 "--region" => {
-                    options.region = Some(value("--region")?);
+                    options.region = Some(arn_part("--region", value("--region")?)?);
                     None
                 }
                 "--account" => {
@@ -131,7 +145,7 @@ impl PolicyArgs {
                     None
                 }
                 "--partition" => {
-                    options.partition = value("--partition")?;
+                    options.partition = arn_part("--partition", value("--partition")?)?;
                     None
                 }
                 "--output" | "-o" => {
@@ -222,6 +236,15 @@ pub fn build_target(
 /// Scans `binary` and builds its policy.
 pub fn export(binary: &Path, options: &PolicyOptions) -> Result<(Policy, ScanReport), CliError> {
     let report = scan_file(binary).map_err(CliError::Scan)?;
+    if !report.unreadable.is_empty() {
+        return Err(CliError::Build(format!(
+            "{} holds {} permission record(s) this dynox-iam cannot read ({}); it was probably \
+             built with a newer dynox: update the policy tool",
+            binary.display(),
+            report.unreadable.len(),
+            report.unreadable[0]
+        )));
+    }
     let policy = Policy::build(&report.requirements, options).map_err(CliError::Policy)?;
     Ok((policy, report))
 }
@@ -291,6 +314,8 @@ mod tests {
             "--bin",
             "--bin a --account 12",
             "--binary x -p y",
+            "--bin a --region EU_WEST",
+            "--bin a --partition aws:cn",
             "--frobnicate",
         ] {
             assert!(matches!(parse(bad), Err(CliError::Usage(_))), "{bad}");

@@ -176,21 +176,20 @@ pub const fn checksum(bytes: &[u8]) -> u32 {
 
 const fn valid_action(action: &str) -> bool {
     let b = action.as_bytes();
+    let mut colons = 0;
     let mut colon = 0;
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
         if c == b':' {
-            if colon != 0 {
-                return false;
-            }
+            colons += 1;
             colon = i;
         } else if !c.is_ascii_alphanumeric() {
             return false;
         }
         i += 1;
     }
-    colon > 0 && colon + 1 < b.len()
+    colons == 1 && colon > 0 && colon + 1 < b.len()
 }
 
 /// Builds the record for one requirement. Evaluated at compile time by [`mark!`](crate::mark);
@@ -447,6 +446,22 @@ mod tests {
         let sum = checksum(&other[..body_len]).to_le_bytes();
         other[body_len..].copy_from_slice(&sum);
         assert_eq!(decode(&other), Err(DecodeError::UnknownVersion(9)));
+    }
+
+    #[test]
+    fn action_syntax() {
+        assert!(valid_action("dynamodb:GetItem"));
+        for bad in [
+            ":a:b",
+            "dynamodb:",
+            ":GetItem",
+            "a:b:c",
+            "dynamodb:Get*",
+            "nocolon",
+            "",
+        ] {
+            assert!(!valid_action(bad), "{bad}");
+        }
     }
 
     #[test]

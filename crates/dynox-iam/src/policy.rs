@@ -274,15 +274,17 @@ fn target(resource: &Resource, o: &PolicyOptions) -> Target {
         Resource::KmsKey(key) => {
             // Crypto actions are authorized on the key ARN; an alias ARN grants nothing for them,
             // so a key declared by alias is granted as "any key, when requested by this alias".
+            // An alias ARN names its own partition, region and account; keep them.
             let alias = if let Some(rest) = key.strip_prefix("arn:") {
                 rest.split_once(":alias/")
-                    .map(|(_, name)| format!("alias/{name}"))
+                    .map(|(head, name)| (format!("arn:{head}:key/*"), format!("alias/{name}")))
             } else {
-                key.starts_with("alias/").then(|| key.clone())
+                key.starts_with("alias/")
+                    .then(|| (format!("arn:{p}:kms:{r}:{a}:key/*"), key.clone()))
             };
             match alias {
-                Some(alias) => Target {
-                    arn: format!("arn:{p}:kms:{r}:{a}:key/*"),
+                Some((arn, alias)) => Target {
+                    arn,
                     conditions: BTreeMap::from([(
                         "StringEquals".to_owned(),
                         BTreeMap::from([("kms:RequestAlias".to_owned(), vec![alias])]),
@@ -414,6 +416,19 @@ mod tests {
         assert_eq!(
             json["Statement"][0]["Condition"]["StringEquals"]["kms:RequestAlias"][0],
             "alias/app"
+        );
+    }
+
+    #[test]
+    fn kms_alias_arn_keeps_its_account() {
+        let reqs = [req(
+            "kms:Decrypt",
+            Resource::KmsKey("arn:aws:kms:eu-west-1:111122223333:alias/app".into()),
+        )];
+        let p = Policy::build(&reqs, &PolicyOptions::default()).unwrap();
+        assert_eq!(
+            p.statements[0].resources,
+            ["arn:aws:kms:eu-west-1:111122223333:key/*"]
         );
     }
 

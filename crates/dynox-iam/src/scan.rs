@@ -18,9 +18,12 @@ pub struct ScanReport {
     pub requirements: BTreeSet<Requirement>,
     /// How many marker records were found, counting duplicates.
     pub records: usize,
-    /// Places where the magic appears but no valid record follows (the scanner's own needle, for
-    /// instance, when a binary links this crate).
+    /// Places where the magic appears but no record follows (the checksum does not match: the
+    /// scanner's own needle, for instance, when a binary links this crate).
     pub rejected: usize,
+    /// Records with a valid checksum that this version cannot decode (a newer format, say). A
+    /// policy built while any exist could miss permissions, so the exporter refuses them.
+    pub unreadable: Vec<String>,
 }
 
 /// Why a binary could not be scanned.
@@ -99,7 +102,10 @@ pub fn scan_bytes(data: &[u8]) -> Result<ScanReport, ScanError> {
                     report.records += 1;
                     report.requirements.insert(req);
                 }
-                Err(_) => report.rejected += 1,
+                Err(marker::DecodeError::Checksum | marker::DecodeError::Truncated) => {
+                    report.rejected += 1
+                }
+                Err(e) => report.unreadable.push(e.to_string()),
             }
         }
     }

@@ -15,7 +15,7 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::provider::{ProvideCredentials as _, SharedCredentialsProvider};
 use dynox::Model;
 use std::fmt;
 use std::time::Duration;
@@ -145,7 +145,11 @@ impl LocalDynamo {
         if base.region().is_none() {
             b.set_region(Some(Region::new("us-east-1")));
         }
-        if base.credentials_provider().is_none() {
+        let usable = match base.credentials_provider() {
+            Some(p) => p.provide_credentials().await.is_ok(),
+            None => false,
+        };
+        if !usable {
             b.set_credentials_provider(Some(SharedCredentialsProvider::new(Credentials::new(
                 "local",
                 "local",

@@ -184,11 +184,23 @@ fn parse_int<T: std::str::FromStr>(text: &str, target: &'static str) -> Result<T
     })
 }
 
+/// DynamoDB keeps at most 38 significant digits; only 128-bit integers can exceed that.
+fn int_text(text: String) -> Result<String, ValueError> {
+    let digits = text.trim_start_matches('-').trim_end_matches('0');
+    if digits.len() > 38 {
+        return Err(ValueError::Number {
+            value: text,
+            target: "a DynamoDB number (at most 38 significant digits)",
+        });
+    }
+    Ok(text)
+}
+
 macro_rules! integers {
     ($($t:ty),*) => {$(
         impl Attribute for $t {
             fn to_attribute(&self) -> Result<Option<AttributeValue>, ValueError> {
-                Ok(Some(AttributeValue::N(self.to_string())))
+                Ok(Some(AttributeValue::N(int_text(self.to_string())?)))
             }
             fn from_attribute(value: AttributeValue) -> Result<Self, ValueError> {
                 match value {
@@ -200,7 +212,7 @@ macro_rules! integers {
         impl SetElement for $t {
             const SET_TYPE: SetType = SetType::Number;
             fn to_set_string(&self) -> Result<String, ValueError> {
-                Ok(self.to_string())
+                int_text(self.to_string())
             }
             fn from_set_string(text: String) -> Result<Self, ValueError> {
                 parse_int(&text, stringify!($t))
@@ -700,8 +712,18 @@ mod tests {
     fn integers_are_exact() {
         round(u64::MAX);
         round(i64::MIN);
-        round(u128::MAX);
         round(i8::MIN);
+        // 38 significant digits fit; 39 do not (u128::MAX has 39).
+        round(10u128.pow(38) - 1);
+        round(10u128.pow(38));
+        assert!(matches!(
+            u128::MAX.to_attribute(),
+            Err(ValueError::Number { .. })
+        ));
+        assert!(matches!(
+            i128::MIN.to_attribute(),
+            Err(ValueError::Number { .. })
+        ));
         assert_eq!(
             u64::MAX.to_attribute().unwrap(),
             Some(AttributeValue::N("18446744073709551615".into()))

@@ -30,6 +30,23 @@ pub enum Error {
         /// The SDK error.
         source: Option<BoxError>,
     },
+    /// A transaction was cancelled; nothing of it was applied.
+    TransactionCancelled {
+        /// One reason per member, in member order (`code` is `None` for members that were fine).
+        reasons: Vec<CancellationReason>,
+        /// The service's message.
+        message: String,
+        /// The SDK error.
+        source: Option<BoxError>,
+    },
+    /// An item collection (all items with one partition key, with a local secondary index)
+    /// exceeds 10 GB.
+    ItemCollectionTooLarge {
+        /// The service's message.
+        message: String,
+        /// The SDK error.
+        source: BoxError,
+    },
     /// The request was throttled (throughput exceeded, request limit, throttling).
     Throttled {
         /// The service's error code.
@@ -70,6 +87,23 @@ pub enum Error {
         message: String,
         /// The SDK error, when the service refused it.
         source: Option<BoxError>,
+    },
+    /// The write was applied, but the item it returned did not decode (the stored item does not
+    /// match the model). Do not retry the write: it happened.
+    WrittenButUndecodable {
+        /// The returned item, raw.
+        item: Item,
+        /// The decoding error.
+        source: Box<Error>,
+    },
+    /// The credentials were refused (unknown key, bad signature, expired token).
+    Authentication {
+        /// The service's error code.
+        code: String,
+        /// The service's message.
+        message: String,
+        /// The SDK error.
+        source: BoxError,
     },
     /// A value could not be converted between a Rust field and a DynamoDB attribute.
     Conversion {
@@ -147,9 +181,33 @@ impl Error {
     pub fn is_validation(&self) -> bool {
         matches!(self, Error::Validation { .. })
     }
+    /// The write happened but its returned item did not decode.
+    pub fn is_written_but_undecodable(&self) -> bool {
+        matches!(self, Error::WrittenButUndecodable { .. })
+    }
+    /// The credentials were refused.
+    pub fn is_authentication(&self) -> bool {
+        matches!(self, Error::Authentication { .. })
+    }
     /// A value did not convert.
     pub fn is_conversion(&self) -> bool {
         matches!(self, Error::Conversion { .. })
+    }
+
+    /// A transaction was cancelled.
+    pub fn is_transaction_cancelled(&self) -> bool {
+        matches!(self, Error::TransactionCancelled { .. })
+    }
+    /// An item collection is over its size limit.
+    pub fn is_item_collection_too_large(&self) -> bool {
+        matches!(self, Error::ItemCollectionTooLarge { .. })
+    }
+    /// The per-member reasons of a cancelled transaction.
+    pub fn cancellation_reasons(&self) -> Option<&[CancellationReason]> {
+        match self {
+            Error::TransactionCancelled { reasons, .. } => Some(reasons),
+            _ => None,
+        }
     }
 
     /// A wait gave up.
@@ -175,6 +233,16 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::ConditionFailed { message, .. } => write!(f, "condition failed: {message}"),
+            Error::TransactionCancelled { reasons, .. } => {
+                let failed: Vec<String> = reasons
+                    .iter()
+                    .filter_map(|r| r.code.as_ref().map(|c| format!("member {} {c}", r.index)))
+                    .collect();
+                write!(f, "transaction cancelled: {}", failed.join(", "))
+            }
+            Error::ItemCollectionTooLarge { message, .. } => {
+                write!(f, "item collection too large: {message}")
+            }
             Error::Throttled { code, message, .. } => write!(f, "throttled ({code}): {message}"),
             Error::NotFound { message, .. } => write!(f, "not found: {message}"),
             Error::ItemTooLarge { message, .. } => write!(f, "item too large: {message}"),
@@ -193,6 +261,15 @@ impl fmt::Display for Error {
                 field,
                 source,
             } => write!(f, "{model}.{field}: {source}"),
+            Error::WrittenButUndecodable { source, .. } => {
+                write!(
+                    f,
+                    "the write was applied, but its returned item did not decode: {source}"
+                )
+            }
+            Error::Authentication { code, message, .. } => {
+                write!(f, "credentials refused ({code}): {message}")
+            }
             Error::Service { code, message, .. } => write!(f, "{code}: {message}"),
             Error::Timeout { what, after } => {
                 write!(f, "gave up waiting for {what} after {after:?}")
@@ -206,23 +283,61 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Throttled { source, .. }
+            | Error::ItemCollectionTooLarge { source, .. }
             | Error::NotFound { source, .. }
             | Error::AccessDenied { source, .. }
             | Error::Service { source, .. }
+            | Error::Authentication { source, .. }
             | Error::Transport { source, .. } => Some(source.as_ref()),
             Error::ConditionFailed { source, .. }
+            | Error::TransactionCancelled { source, .. }
             | Error::ItemTooLarge { source, .. }
             | Error::Validation { source, .. } => source.as_deref().map(|s| s as _),
             Error::Conversion { source, .. } => Some(source),
+            Error::WrittenButUndecodable { source, .. } => Some(source.as_ref()),
             Error::Timeout { .. } => None,
         }
     }
 }
 
-/// An operation error that may carry the old item of a failed condition.
-pub(crate) trait ConditionItem {
+/// One member's part in a cancelled transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CancellationReason {
+    /// The member's position in the request.
+    pub index: usize,
+    /// Why it failed (`ConditionalCheckFailed`, `TransactionConflict`, ...); `None` if it did not.
+    pub code: Option<String>,
+    /// The service's message for it.
+    pub message: Option<String>,
+    /// The member's item as it was, when the member asked for it.
+    pub old_item: Option<Item>,
+}
+
+impl CancellationReason {
+    /// Whether this member's condition failed.
+    pub fn is_condition_failed(&self) -> bool {
+        self.code.as_deref() == Some("ConditionalCheckFailed")
+    }
+
+    pub(crate) fn from_sdk(index: usize, r: aws_sdk_dynamodb::types::CancellationReason) -> Self {
+        let code = r.code.filter(|c| c != "None");
+        CancellationReason {
+            index,
+            code,
+            message: r.message,
+            old_item: r.item.filter(|i| !i.is_empty()),
+        }
+    }
+}
+
+/// What an operation's error can carry beyond code and message.
+pub(crate) trait ServiceDetail {
     /// Takes the item out of a `ConditionalCheckFailedException`, if this is one.
     fn take_condition_item(&mut self) -> Option<Item> {
+        None
+    }
+    /// Takes the reasons out of a `TransactionCanceledException`, if this is one.
+    fn take_cancellation_reasons(&mut self) -> Option<Vec<CancellationReason>> {
         None
     }
 }
@@ -230,7 +345,7 @@ pub(crate) trait ConditionItem {
 /// Maps an SDK error to [`Error`].
 pub(crate) fn from_sdk<E, R>(err: SdkError<E, R>) -> Error
 where
-    E: ProvideErrorMetadata + ConditionItem + std::error::Error + Send + Sync + 'static,
+    E: ProvideErrorMetadata + ServiceDetail + std::error::Error + Send + Sync + 'static,
     R: fmt::Debug + Send + Sync + 'static,
 {
     let (code, message) = match &err {
@@ -267,6 +382,27 @@ where
                 source: Some(source),
             }
         }
+        "TransactionCanceledException" => {
+            let (reasons, source): (Vec<CancellationReason>, BoxError) = match err {
+                SdkError::ServiceError(ctx) => {
+                    let mut e = ctx.into_err();
+                    (
+                        e.take_cancellation_reasons().unwrap_or_default(),
+                        Box::new(e),
+                    )
+                }
+                other => (Vec::new(), Box::new(other)),
+            };
+            Error::TransactionCancelled {
+                reasons,
+                message,
+                source: Some(source),
+            }
+        }
+        "ItemCollectionSizeLimitExceededException" => Error::ItemCollectionTooLarge {
+            message,
+            source: Box::new(err),
+        },
         "ProvisionedThroughputExceededException"
         | "ThrottlingException"
         | "RequestLimitExceeded" => Error::Throttled {
@@ -278,7 +414,16 @@ where
             message,
             source: Box::new(err),
         },
-        "AccessDeniedException" | "UnrecognizedClientException" => {
+        "UnrecognizedClientException"
+        | "InvalidSignatureException"
+        | "IncompleteSignatureException"
+        | "ExpiredTokenException"
+        | "MissingAuthenticationTokenException" => Error::Authentication {
+            code,
+            message,
+            source: Box::new(err),
+        },
+        "AccessDeniedException" => {
             let (action, resource) = parse_denial(&message);
             Error::AccessDenied {
                 action,

@@ -116,6 +116,21 @@ fn decode<T: FromItem>(item: Option<Item>) -> Result<Option<T>> {
     item.filter(|i| !i.is_empty()).map(T::from_item).transpose()
 }
 
+/// Decodes what a write returned. The write has happened, so a decoding failure must say so.
+fn decode_written<T: FromItem>(item: Option<Item>) -> Result<Option<T>> {
+    match item.filter(|i| !i.is_empty()) {
+        None => Ok(None),
+        Some(item) => {
+            T::from_item(item.clone())
+                .map(Some)
+                .map_err(|e| Error::WrittenButUndecodable {
+                    item,
+                    source: Box::new(e),
+                })
+        }
+    }
+}
+
 macro_rules! write_options {
     () => {
         /// Adds a condition; several conditions must all hold. A failed condition is
@@ -172,10 +187,7 @@ impl<'c, M: Model> GetItem<'c, M> {
             M::NAME
         );
         let mut p = Placeholders::new();
-        let projection = (!self.projection.is_empty()).then(|| {
-            let parts: Vec<String> = self.projection.iter().map(|a| p.path(&a.0)).collect();
-            parts.join(", ")
-        });
+        let projection = crate::expr::render_projection(&self.projection, &mut p)?;
         let req = self
             .client
             .sdk()
@@ -244,7 +256,7 @@ impl<'c, M: Model> PutItem<'c, M> {
             .set_expression_attribute_values(p.take_values())
             .set_return_values(self.options.return_old.then_some(ReturnValue::AllOld))
             .set_return_values_on_condition_check_failure(self.options.on_failure());
-        decode(self.client.send(req).await?.attributes)
+        decode_written(self.client.send(req).await?.attributes)
     }
 }
 
@@ -307,7 +319,7 @@ impl<'c, M: Model> UpdateItem<'c, M> {
                 M::NAME
             )));
         }
-        decode(self.send_attributes().await?)
+        decode_written(self.send_attributes().await?)
     }
 
     /// Sends the request; returns the attributes chosen with
@@ -406,7 +418,7 @@ impl<'c, M: Model> DeleteItem<'c, M> {
             .set_expression_attribute_values(p.take_values())
             .set_return_values(self.options.return_old.then_some(ReturnValue::AllOld))
             .set_return_values_on_condition_check_failure(self.options.on_failure());
-        decode(self.client.send(req).await?.attributes)
+        decode_written(self.client.send(req).await?.attributes)
     }
 }
 

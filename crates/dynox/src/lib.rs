@@ -29,6 +29,7 @@ pub mod error;
 pub mod expr;
 pub mod item;
 pub mod model;
+pub mod query;
 pub mod send;
 pub mod table;
 

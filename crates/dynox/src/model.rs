@@ -16,6 +16,80 @@ pub struct KeyAttribute {
     pub scalar: Scalar,
 }
 
+/// Global or local secondary index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexKind {
+    /// A global secondary index: its own partition key; eventually consistent reads only.
+    Global,
+    /// A local secondary index: the table's partition key, another sort key.
+    Local,
+}
+
+/// Which attributes an index holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexProjection {
+    /// Every attribute.
+    All,
+    /// The table and index keys only.
+    KeysOnly,
+    /// The keys and these (stored) attribute names.
+    Include(&'static [&'static str]),
+}
+
+/// A secondary index as a model declares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexDef {
+    /// The index name.
+    pub name: &'static str,
+    /// Global or local.
+    pub kind: IndexKind,
+    /// The partition key attributes (one, or up to four for a multi-attribute GSI key).
+    pub partition_key: &'static [KeyAttribute],
+    /// The sort key attributes (none, one, or up to four).
+    pub sort_key: &'static [KeyAttribute],
+    /// What the index holds.
+    pub projection: IndexProjection,
+}
+
+/// The sort key type of a key schema without a sort key: no value of it exists, so a sort key
+/// condition cannot be written for such a schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoSortKey {}
+
+/// Something that can be queried and scanned: a model's table, or one of its secondary indexes.
+///
+/// The derive implements it for each model (the table) and for a generated type per declared
+/// index, so a query is typed by the keys of what it reads.
+pub trait KeySchema: Send + Sync + 'static {
+    /// The items it returns.
+    type Model: Model;
+    /// The partition key value: the attribute's type, or a tuple for a multi-attribute key.
+    type Partition: Send;
+    /// The (first) sort key attribute's type; [`NoSortKey`] when there is none.
+    type Sort: Send;
+    /// The index name; `None` for the table itself.
+    const INDEX: Option<&'static str>;
+    /// Whether this is a global secondary index (no consistent reads).
+    const GLOBAL: bool;
+    /// The partition key attributes.
+    const PARTITION_KEY: &'static [KeyAttribute];
+    /// The sort key attributes.
+    const SORT_KEY: &'static [KeyAttribute];
+    /// Encodes a partition key value, one attribute value per [`PARTITION_KEY`](Self::PARTITION_KEY) entry.
+    fn partition_values(partition: Self::Partition) -> Result<Vec<AttributeValue>>;
+}
+
+/// The IAM resource a key schema is read on: the table, or `table/T/index/I`.
+pub const fn schema_resource<Q: KeySchema>() -> dynox_iam::ResourceRef<'static> {
+    match Q::INDEX {
+        Some(index) => dynox_iam::ResourceRef::Index {
+            table: Q::Model::TABLE,
+            index,
+        },
+        None => dynox_iam::ResourceRef::Table(Q::Model::TABLE),
+    }
+}
+
 /// A type that can be decoded from a whole item: every model, and [`Item`] itself.
 pub trait FromItem: Sized {
     /// Decodes `item`, taking ownership so that no value is copied.
@@ -93,6 +167,8 @@ pub trait Model: FromItem + Send + Sync + 'static {
     const PARTITION_KEY: KeyAttribute;
     /// The sort key attribute, if the table has one.
     const SORT_KEY: Option<KeyAttribute>;
+    /// The secondary indexes, for table creation.
+    const INDEXES: &'static [IndexDef] = &[];
     /// The primary key type.
     type Key: ModelKey;
     /// Typed paths to the model's attributes, for conditions, updates and projections.
@@ -169,6 +245,17 @@ pub fn take_field_or_default<T: Default, C: Codec<T>>(
     }
 }
 
+/// Encodes one key value (for key conditions and index keys), which must be present.
+pub fn key_value<T, C: Codec<T>>(
+    value: &T,
+    model: &'static str,
+    field: &'static str,
+) -> Result<AttributeValue> {
+    let mut item = Item::with_capacity(1);
+    put_key::<T, C>(&mut item, "k", value, model, field)?;
+    Ok(item.remove("k").expect("put_key inserts"))
+}
+
 /// Encodes a key attribute, which must be present: keys cannot be omitted.
 pub fn put_key<T, C: Codec<T>>(
     item: &mut Item,
@@ -179,6 +266,20 @@ pub fn put_key<T, C: Codec<T>>(
 ) -> Result<()> {
     match C::encode(value).map_err(|e| Error::conversion(model, field, e))? {
         Some(v) => {
+            if !matches!(
+                &v,
+                AttributeValue::S(_) | AttributeValue::N(_) | AttributeValue::B(_)
+            ) {
+                return Err(Error::conversion(
+                    model,
+                    field,
+                    ValueError::Invalid(format!(
+                        "a key attribute is a string, number or binary, not {} (write binary \
+                         keys as `Vec<u8>` or `dynox::attr::Binary`)",
+                        crate::attr::type_name(&v)
+                    )),
+                ));
+            }
             if matches!(&v, AttributeValue::S(s) if s.is_empty())
                 || matches!(&v, AttributeValue::B(b) if b.as_ref().is_empty())
             {

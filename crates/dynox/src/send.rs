@@ -7,18 +7,8 @@
 //! bypass it.
 
 use crate::Item;
-use crate::error::{ConditionItem, Error, Result, from_sdk};
-use aws_sdk_dynamodb::operation::{
-    create_table::{CreateTableError, CreateTableOutput, builders::CreateTableFluentBuilder},
-    delete_item::{DeleteItemError, DeleteItemOutput, builders::DeleteItemFluentBuilder},
-    delete_table::{DeleteTableError, DeleteTableOutput, builders::DeleteTableFluentBuilder},
-    describe_table::{
-        DescribeTableError, DescribeTableOutput, builders::DescribeTableFluentBuilder,
-    },
-    get_item::{GetItemError, GetItemOutput, builders::GetItemFluentBuilder},
-    put_item::{PutItemError, PutItemOutput, builders::PutItemFluentBuilder},
-    update_item::{UpdateItemError, UpdateItemOutput, builders::UpdateItemFluentBuilder},
-};
+use crate::error::{CancellationReason, Error, Result, ServiceDetail, from_sdk};
+use aws_sdk_dynamodb::operation as op;
 use futures::future::BoxFuture;
 use std::task::{Context, Poll};
 use tracing::Instrument as _;
@@ -34,7 +24,7 @@ pub trait Operation: Sized {
 }
 
 macro_rules! operations {
-    ($($variant:ident($builder:ty) -> $output:ty;)*) => {
+    ($($variant:ident($builder:ty) -> $output:ty, $error:ty;)*) => {
         /// A request on its way out: the SDK builder of one DynamoDB operation.
         #[derive(Clone, Debug)]
         #[non_exhaustive]
@@ -97,13 +87,30 @@ macro_rules! operations {
 }
 
 operations! {
-    GetItem(GetItemFluentBuilder) -> GetItemOutput;
-    PutItem(PutItemFluentBuilder) -> PutItemOutput;
-    UpdateItem(UpdateItemFluentBuilder) -> UpdateItemOutput;
-    DeleteItem(DeleteItemFluentBuilder) -> DeleteItemOutput;
-    CreateTable(CreateTableFluentBuilder) -> CreateTableOutput;
-    DescribeTable(DescribeTableFluentBuilder) -> DescribeTableOutput;
-    DeleteTable(DeleteTableFluentBuilder) -> DeleteTableOutput;
+    GetItem(op::get_item::builders::GetItemFluentBuilder) -> op::get_item::GetItemOutput, op::get_item::GetItemError;
+    PutItem(op::put_item::builders::PutItemFluentBuilder) -> op::put_item::PutItemOutput, op::put_item::PutItemError;
+    UpdateItem(op::update_item::builders::UpdateItemFluentBuilder) -> op::update_item::UpdateItemOutput, op::update_item::UpdateItemError;
+    DeleteItem(op::delete_item::builders::DeleteItemFluentBuilder) -> op::delete_item::DeleteItemOutput, op::delete_item::DeleteItemError;
+    Query(op::query::builders::QueryFluentBuilder) -> op::query::QueryOutput, op::query::QueryError;
+    Scan(op::scan::builders::ScanFluentBuilder) -> op::scan::ScanOutput, op::scan::ScanError;
+    BatchGetItem(op::batch_get_item::builders::BatchGetItemFluentBuilder) -> op::batch_get_item::BatchGetItemOutput, op::batch_get_item::BatchGetItemError;
+    BatchWriteItem(op::batch_write_item::builders::BatchWriteItemFluentBuilder) -> op::batch_write_item::BatchWriteItemOutput, op::batch_write_item::BatchWriteItemError;
+    TransactWriteItems(op::transact_write_items::builders::TransactWriteItemsFluentBuilder) -> op::transact_write_items::TransactWriteItemsOutput, op::transact_write_items::TransactWriteItemsError;
+    TransactGetItems(op::transact_get_items::builders::TransactGetItemsFluentBuilder) -> op::transact_get_items::TransactGetItemsOutput, op::transact_get_items::TransactGetItemsError;
+    ExecuteStatement(op::execute_statement::builders::ExecuteStatementFluentBuilder) -> op::execute_statement::ExecuteStatementOutput, op::execute_statement::ExecuteStatementError;
+    BatchExecuteStatement(op::batch_execute_statement::builders::BatchExecuteStatementFluentBuilder) -> op::batch_execute_statement::BatchExecuteStatementOutput, op::batch_execute_statement::BatchExecuteStatementError;
+    ExecuteTransaction(op::execute_transaction::builders::ExecuteTransactionFluentBuilder) -> op::execute_transaction::ExecuteTransactionOutput, op::execute_transaction::ExecuteTransactionError;
+    SearchVectors(op::search_vectors::builders::SearchVectorsFluentBuilder) -> op::search_vectors::SearchVectorsOutput, op::search_vectors::SearchVectorsError;
+    CreateTable(op::create_table::builders::CreateTableFluentBuilder) -> op::create_table::CreateTableOutput, op::create_table::CreateTableError;
+    DescribeTable(op::describe_table::builders::DescribeTableFluentBuilder) -> op::describe_table::DescribeTableOutput, op::describe_table::DescribeTableError;
+    UpdateTable(op::update_table::builders::UpdateTableFluentBuilder) -> op::update_table::UpdateTableOutput, op::update_table::UpdateTableError;
+    DeleteTable(op::delete_table::builders::DeleteTableFluentBuilder) -> op::delete_table::DeleteTableOutput, op::delete_table::DeleteTableError;
+    ListTables(op::list_tables::builders::ListTablesFluentBuilder) -> op::list_tables::ListTablesOutput, op::list_tables::ListTablesError;
+    UpdateTimeToLive(op::update_time_to_live::builders::UpdateTimeToLiveFluentBuilder) -> op::update_time_to_live::UpdateTimeToLiveOutput, op::update_time_to_live::UpdateTimeToLiveError;
+    DescribeTimeToLive(op::describe_time_to_live::builders::DescribeTimeToLiveFluentBuilder) -> op::describe_time_to_live::DescribeTimeToLiveOutput, op::describe_time_to_live::DescribeTimeToLiveError;
+    TagResource(op::tag_resource::builders::TagResourceFluentBuilder) -> op::tag_resource::TagResourceOutput, op::tag_resource::TagResourceError;
+    UntagResource(op::untag_resource::builders::UntagResourceFluentBuilder) -> op::untag_resource::UntagResourceOutput, op::untag_resource::UntagResourceError;
+    ListTagsOfResource(op::list_tags_of_resource::builders::ListTagsOfResourceFluentBuilder) -> op::list_tags_of_resource::ListTagsOfResourceOutput, op::list_tags_of_resource::ListTagsOfResourceError;
 }
 
 fn mismatch(expected: &str, got: &str) -> Error {
@@ -113,24 +120,73 @@ fn mismatch(expected: &str, got: &str) -> Error {
     }
 }
 
-impl ConditionItem for GetItemError {}
-impl ConditionItem for CreateTableError {}
-impl ConditionItem for DescribeTableError {}
-impl ConditionItem for DeleteTableError {}
+macro_rules! plain_errors {
+    ($($error:ty),*) => {$(impl ServiceDetail for $error {})*};
+}
+plain_errors!(
+    op::get_item::GetItemError,
+    op::query::QueryError,
+    op::scan::ScanError,
+    op::batch_get_item::BatchGetItemError,
+    op::batch_write_item::BatchWriteItemError,
+    op::batch_execute_statement::BatchExecuteStatementError,
+    op::search_vectors::SearchVectorsError,
+    op::create_table::CreateTableError,
+    op::describe_table::DescribeTableError,
+    op::update_table::UpdateTableError,
+    op::delete_table::DeleteTableError,
+    op::list_tables::ListTablesError,
+    op::update_time_to_live::UpdateTimeToLiveError,
+    op::describe_time_to_live::DescribeTimeToLiveError,
+    op::tag_resource::TagResourceError,
+    op::untag_resource::UntagResourceError,
+    op::list_tags_of_resource::ListTagsOfResourceError
+);
 
-macro_rules! condition_item {
-    ($($error:ident),*) => {$(
-        impl ConditionItem for $error {
+macro_rules! condition_errors {
+    ($($error:ident in $module:ident),*) => {$(
+        impl ServiceDetail for op::$module::$error {
             fn take_condition_item(&mut self) -> Option<Item> {
                 match self {
-                    $error::ConditionalCheckFailedException(e) => e.item.take(),
+                    op::$module::$error::ConditionalCheckFailedException(e) => e.item.take(),
                     _ => None,
                 }
             }
         }
     )*};
 }
-condition_item!(PutItemError, UpdateItemError, DeleteItemError);
+condition_errors!(
+    PutItemError in put_item,
+    UpdateItemError in update_item,
+    DeleteItemError in delete_item,
+    ExecuteStatementError in execute_statement
+);
+
+macro_rules! cancellation_errors {
+    ($($error:ident in $module:ident),*) => {$(
+        impl ServiceDetail for op::$module::$error {
+            fn take_cancellation_reasons(&mut self) -> Option<Vec<CancellationReason>> {
+                match self {
+                    op::$module::$error::TransactionCanceledException(e) => Some(
+                        e.cancellation_reasons
+                            .take()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, r)| CancellationReason::from_sdk(i, r))
+                            .collect(),
+                    ),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+cancellation_errors!(
+    TransactWriteItemsError in transact_write_items,
+    TransactGetItemsError in transact_get_items,
+    ExecuteTransactionError in execute_transaction
+);
 
 /// The innermost service: sends a request with the AWS SDK.
 #[derive(Clone, Copy, Debug, Default)]

@@ -163,6 +163,11 @@ impl<M: Model> CreateTable<'_, M> {
         }
         req = match self.billing {
             Billing::OnDemand => req.billing_mode(BillingMode::PayPerRequest),
+            Billing::Provisioned { read, write } if read < 1 || write < 1 => {
+                return Err(Error::validation(format!(
+                    "provisioned capacity is at least 1 read and 1 write unit, not {read}/{write}"
+                )));
+            }
             Billing::Provisioned { read, write } => req
                 .billing_mode(BillingMode::Provisioned)
                 .provisioned_throughput(

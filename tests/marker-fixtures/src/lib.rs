@@ -30,6 +30,13 @@ pub struct Order {
     pub total: u64,
 }
 
+/// A non-generic library function: its markers must be linked only into binaries that call it,
+/// which shows dead-code elimination working on ordinary functions, not only on generics.
+pub async fn purge(client: &dynox::Client) -> dynox::Result<()> {
+    client.delete_table::<User>().await?;
+    client.delete_table::<Order>().await
+}
+
 /// Runs `body` with a client pointed at `FIXTURE_ENDPOINT` (or the default chain), printing any
 /// error. The fixtures are built to be scanned; running them is optional.
 pub fn run<F, Fut>(body: F)

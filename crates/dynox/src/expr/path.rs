@@ -1,7 +1,7 @@
 //! Attribute paths, typed by the value they lead to.
 
 use crate::AttributeValue;
-use crate::attr::{Binary, SetElement};
+use crate::attr::{Attribute, Binary, SetElement, SetType, ValueError};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -164,25 +164,61 @@ impl fmt::Display for AnyPath {
 pub trait Contains {
     /// What `contains` looks for.
     type Needle;
+    /// The needle as an attribute value of the type DynamoDB compares with.
+    fn needle(needle: Self::Needle) -> Result<AttributeValue, ValueError>;
+}
+
+fn present<T: Attribute>(v: T) -> Result<AttributeValue, ValueError> {
+    v.into_attribute().and_then(|o| o.ok_or(ValueError::Absent))
+}
+
+/// A set element as the scalar a set holds (`S`, `N` or `B`), not as its own attribute type
+/// (`Vec<u8>` is binary in a set, a list elsewhere).
+fn set_scalar<E: SetElement>(e: E) -> Result<AttributeValue, ValueError> {
+    Ok(match E::SET_TYPE {
+        SetType::String => AttributeValue::S(e.to_set_string()?),
+        SetType::Number => AttributeValue::N(e.to_set_string()?),
+        SetType::Binary => {
+            AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(e.to_set_bytes()?))
+        }
+    })
 }
 
 impl Contains for String {
     type Needle = String;
+    fn needle(n: String) -> Result<AttributeValue, ValueError> {
+        present(n)
+    }
 }
 impl Contains for Binary {
     type Needle = Binary;
+    fn needle(n: Binary) -> Result<AttributeValue, ValueError> {
+        present(n)
+    }
 }
-impl<V> Contains for Vec<V> {
+impl<V: Attribute> Contains for Vec<V> {
     type Needle = V;
+    fn needle(n: V) -> Result<AttributeValue, ValueError> {
+        present(n)
+    }
 }
 impl<E: SetElement, S> Contains for HashSet<E, S> {
     type Needle = E;
+    fn needle(n: E) -> Result<AttributeValue, ValueError> {
+        set_scalar(n)
+    }
 }
 impl<E: SetElement> Contains for BTreeSet<E> {
     type Needle = E;
+    fn needle(n: E) -> Result<AttributeValue, ValueError> {
+        set_scalar(n)
+    }
 }
 impl Contains for AttributeValue {
     type Needle = AttributeValue;
+    fn needle(n: AttributeValue) -> Result<AttributeValue, ValueError> {
+        Ok(n)
+    }
 }
 
 /// A value usable where a `T` is expected in an expression: `T` itself, and the obvious borrowed

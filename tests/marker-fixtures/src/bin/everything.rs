@@ -19,7 +19,7 @@ fn main() {
             .action(User::fields().visits.add(1))
             .await?;
         client.delete::<User>(User::key("u")).await?;
-        client.delete_table::<User>().await?;
+        marker_fixtures::purge(&client).await?;
         let o = Order {
             customer: "c".into(),
             order_id: 1,

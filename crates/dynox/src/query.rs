@@ -1,0 +1,770 @@
+//! Reads of many items: query and scan, on a table or an index, as streams.
+//!
+//! Results arrive a page at a time: [`Query::items`] and [`Scan::items`] are streams of typed
+//! items, [`Query::pages`] a stream of pages with their cursor, counts and consumed capacity.
+//! Nothing buffers a whole result set unless the caller collects it.
+
+use crate::attr::{Attribute, Binary, ValueError};
+use crate::error::{Error, Result};
+use crate::expr::{AnyPath, Condition, IntoValue, Placeholders};
+use crate::model::{FromItem, KeySchema, Model, schema_resource};
+use crate::{AttributeValue, Client, Item};
+use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity, Select};
+use base64::Engine as _;
+use dynox_iam::{actions::dynamodb, mark};
+use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
+use std::marker::PhantomData;
+
+/// Which consumed capacity to report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capacity {
+    /// The total for the request.
+    Total,
+    /// The total, and per table and index.
+    Indexes,
+}
+
+impl Capacity {
+    pub(crate) fn to_sdk(self) -> ReturnConsumedCapacity {
+        match self {
+            Capacity::Total => ReturnConsumedCapacity::Total,
+            Capacity::Indexes => ReturnConsumedCapacity::Indexes,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum SortOp {
+    Eq,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Between,
+    BeginsWith,
+}
+
+/// A condition on the sort key of a query, typed by the sort key.
+#[derive(Clone, Debug)]
+pub struct SortCondition<T> {
+    op: SortOp,
+    values: Vec<Result<AttributeValue, ValueError>>,
+    _sort: PhantomData<fn() -> T>,
+}
+
+fn sort_value<T: Attribute>(v: T) -> Result<AttributeValue, ValueError> {
+    v.into_attribute().and_then(|o| o.ok_or(ValueError::Absent))
+}
+
+impl<T: Attribute> SortCondition<T> {
+    fn new(op: SortOp, values: Vec<T>) -> Self {
+        SortCondition {
+            op,
+            values: values.into_iter().map(sort_value).collect(),
+            _sort: PhantomData,
+        }
+    }
+    /// `sort = v`
+    pub fn eq(v: impl IntoValue<T>) -> Self {
+        Self::new(SortOp::Eq, vec![v.into_value()])
+    }
+    /// `sort < v`
+    pub fn lt(v: impl IntoValue<T>) -> Self {
+        Self::new(SortOp::Lt, vec![v.into_value()])
+    }
+    /// `sort <= v`
+    pub fn le(v: impl IntoValue<T>) -> Self {
+        Self::new(SortOp::Le, vec![v.into_value()])
+    }
+    /// `sort > v`
+    pub fn gt(v: impl IntoValue<T>) -> Self {
+        Self::new(SortOp::Gt, vec![v.into_value()])
+    }
+    /// `sort >= v`
+    pub fn ge(v: impl IntoValue<T>) -> Self {
+        Self::new(SortOp::Ge, vec![v.into_value()])
+    }
+    /// `sort BETWEEN low AND high` (inclusive).
+    pub fn between(low: impl IntoValue<T>, high: impl IntoValue<T>) -> Self {
+        Self::new(SortOp::Between, vec![low.into_value(), high.into_value()])
+    }
+}
+
+impl SortCondition<String> {
+    /// `begins_with(sort, prefix)`.
+    pub fn begins_with(prefix: impl IntoValue<String>) -> Self {
+        Self::new(SortOp::BeginsWith, vec![prefix.into_value()])
+    }
+}
+
+impl SortCondition<Binary> {
+    /// `begins_with(sort, prefix)`.
+    pub fn begins_with(prefix: impl IntoValue<Binary>) -> Self {
+        Self::new(SortOp::BeginsWith, vec![prefix.into_value()])
+    }
+}
+
+impl<T> SortCondition<T> {
+    fn render(&self, name: &str, p: &mut Placeholders) -> Result<String> {
+        let n = p.name(name);
+        let mut vs = Vec::new();
+        for v in &self.values {
+            vs.push(p.converted(v)?);
+        }
+        Ok(match self.op {
+            SortOp::Eq => format!("{n} = {}", vs[0]),
+            SortOp::Lt => format!("{n} < {}", vs[0]),
+            SortOp::Le => format!("{n} <= {}", vs[0]),
+            SortOp::Gt => format!("{n} > {}", vs[0]),
+            SortOp::Ge => format!("{n} >= {}", vs[0]),
+            SortOp::Between => format!("{n} BETWEEN {} AND {}", vs[0], vs[1]),
+            SortOp::BeginsWith => format!("begins_with({n}, {})", vs[0]),
+        })
+    }
+}
+
+/// Where a query or scan stopped: hand it to a client as an opaque string, resume from it later.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cursor(Item);
+
+const CURSOR_PREFIX: &str = "v1.";
+
+impl Cursor {
+    /// The key of the last item read (DynamoDB's `LastEvaluatedKey`).
+    pub fn key(&self) -> &Item {
+        &self.0
+    }
+
+    /// A cursor from a raw `LastEvaluatedKey`.
+    pub fn from_key(key: Item) -> Cursor {
+        Cursor(key)
+    }
+
+    /// The cursor as an opaque, URL-safe string.
+    pub fn to_token(&self) -> String {
+        let mut map = serde_json::Map::new();
+        let mut names: Vec<&String> = self.0.keys().collect();
+        names.sort();
+        for name in names {
+            let (t, v) = match &self.0[name] {
+                AttributeValue::S(s) => ("S", s.clone()),
+                AttributeValue::N(n) => ("N", n.clone()),
+                AttributeValue::B(b) => (
+                    "B",
+                    base64::engine::general_purpose::STANDARD.encode(b.as_ref()),
+                ),
+                // Keys are scalars; anything else cannot come from DynamoDB.
+                _ => continue,
+            };
+            map.insert(name.clone(), serde_json::json!({ t: v }));
+        }
+        let json = serde_json::Value::Object(map).to_string();
+        format!(
+            "{CURSOR_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+        )
+    }
+
+    /// Reads a cursor made by [`to_token`](Cursor::to_token). A damaged or foreign string is a
+    /// validation error, never a panic.
+    pub fn from_token(token: &str) -> Result<Cursor> {
+        let bad = |why: &str| Error::validation(format!("not a dynox cursor: {why}"));
+        let body = token
+            .strip_prefix(CURSOR_PREFIX)
+            .ok_or_else(|| bad("unknown format"))?;
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| bad("not base64"))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&json).map_err(|_| bad("not JSON"))?;
+        let map = value.as_object().ok_or_else(|| bad("not a key"))?;
+        if map.is_empty() || map.len() > 4 + 4 + 2 {
+            return Err(bad("wrong number of key attributes"));
+        }
+        let mut key = Item::new();
+        for (name, v) in map {
+            let obj = v
+                .as_object()
+                .filter(|o| o.len() == 1)
+                .ok_or_else(|| bad("attribute"))?;
+            let (t, text) = obj.iter().next().expect("one entry");
+            let text = text.as_str().ok_or_else(|| bad("attribute"))?;
+            let av = match t.as_str() {
+                "S" => AttributeValue::S(text.to_owned()),
+                "N" => AttributeValue::N(text.to_owned()),
+                "B" => AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(text)
+                        .map_err(|_| bad("binary key"))?,
+                )),
+                _ => return Err(bad("attribute type")),
+            };
+            key.insert(name.clone(), av);
+        }
+        Ok(Cursor(key))
+    }
+}
+
+/// One page of results.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// How many items matched on this page (after the filter).
+    pub count: u64,
+    /// How many items were read on this page (before the filter).
+    pub scanned_count: u64,
+    /// Where to resume; `None` on the last page.
+    pub cursor: Option<Cursor>,
+    /// The capacity this page consumed, when asked for.
+    pub consumed_capacity: Option<ConsumedCapacity>,
+}
+
+/// Counts from a `Select COUNT` query or scan, summed over its pages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Count {
+    /// Items that matched (after the filter).
+    pub count: u64,
+    /// Items read (before the filter).
+    pub scanned_count: u64,
+}
+
+/// The options queries and scans share.
+#[derive(Clone, Debug, Default)]
+struct ReadOptions {
+    filter: Option<Condition>,
+    projection: Vec<AnyPath>,
+    limit: Option<usize>,
+    page_size: Option<i32>,
+    consistent: bool,
+    all_projected: bool,
+    start: Option<Cursor>,
+    capacity: Option<Capacity>,
+}
+
+/// The key attribute names a cursor of schema `Q` may hold: the table's keys and the schema's.
+fn cursor_names<Q: KeySchema>() -> Vec<&'static str> {
+    let mut names = vec![<Q::Model as Model>::PARTITION_KEY.name];
+    if let Some(sk) = <Q::Model as Model>::SORT_KEY {
+        names.push(sk.name);
+    }
+    for k in Q::PARTITION_KEY.iter().chain(Q::SORT_KEY) {
+        if !names.contains(&k.name) {
+            names.push(k.name);
+        }
+    }
+    names
+}
+
+impl ReadOptions {
+    fn check<Q: KeySchema>(&self) -> Result<()> {
+        if self.consistent && Q::GLOBAL {
+            return Err(Error::validation(format!(
+                "global secondary index {} cannot be read consistently",
+                Q::INDEX.unwrap_or_default()
+            )));
+        }
+        if self.page_size.is_some_and(|n| n < 1) {
+            return Err(Error::validation("page size must be at least 1"));
+        }
+        if let Some(c) = &self.start {
+            let names = cursor_names::<Q>();
+            if c.0.keys().any(|k| !names.contains(&k.as_str())) {
+                return Err(Error::validation(
+                    "this cursor belongs to another table, index or query",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn projection(&self, p: &mut Placeholders) -> Result<Option<String>> {
+        crate::expr::render_projection(&self.projection, p)
+    }
+
+    fn select(&self) -> Option<Select> {
+        if !self.projection.is_empty() {
+            Some(Select::SpecificAttributes)
+        } else if self.all_projected {
+            Some(Select::AllProjectedAttributes)
+        } else {
+            None
+        }
+    }
+}
+
+macro_rules! read_options {
+    () => {
+        /// Keeps only items for which `filter` holds (applied after reading: it does not reduce
+        /// the capacity consumed). Several filters must all hold.
+        pub fn filter(mut self, filter: Condition) -> Self {
+            self.options.filter = Some(match self.options.filter.take() {
+                Some(prev) => prev & filter,
+                None => filter,
+            });
+            self
+        }
+
+        /// Reads only `path` (repeatable): decode with `items_as` into a type that has just
+        /// those fields, or as raw [`Item`]s.
+        pub fn project(mut self, path: impl Into<AnyPath>) -> Self {
+            self.options.projection.push(path.into());
+            self
+        }
+
+        /// Returns at most `n` items in total, across pages.
+        pub fn limit(mut self, n: usize) -> Self {
+            self.options.limit = Some(n);
+            self
+        }
+
+        /// Reads at most `n` items per request (DynamoDB's `Limit`).
+        pub fn page_size(mut self, n: i32) -> Self {
+            self.options.page_size = Some(n);
+            self
+        }
+
+        /// Strongly consistent reads; refused before sending on a global secondary index.
+        pub fn consistent_read(mut self, consistent: bool) -> Self {
+            self.options.consistent = consistent;
+            self
+        }
+
+        /// Returns the attributes projected into the index (`Select ALL_PROJECTED_ATTRIBUTES`).
+        pub fn all_projected(mut self) -> Self {
+            self.options.all_projected = true;
+            self
+        }
+
+        /// Resumes where an earlier page stopped.
+        pub fn start_from(mut self, cursor: Cursor) -> Self {
+            self.options.start = Some(cursor);
+            self
+        }
+
+        /// Reports consumed capacity on every page.
+        pub fn return_consumed_capacity(mut self, which: Capacity) -> Self {
+            self.options.capacity = Some(which);
+            self
+        }
+
+        /// The matching items, decoded as the model, one page at a time.
+        pub fn items(self) -> BoxStream<'static, Result<Q::Model>> {
+            self.items_as::<Q::Model>()
+        }
+
+        /// The matching items decoded as `T` (a projection type, or [`Item`]).
+        pub fn items_as<T: FromItem + Send + 'static>(self) -> BoxStream<'static, Result<T>> {
+            self.pages_as::<T>()
+                .map_ok(|p| stream::iter(p.items.into_iter().map(Ok)))
+                .try_flatten()
+                .boxed()
+        }
+
+        /// The pages, with items decoded as the model.
+        pub fn pages(self) -> BoxStream<'static, Result<Page<Q::Model>>> {
+            self.pages_as::<Q::Model>()
+        }
+
+        /// Collects every matching item. Prefer [`items`](Self::items) for large results.
+        pub async fn all(self) -> Result<Vec<Q::Model>> {
+            self.items().try_collect().await
+        }
+    };
+}
+
+/// The state of a paginated read between pages.
+struct Pager<B> {
+    client: Client,
+    base: B,
+    next: Option<Item>,
+    remaining: Option<usize>,
+    page_size: Option<i32>,
+    key_names: Vec<&'static str>,
+    done: bool,
+}
+
+/// What a query or scan page answered, reduced to what paging needs.
+struct RawPage {
+    items: Vec<Item>,
+    count: i32,
+    scanned_count: i32,
+    last_key: Option<Item>,
+    consumed: Option<ConsumedCapacity>,
+}
+
+trait PagedRequest: Clone + Send + 'static {
+    fn with_page(self, start: Option<Item>, limit: Option<i32>) -> Self;
+    fn send_page(self, client: &Client) -> impl Future<Output = Result<RawPage>> + Send;
+}
+
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
+use std::future::Future;
+
+impl PagedRequest for QueryFluentBuilder {
+    fn with_page(self, start: Option<Item>, limit: Option<i32>) -> Self {
+        self.set_exclusive_start_key(start).set_limit(limit)
+    }
+    async fn send_page(self, client: &Client) -> Result<RawPage> {
+        let out = client.send(self).await?;
+        Ok(RawPage {
+            items: out.items.unwrap_or_default(),
+            count: out.count,
+            scanned_count: out.scanned_count,
+            last_key: out.last_evaluated_key.filter(|k| !k.is_empty()),
+            consumed: out.consumed_capacity,
+        })
+    }
+}
+
+impl PagedRequest for ScanFluentBuilder {
+    fn with_page(self, start: Option<Item>, limit: Option<i32>) -> Self {
+        self.set_exclusive_start_key(start).set_limit(limit)
+    }
+    async fn send_page(self, client: &Client) -> Result<RawPage> {
+        let out = client.send(self).await?;
+        Ok(RawPage {
+            items: out.items.unwrap_or_default(),
+            count: out.count,
+            scanned_count: out.scanned_count,
+            last_key: out.last_evaluated_key.filter(|k| !k.is_empty()),
+            consumed: out.consumed_capacity,
+        })
+    }
+}
+
+fn paginate<B: PagedRequest, T: FromItem + Send + 'static>(
+    pager: Pager<B>,
+) -> BoxStream<'static, Result<Page<T>>> {
+    stream::try_unfold(pager, |mut st| async move {
+        if st.done {
+            return Ok(None);
+        }
+        let limit = match (st.remaining, st.page_size) {
+            (Some(r), Some(p)) => Some((r.min(i32::MAX as usize) as i32).min(p)),
+            (Some(r), None) => Some(r.min(i32::MAX as usize) as i32),
+            (None, p) => p,
+        };
+        let raw = st
+            .base
+            .clone()
+            .with_page(st.next.take(), limit)
+            .send_page(&st.client)
+            .await?;
+        let mut items = raw.items;
+        let mut cursor = raw.last_key;
+        if let Some(rem) = st.remaining.as_mut() {
+            if items.len() >= *rem {
+                // Stop inside this page: resume after the last item returned, not after the page.
+                items.truncate(*rem);
+                cursor = match (items.len() < raw.count as usize, items.last()) {
+                    (true, Some(last)) => Some(key_of(last, &st.key_names)),
+                    _ => cursor,
+                };
+                *rem = 0;
+            } else {
+                *rem -= items.len();
+            }
+        }
+        st.done = cursor.is_none() || st.remaining == Some(0);
+        st.next = cursor.clone();
+        let items = items
+            .into_iter()
+            .map(T::from_item)
+            .collect::<Result<Vec<T>>>()?;
+        let page = Page {
+            items,
+            count: raw.count.max(0) as u64,
+            scanned_count: raw.scanned_count.max(0) as u64,
+            cursor: cursor.map(Cursor),
+            consumed_capacity: raw.consumed,
+        };
+        Ok(Some((page, st)))
+    })
+    .boxed()
+}
+
+fn key_of(item: &Item, names: &[&str]) -> Item {
+    names
+        .iter()
+        .filter_map(|n| item.get(*n).map(|v| ((*n).to_owned(), v.clone())))
+        .collect()
+}
+
+impl Client {
+    /// Queries the items with one partition key, on a model's table (`client.query::<User>(..)`)
+    /// or on an index (`client.query::<UserByEmail>(..)`).
+    pub fn query<Q: KeySchema>(&self, partition: Q::Partition) -> Query<Q> {
+        Query {
+            client: self.clone(),
+            partition: Q::partition_values(partition),
+            sort: None,
+            forward: true,
+            options: ReadOptions::default(),
+        }
+    }
+
+    /// Scans a model's table or one of its indexes.
+    pub fn scan<Q: KeySchema>(&self) -> Scan<Q> {
+        Scan {
+            client: self.clone(),
+            segment: None,
+            options: ReadOptions::default(),
+            _schema: PhantomData,
+        }
+    }
+}
+
+/// A pending query: see [`Client::query`].
+#[must_use = "a query does nothing until its results are read"]
+pub struct Query<Q: KeySchema> {
+    client: Client,
+    partition: Result<Vec<AttributeValue>>,
+    sort: Option<SortCondition<Q::Sort>>,
+    forward: bool,
+    options: ReadOptions,
+}
+
+impl<Q: KeySchema> std::fmt::Debug for Query<Q> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Query")
+            .field("table", &<Q::Model as Model>::TABLE)
+            .field("index", &Q::INDEX)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<Q: KeySchema> Query<Q> {
+    read_options!();
+
+    /// A condition on the (first) sort key.
+    pub fn sort_key(mut self, condition: SortCondition<Q::Sort>) -> Self {
+        self.sort = Some(condition);
+        self
+    }
+
+    /// Reads in descending sort key order.
+    pub fn descending(mut self) -> Self {
+        self.forward = false;
+        self
+    }
+
+    fn request(self, count: bool) -> Result<Pager<QueryFluentBuilder>> {
+        mark!(
+            dynamodb::QUERY,
+            schema_resource::<Q>(),
+            "query",
+            <Q::Model as Model>::NAME
+        );
+        self.options.check::<Q>()?;
+        let mut p = Placeholders::new();
+        let mut key = Vec::new();
+        for (k, v) in Q::PARTITION_KEY.iter().zip(self.partition?) {
+            let n = p.name(k.name);
+            let v = p.value(v);
+            key.push(format!("{n} = {v}"));
+        }
+        if let Some(s) = &self.sort {
+            key.push(s.render(Q::SORT_KEY[0].name, &mut p)?);
+        }
+        let filter = self
+            .options
+            .filter
+            .as_ref()
+            .map(|f| f.render(&mut p))
+            .transpose()?;
+        let (projection, select) = if count {
+            (None, Some(Select::Count))
+        } else {
+            (self.options.projection(&mut p)?, self.options.select())
+        };
+        let base = self
+            .client
+            .sdk()
+            .query()
+            .table_name(<Q::Model as Model>::TABLE)
+            .set_index_name(Q::INDEX.map(str::to_owned))
+            .key_condition_expression(key.join(" AND "))
+            .set_filter_expression(filter)
+            .set_projection_expression(projection)
+            .set_select(select)
+            .consistent_read(self.options.consistent)
+            .scan_index_forward(self.forward)
+            .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk))
+            .set_expression_attribute_names(p.take_names())
+            .set_expression_attribute_values(p.take_values());
+        Ok(Pager {
+            client: self.client,
+            base,
+            next: self.options.start.map(|c| c.0),
+            remaining: if count { None } else { self.options.limit },
+            page_size: self.options.page_size,
+            key_names: cursor_names::<Q>(),
+            done: false,
+        })
+    }
+
+    /// The pages, with items decoded as `T`.
+    pub fn pages_as<T: FromItem + Send + 'static>(self) -> BoxStream<'static, Result<Page<T>>> {
+        match self.request(false) {
+            Ok(pager) => paginate(pager),
+            Err(e) => stream::once(async { Err(e) }).boxed(),
+        }
+    }
+
+    /// Counts the matching items (`Select COUNT`, summed over pages).
+    pub async fn count(self) -> Result<Count> {
+        let pages = paginate::<_, Item>(self.request(true)?);
+        sum_counts(pages).await
+    }
+}
+
+async fn sum_counts(pages: impl Stream<Item = Result<Page<Item>>>) -> Result<Count> {
+    pages
+        .try_fold(Count::default(), |acc, p| async move {
+            Ok(Count {
+                count: acc.count + p.count,
+                scanned_count: acc.scanned_count + p.scanned_count,
+            })
+        })
+        .await
+}
+
+/// A pending scan: see [`Client::scan`].
+#[must_use = "a scan does nothing until its results are read"]
+pub struct Scan<Q: KeySchema> {
+    client: Client,
+    segment: Option<(i32, i32)>,
+    options: ReadOptions,
+    _schema: PhantomData<fn() -> Q>,
+}
+
+impl<Q: KeySchema> std::fmt::Debug for Scan<Q> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scan")
+            .field("table", &<Q::Model as Model>::TABLE)
+            .field("index", &Q::INDEX)
+            .field("segment", &self.segment)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<Q: KeySchema> Clone for Scan<Q> {
+    fn clone(&self) -> Self {
+        Scan {
+            client: self.client.clone(),
+            segment: self.segment,
+            options: self.options.clone(),
+            _schema: PhantomData,
+        }
+    }
+}
+
+impl<Q: KeySchema> Scan<Q> {
+    read_options!();
+
+    /// Reads only segment `segment` of `total` (for spreading a scan over workers).
+    pub fn segment(mut self, segment: i32, total: i32) -> Self {
+        self.segment = Some((segment, total));
+        self
+    }
+
+    fn request(self, count: bool) -> Result<Pager<ScanFluentBuilder>> {
+        mark!(
+            dynamodb::SCAN,
+            schema_resource::<Q>(),
+            "scan",
+            <Q::Model as Model>::NAME
+        );
+        self.options.check::<Q>()?;
+        if let Some((s, t)) = self.segment
+            && (!(1..=1_000_000).contains(&t) || !(0..t).contains(&s))
+        {
+            return Err(Error::validation(format!(
+                "segment {s} of {t}: total segments is 1 to 1,000,000 and the segment 0 to total - 1"
+            )));
+        }
+        let mut p = Placeholders::new();
+        let filter = self
+            .options
+            .filter
+            .as_ref()
+            .map(|f| f.render(&mut p))
+            .transpose()?;
+        let (projection, select) = if count {
+            (None, Some(Select::Count))
+        } else {
+            (self.options.projection(&mut p)?, self.options.select())
+        };
+        let base = self
+            .client
+            .sdk()
+            .scan()
+            .table_name(<Q::Model as Model>::TABLE)
+            .set_index_name(Q::INDEX.map(str::to_owned))
+            .set_filter_expression(filter)
+            .set_projection_expression(projection)
+            .set_select(select)
+            .consistent_read(self.options.consistent)
+            .set_segment(self.segment.map(|s| s.0))
+            .set_total_segments(self.segment.map(|s| s.1))
+            .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk))
+            .set_expression_attribute_names(p.take_names())
+            .set_expression_attribute_values(p.take_values());
+        Ok(Pager {
+            client: self.client,
+            base,
+            next: self.options.start.map(|c| c.0),
+            remaining: if count { None } else { self.options.limit },
+            page_size: self.options.page_size,
+            key_names: cursor_names::<Q>(),
+            done: false,
+        })
+    }
+
+    /// The pages, with items decoded as `T`.
+    pub fn pages_as<T: FromItem + Send + 'static>(self) -> BoxStream<'static, Result<Page<T>>> {
+        match self.request(false) {
+            Ok(pager) => paginate(pager),
+            Err(e) => stream::once(async { Err(e) }).boxed(),
+        }
+    }
+
+    /// Counts the matching items (`Select COUNT`, summed over pages).
+    pub async fn count(self) -> Result<Count> {
+        let pages = paginate::<_, Item>(self.request(true)?);
+        sum_counts(pages).await
+    }
+
+    /// Scans `segments` segments at once and merges them into one stream of items, with one
+    /// request in flight per segment. `limit` applies to the merged stream.
+    pub fn parallel(self, segments: i32) -> BoxStream<'static, Result<Q::Model>> {
+        self.parallel_as::<Q::Model>(segments)
+    }
+
+    /// Like [`parallel`](Scan::parallel), decoding items as `T`.
+    pub fn parallel_as<T: FromItem + Send + 'static>(
+        self,
+        segments: i32,
+    ) -> BoxStream<'static, Result<T>> {
+        if !(1..=1_000_000).contains(&segments) {
+            let e = Error::validation("a parallel scan has 1 to 1,000,000 segments");
+            return stream::once(async { Err(e) }).boxed();
+        }
+        if self.options.start.is_some() || self.segment.is_some() {
+            let e = Error::validation("a parallel scan cannot start from a cursor or a segment");
+            return stream::once(async { Err(e) }).boxed();
+        }
+        let limit = self.options.limit;
+        let mut base = self;
+        base.options.limit = None;
+        let merged = stream::iter(0..segments)
+            .map(move |s| base.clone().segment(s, segments).items_as::<T>())
+            .flatten_unordered(segments as usize);
+        match limit {
+            Some(n) => merged.take(n).boxed(),
+            None => merged.boxed(),
+        }
+    }
+}
