@@ -90,16 +90,14 @@ impl<T: Attribute> SortCondition<T> {
     }
 }
 
-impl SortCondition<String> {
-    /// `begins_with(sort, prefix)`.
-    pub fn begins_with(prefix: impl IntoValue<String>) -> Self {
-        Self::new(SortOp::BeginsWith, vec![prefix.into_value()])
-    }
-}
+/// Sort key types that `begins_with` applies to: strings and binaries.
+pub trait Prefixed: Attribute {}
+impl Prefixed for String {}
+impl Prefixed for Binary {}
 
-impl SortCondition<Binary> {
-    /// `begins_with(sort, prefix)`.
-    pub fn begins_with(prefix: impl IntoValue<Binary>) -> Self {
+impl<T: Prefixed> SortCondition<T> {
+    /// `begins_with(sort, prefix)`: strings and binaries.
+    pub fn begins_with(prefix: impl IntoValue<T>) -> Self {
         Self::new(SortOp::BeginsWith, vec![prefix.into_value()])
     }
 }
@@ -495,10 +493,12 @@ fn key_of(item: &Item, names: &[&str]) -> Item {
 impl Client {
     /// Queries the items with one partition key, on a model's table (`client.query::<User>(..)`)
     /// or on an index (`client.query::<UserByEmail>(..)`).
-    pub fn query<Q: KeySchema>(&self, partition: Q::Partition) -> Query<Q> {
+    ///
+    /// A multi-attribute partition key takes a tuple of its values, in declaration order.
+    pub fn query<Q: KeySchema>(&self, partition: impl IntoValue<Q::Partition>) -> Query<Q> {
         Query {
             client: self.clone(),
-            partition: Q::partition_values(partition),
+            partition: Q::partition_values(partition.into_value()),
             sort: None,
             forward: true,
             options: ReadOptions::default(),
