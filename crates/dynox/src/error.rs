@@ -47,6 +47,20 @@ pub enum Error {
         /// The SDK error.
         source: BoxError,
     },
+    /// A batch write could not write everything: exactly the writes that were not applied.
+    BatchWriteIncomplete {
+        /// How many writes were applied.
+        written: usize,
+        /// The writes that were not (retries exhausted, or a request failed).
+        unwritten: Vec<crate::batch::Write>,
+        /// The error that stopped a request, if one did (otherwise retries ran out).
+        cause: Option<Box<Error>>,
+    },
+    /// A batch read left keys unprocessed after all retries.
+    BatchGetIncomplete {
+        /// The keys not read, per table.
+        unprocessed: std::collections::HashMap<String, Vec<Item>>,
+    },
     /// The request was throttled (throughput exceeded, request limit, throttling).
     Throttled {
         /// The service's error code.
@@ -202,6 +216,13 @@ impl Error {
     pub fn is_item_collection_too_large(&self) -> bool {
         matches!(self, Error::ItemCollectionTooLarge { .. })
     }
+    /// A batch did not complete: some writes or keys are left over.
+    pub fn is_batch_incomplete(&self) -> bool {
+        matches!(
+            self,
+            Error::BatchWriteIncomplete { .. } | Error::BatchGetIncomplete { .. }
+        )
+    }
     /// The per-member reasons of a cancelled transaction.
     pub fn cancellation_reasons(&self) -> Option<&[CancellationReason]> {
         match self {
@@ -240,6 +261,26 @@ impl fmt::Display for Error {
                     .collect();
                 write!(f, "transaction cancelled: {}", failed.join(", "))
             }
+            Error::BatchWriteIncomplete {
+                written,
+                unwritten,
+                cause,
+            } => {
+                write!(
+                    f,
+                    "batch write incomplete: {written} written, {} not",
+                    unwritten.len()
+                )?;
+                match cause {
+                    Some(c) => write!(f, " ({c})"),
+                    None => f.write_str(" (retries exhausted)"),
+                }
+            }
+            Error::BatchGetIncomplete { unprocessed } => write!(
+                f,
+                "batch read incomplete: {} key(s) unprocessed after all retries",
+                unprocessed.values().map(Vec::len).sum::<usize>()
+            ),
             Error::ItemCollectionTooLarge { message, .. } => {
                 write!(f, "item collection too large: {message}")
             }
@@ -295,7 +336,8 @@ impl std::error::Error for Error {
             | Error::Validation { source, .. } => source.as_deref().map(|s| s as _),
             Error::Conversion { source, .. } => Some(source),
             Error::WrittenButUndecodable { source, .. } => Some(source.as_ref()),
-            Error::Timeout { .. } => None,
+            Error::Timeout { .. } | Error::BatchGetIncomplete { .. } => None,
+            Error::BatchWriteIncomplete { cause, .. } => cause.as_deref().map(|c| c as _),
         }
     }
 }

@@ -24,6 +24,7 @@
 //! ```
 
 pub mod attr;
+pub mod batch;
 mod client;
 pub mod error;
 pub mod expr;

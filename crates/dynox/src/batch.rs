@@ -1,0 +1,629 @@
+//! Batch reads and writes across tables: chunked to DynamoDB's limits (100 keys, 25 writes),
+//! unprocessed entries retried with capped exponential backoff and full jitter, and nothing
+//! dropped silently: what could not be done comes back in the error.
+
+use crate::error::{Error, Result};
+use crate::model::{Model, ModelKey};
+use crate::query::Capacity;
+use crate::{AttributeValue, Client, Item};
+use aws_sdk_dynamodb::types::{
+    ConsumedCapacity, DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest,
+};
+use dynox_iam::{ResourceRef, actions::dynamodb, mark};
+use futures::stream::{self, Stream, StreamExt};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+/// DynamoDB's limit of keys per `BatchGetItem`.
+pub const MAX_GET_KEYS: usize = 100;
+/// DynamoDB's limit of requests per `BatchWriteItem`.
+pub const MAX_WRITES: usize = 25;
+
+/// How unprocessed entries are retried: capped exponential backoff with full jitter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retry {
+    /// Attempts per chunk, the first included.
+    pub max_attempts: u32,
+    /// The first backoff ceiling; it doubles per attempt.
+    pub base_delay: Duration,
+    /// The largest backoff ceiling.
+    pub max_delay: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(25),
+            max_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Retry {
+    /// The pause before retry number `attempt` (1-based): uniform in `[0, min(max, base·2^n)]`.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.min(20))
+            .min(self.max_delay);
+        let nanos = ceiling.as_nanos().min(u64::MAX as u128) as u64;
+        Duration::from_nanos(fastrand::u64(0..=nanos))
+    }
+}
+
+/// A canonical form of a key item, for finding duplicates.
+fn fingerprint(table: &str, key: &Item) -> Vec<u8> {
+    let mut names: Vec<&String> = key.keys().collect();
+    names.sort();
+    let mut out = table.as_bytes().to_vec();
+    for n in names {
+        out.push(0);
+        out.extend_from_slice(n.as_bytes());
+        out.push(0);
+        match &key[n] {
+            AttributeValue::S(s) => {
+                out.push(b'S');
+                out.extend_from_slice(s.as_bytes());
+            }
+            AttributeValue::N(s) => {
+                out.push(b'N');
+                out.extend_from_slice(s.as_bytes());
+            }
+            AttributeValue::B(b) => {
+                out.push(b'B');
+                out.extend_from_slice(b.as_ref());
+            }
+            other => out.extend_from_slice(format!("{other:?}").as_bytes()),
+        }
+    }
+    out
+}
+
+/// The key part of a whole item, by a model's key attribute names.
+fn key_of<M: Model>(item: &Item) -> Item {
+    std::iter::once(M::PARTITION_KEY.name)
+        .chain(M::SORT_KEY.map(|k| k.name))
+        .filter_map(|n| item.get(n).map(|v| (n.to_owned(), v.clone())))
+        .collect()
+}
+
+impl Client {
+    /// Reads many items by key, across tables.
+    pub fn batch_get(&self) -> BatchGet<'_> {
+        BatchGet {
+            client: self,
+            keys: Vec::new(),
+            seen: HashSet::new(),
+            consistent: HashSet::new(),
+            error: None,
+            retry: Retry::default(),
+            concurrency: 4,
+            capacity: None,
+        }
+    }
+
+    /// Writes (puts and deletes) many items, across tables.
+    pub fn batch_write(&self) -> BatchWrite<'_> {
+        BatchWrite {
+            client: self,
+            writes: Vec::new(),
+            seen: HashSet::new(),
+            error: None,
+            retry: Retry::default(),
+            concurrency: 4,
+        }
+    }
+
+    /// Writes an unbounded stream of puts and deletes, 25 to a request, with at most
+    /// `concurrency` requests in flight. Returns how many were written; if any could not be,
+    /// the error carries exactly those.
+    ///
+    /// Writes to the same key are not reordered within a request, but requests in flight at the
+    /// same time may land in any order: use `concurrency = 1` when a stream writes one key twice.
+    pub async fn write_stream(
+        &self,
+        writes: impl Stream<Item = Write> + Send,
+        concurrency: usize,
+        retry: Retry,
+    ) -> Result<usize> {
+        let chunks = chunk_writes(writes.boxed());
+        let results: Vec<ChunkResult> = chunks
+            .map(|chunk| write_chunk(self, chunk, retry))
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+        finish_writes(results).map(|o| o.written)
+    }
+}
+
+/// A pending batch read: see [`Client::batch_get`].
+#[must_use = "a request does nothing until it is sent"]
+pub struct BatchGet<'c> {
+    client: &'c Client,
+    keys: Vec<(&'static str, Item)>,
+    seen: HashSet<Vec<u8>>,
+    consistent: HashSet<&'static str>,
+    error: Option<Error>,
+    retry: Retry,
+    concurrency: usize,
+    capacity: Option<Capacity>,
+}
+
+impl std::fmt::Debug for BatchGet<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchGet")
+            .field("keys", &self.keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'c> BatchGet<'c> {
+    /// Adds keys of model `M` (any number; repeated keys are read once).
+    pub fn get<M: Model>(mut self, keys: impl IntoIterator<Item = M::Key>) -> Self {
+        mark!(
+            dynamodb::BATCH_GET_ITEM,
+            ResourceRef::Table(M::TABLE),
+            "batch_get",
+            M::NAME
+        );
+        for key in keys {
+            match key.to_key_item() {
+                Ok(item) => {
+                    if self.seen.insert(fingerprint(M::TABLE, &item)) {
+                        self.keys.push((M::TABLE, item));
+                    }
+                }
+                Err(e) => {
+                    self.error.get_or_insert(e);
+                }
+            }
+        }
+        self
+    }
+
+    /// Reads `M`'s table with strongly consistent reads.
+    pub fn consistent<M: Model>(mut self) -> Self {
+        self.consistent.insert(M::TABLE);
+        self
+    }
+
+    /// How unprocessed keys are retried.
+    pub fn retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// How many requests may be in flight at once (default 4).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Reports consumed capacity.
+    pub fn return_consumed_capacity(mut self, which: Capacity) -> Self {
+        self.capacity = Some(which);
+        self
+    }
+
+    /// Sends the requests. Items come back per table; take them with [`BatchGetOutput::take`].
+    pub async fn send(self) -> Result<BatchGetOutput> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let client = self.client;
+        let retry = self.retry;
+        let consistent = &self.consistent;
+        let capacity = self.capacity;
+        let chunks: Vec<Vec<(&'static str, Item)>> =
+            self.keys.chunks(MAX_GET_KEYS).map(<[_]>::to_vec).collect();
+        let results: Vec<Result<GetChunk>> = stream::iter(chunks)
+            .map(|chunk| get_chunk(client, chunk, consistent, capacity, retry))
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        let mut out = BatchGetOutput::default();
+        for r in results {
+            let (items, consumed) = r?;
+            for (table, mut list) in items {
+                out.items.entry(table).or_default().append(&mut list);
+            }
+            out.consumed_capacity.extend(consumed);
+        }
+        Ok(out)
+    }
+}
+
+/// What one chunk of a batch read found, per table, and what it consumed.
+type GetChunk = (HashMap<String, Vec<Item>>, Vec<ConsumedCapacity>);
+
+async fn get_chunk(
+    client: &Client,
+    chunk: Vec<(&'static str, Item)>,
+    consistent: &HashSet<&'static str>,
+    capacity: Option<Capacity>,
+    retry: Retry,
+) -> Result<GetChunk> {
+    let mut request: HashMap<String, KeysAndAttributes> = HashMap::new();
+    let mut by_table: HashMap<&str, Vec<Item>> = HashMap::new();
+    for (table, key) in chunk {
+        by_table.entry(table).or_default().push(key);
+    }
+    for (table, keys) in by_table {
+        let ka = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .set_consistent_read(consistent.contains(table).then_some(true))
+            .build()
+            .map_err(|e| Error::validation(e.to_string()))?;
+        request.insert(table.to_owned(), ka);
+    }
+    let mut items: HashMap<String, Vec<Item>> = HashMap::new();
+    let mut consumed = Vec::new();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let req = client
+            .sdk()
+            .batch_get_item()
+            .set_request_items(Some(request))
+            .set_return_consumed_capacity(capacity.map(Capacity::to_sdk));
+        let out = client.send(req).await?;
+        for (table, mut list) in out.responses.unwrap_or_default() {
+            items.entry(table).or_default().append(&mut list);
+        }
+        consumed.extend(out.consumed_capacity.unwrap_or_default());
+        request = out.unprocessed_keys.unwrap_or_default();
+        request.retain(|_, ka| !ka.keys.is_empty());
+        if request.is_empty() {
+            return Ok((items, consumed));
+        }
+        if attempt >= retry.max_attempts {
+            return Err(Error::BatchGetIncomplete {
+                unprocessed: request.into_iter().map(|(t, ka)| (t, ka.keys)).collect(),
+            });
+        }
+        tokio::time::sleep(retry.delay(attempt)).await;
+    }
+}
+
+/// The items a batch read found, per table.
+#[derive(Debug, Default)]
+pub struct BatchGetOutput {
+    items: HashMap<String, Vec<Item>>,
+    /// Consumed capacity of every request, when asked for.
+    pub consumed_capacity: Vec<ConsumedCapacity>,
+}
+
+impl BatchGetOutput {
+    /// Takes the items of `M`'s table, decoded (in no particular order; missing keys are simply
+    /// absent).
+    pub fn take<M: Model>(&mut self) -> Result<Vec<M>> {
+        self.items
+            .remove(M::TABLE)
+            .unwrap_or_default()
+            .into_iter()
+            .map(M::from_item)
+            .collect()
+    }
+
+    /// Takes the raw items of a table.
+    pub fn take_raw(&mut self, table: &str) -> Vec<Item> {
+        self.items.remove(table).unwrap_or_default()
+    }
+}
+
+/// One write of a batch: a put or a delete on a table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Write {
+    table: String,
+    key: Item,
+    /// The whole item for a put; `None` for a delete.
+    item: Option<Item>,
+}
+
+impl Write {
+    /// A put of a model item.
+    pub fn put<M: Model>(item: &M) -> Result<Write> {
+        mark!(
+            dynamodb::BATCH_WRITE_ITEM,
+            ResourceRef::Table(M::TABLE),
+            "batch_write",
+            M::NAME
+        );
+        let item = item.to_item()?;
+        Ok(Write {
+            table: M::TABLE.to_owned(),
+            key: key_of::<M>(&item),
+            item: Some(item),
+        })
+    }
+
+    /// A delete by key.
+    pub fn delete<M: Model>(key: &M::Key) -> Result<Write> {
+        mark!(
+            dynamodb::BATCH_WRITE_ITEM,
+            ResourceRef::Table(M::TABLE),
+            "batch_write",
+            M::NAME
+        );
+        Ok(Write {
+            table: M::TABLE.to_owned(),
+            key: key.to_key_item()?,
+            item: None,
+        })
+    }
+
+    /// The table written.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The key of the item written.
+    pub fn key(&self) -> &Item {
+        &self.key
+    }
+
+    /// The whole item, for a put; `None` for a delete.
+    pub fn item(&self) -> Option<&Item> {
+        self.item.as_ref()
+    }
+
+    fn fingerprint(&self) -> Vec<u8> {
+        fingerprint(&self.table, &self.key)
+    }
+
+    /// What identifies this write in an `UnprocessedItems` answer: the whole put item, or the key.
+    fn echo(&self) -> Vec<u8> {
+        fingerprint(&self.table, self.item.as_ref().unwrap_or(&self.key))
+    }
+
+    fn to_sdk(&self) -> Result<WriteRequest> {
+        let bad = |e: aws_sdk_dynamodb::error::BuildError| Error::validation(e.to_string());
+        Ok(match &self.item {
+            Some(item) => WriteRequest::builder()
+                .put_request(
+                    PutRequest::builder()
+                        .set_item(Some(item.clone()))
+                        .build()
+                        .map_err(bad)?,
+                )
+                .build(),
+            None => WriteRequest::builder()
+                .delete_request(
+                    DeleteRequest::builder()
+                        .set_key(Some(self.key.clone()))
+                        .build()
+                        .map_err(bad)?,
+                )
+                .build(),
+        })
+    }
+}
+
+/// A pending batch write: see [`Client::batch_write`].
+#[must_use = "a request does nothing until it is sent"]
+pub struct BatchWrite<'c> {
+    client: &'c Client,
+    writes: Vec<Write>,
+    seen: HashSet<Vec<u8>>,
+    error: Option<Error>,
+    retry: Retry,
+    concurrency: usize,
+}
+
+impl std::fmt::Debug for BatchWrite<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchWrite")
+            .field("writes", &self.writes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'c> BatchWrite<'c> {
+    /// Adds a write built elsewhere (see [`Write::put`], [`Write::delete`]).
+    pub fn write(mut self, write: Result<Write>) -> Self {
+        match write {
+            Ok(w) if !self.seen.insert(w.fingerprint()) => {
+                self.error.get_or_insert(Error::validation(format!(
+                    "a batch write names the same item twice (table {}, key {:?}); DynamoDB \
+                     refuses that and the outcome would depend on order",
+                    w.table, w.key
+                )));
+            }
+            Ok(w) => self.writes.push(w),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+        self
+    }
+
+    /// Adds a put of `item`.
+    pub fn put<M: Model>(self, item: &M) -> Self {
+        self.write(Write::put(item))
+    }
+
+    /// Adds puts of every item.
+    pub fn put_all<'a, M: Model>(mut self, items: impl IntoIterator<Item = &'a M>) -> Self {
+        for item in items {
+            self = self.put(item);
+        }
+        self
+    }
+
+    /// Adds a delete by key.
+    pub fn delete<M: Model>(self, key: M::Key) -> Self {
+        self.write(Write::delete::<M>(&key))
+    }
+
+    /// How unprocessed items are retried.
+    pub fn retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// How many requests may be in flight at once (default 4).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Sends the writes. Refused whole, before anything is sent, when an item does not encode
+    /// or one item is named twice.
+    pub async fn send(self) -> Result<BatchWriteOutput> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let chunks: Vec<Vec<Write>> = self.writes.chunks(MAX_WRITES).map(<[_]>::to_vec).collect();
+        let client = self.client;
+        let retry = self.retry;
+        let results: Vec<ChunkResult> = stream::iter(chunks)
+            .map(|chunk| write_chunk(client, chunk, retry))
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        finish_writes(results)
+    }
+}
+
+/// What a batch write did.
+#[derive(Debug, Default)]
+pub struct BatchWriteOutput {
+    /// How many writes were applied.
+    pub written: usize,
+    /// Consumed capacity of every request.
+    pub consumed_capacity: Vec<ConsumedCapacity>,
+}
+
+struct ChunkResult {
+    written: usize,
+    consumed: Vec<ConsumedCapacity>,
+    unwritten: Vec<Write>,
+    cause: Option<Error>,
+}
+
+async fn write_chunk(client: &Client, chunk: Vec<Write>, retry: Retry) -> ChunkResult {
+    let total = chunk.len();
+    let mut pending = chunk;
+    let mut consumed = Vec::new();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut request: HashMap<String, Vec<WriteRequest>> = HashMap::new();
+        for w in &pending {
+            match w.to_sdk() {
+                Ok(r) => request.entry(w.table().to_owned()).or_default().push(r),
+                Err(e) => {
+                    return ChunkResult {
+                        written: total - pending.len(),
+                        consumed,
+                        unwritten: pending,
+                        cause: Some(e),
+                    };
+                }
+            }
+        }
+        let req = client
+            .sdk()
+            .batch_write_item()
+            .set_request_items(Some(request))
+            .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total);
+        match client.send(req).await {
+            Ok(out) => {
+                consumed.extend(out.consumed_capacity.unwrap_or_default());
+                // Map what came back unprocessed to the writes we sent, so that what is
+                // reported unwritten is exactly what the caller gave.
+                let mut echoed: HashSet<Vec<u8>> = HashSet::new();
+                for (table, ws) in out.unprocessed_items.unwrap_or_default() {
+                    for w in ws {
+                        if let Some(p) = w.put_request {
+                            echoed.insert(fingerprint(&table, &p.item));
+                        } else if let Some(d) = w.delete_request {
+                            echoed.insert(fingerprint(&table, &d.key));
+                        }
+                    }
+                }
+                pending.retain(|w| echoed.contains(&w.echo()));
+            }
+            Err(e) => {
+                return ChunkResult {
+                    written: total - pending.len(),
+                    consumed,
+                    unwritten: pending,
+                    cause: Some(e),
+                };
+            }
+        }
+        if pending.is_empty() || attempt >= retry.max_attempts {
+            return ChunkResult {
+                written: total - pending.len(),
+                consumed,
+                unwritten: pending,
+                cause: None,
+            };
+        }
+        tokio::time::sleep(retry.delay(attempt)).await;
+    }
+}
+
+fn finish_writes(results: Vec<ChunkResult>) -> Result<BatchWriteOutput> {
+    let mut out = BatchWriteOutput::default();
+    let mut unwritten = Vec::new();
+    let mut cause = None;
+    for r in results {
+        out.written += r.written;
+        out.consumed_capacity.extend(r.consumed);
+        unwritten.extend(r.unwritten);
+        if cause.is_none() {
+            cause = r.cause;
+        }
+    }
+    if unwritten.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::BatchWriteIncomplete {
+            written: out.written,
+            unwritten,
+            cause: cause.map(Box::new),
+        })
+    }
+}
+
+/// Groups a stream of writes into requests of at most 25, never naming one item twice in a
+/// request (a repeated key closes the request being filled).
+fn chunk_writes<'a>(
+    writes: futures::stream::BoxStream<'a, Write>,
+) -> impl Stream<Item = Vec<Write>> + 'a {
+    stream::unfold(
+        (writes, None::<Write>, false),
+        |(mut input, mut carry, mut ended)| async move {
+            if ended && carry.is_none() {
+                return None;
+            }
+            let mut chunk: Vec<Write> = Vec::with_capacity(MAX_WRITES);
+            let mut keys: HashSet<Vec<u8>> = HashSet::new();
+            let key_fp = Write::fingerprint;
+            if let Some(w) = carry.take() {
+                keys.insert(key_fp(&w));
+                chunk.push(w);
+            }
+            while chunk.len() < MAX_WRITES && !ended {
+                match input.next().await {
+                    Some(w) => {
+                        if !keys.insert(key_fp(&w)) {
+                            carry = Some(w);
+                            break;
+                        }
+                        chunk.push(w);
+                    }
+                    None => ended = true,
+                }
+            }
+            if chunk.is_empty() {
+                None
+            } else {
+                Some((chunk, (input, carry, ended)))
+            }
+        },
+    )
+}
