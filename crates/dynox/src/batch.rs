@@ -81,7 +81,7 @@ fn fingerprint(table: &str, key: &Item) -> Vec<u8> {
 }
 
 /// The key part of a whole item, by a model's key attribute names.
-fn key_of<M: Model>(item: &Item) -> Item {
+pub(crate) fn key_of<M: Model>(item: &Item) -> Item {
     std::iter::once(M::PARTITION_KEY.name)
         .chain(M::SORT_KEY.map(|k| k.name))
         .filter_map(|n| item.get(n).map(|v| (n.to_owned(), v.clone())))

@@ -33,6 +33,7 @@ pub mod model;
 pub mod query;
 pub mod send;
 pub mod table;
+pub mod transaction;
 
 pub use aws_sdk_dynamodb::types::AttributeValue;
 pub use client::{Client, ClientBuilder};
