@@ -12,6 +12,18 @@ use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
 use syn::{Data, DeriveInput, Fields, GenericArgument, Ident, LitStr, PathArguments, Type};
 
+mod partiql;
+
+/// Reads a literal PartiQL statement at compile time (verb, table, index, parameter count), so
+/// that the permission it needs is exact. Use it as `dynox::partiql!("SELECT ...")`.
+#[proc_macro]
+pub fn partiql(input: TokenStream) -> TokenStream {
+    match partiql::expand(input.into()) {
+        Ok(ts) => ts.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
 /// Derives `dynox::Model`. See the dynox documentation for the `#[dynox(...)]` attributes.
 #[proc_macro_derive(Model, attributes(dynox))]
 pub fn derive_model(input: TokenStream) -> TokenStream {

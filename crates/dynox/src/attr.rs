@@ -122,6 +122,25 @@ pub trait Attribute: Sized {
     }
 }
 
+/// A value that becomes one attribute value: any [`Attribute`], and `&str`.
+pub trait IntoAttributeValue {
+    /// Converts; an absent value (`None`, an empty set) is an error here.
+    fn into_attribute_value(self) -> Result<AttributeValue, ValueError>;
+}
+
+impl<T: Attribute> IntoAttributeValue for T {
+    fn into_attribute_value(self) -> Result<AttributeValue, ValueError> {
+        self.into_attribute()
+            .and_then(|o| o.ok_or(ValueError::Absent))
+    }
+}
+
+impl IntoAttributeValue for &str {
+    fn into_attribute_value(self) -> Result<AttributeValue, ValueError> {
+        Ok(AttributeValue::S(self.to_owned()))
+    }
+}
+
 /// Fails to compile unless `T` is an [`Attribute`]: the derive calls it at each field's type, so
 /// an unsupported type is reported there.
 pub const fn assert_attribute<T: Attribute>() {}

@@ -30,6 +30,7 @@ pub mod error;
 pub mod expr;
 pub mod item;
 pub mod model;
+pub mod partiql;
 pub mod query;
 pub mod send;
 pub mod table;
@@ -37,7 +38,7 @@ pub mod transaction;
 
 pub use aws_sdk_dynamodb::types::AttributeValue;
 pub use client::{Client, ClientBuilder};
-pub use dynox_derive::Model;
+pub use dynox_derive::{Model, partiql};
 pub use error::{Error, Result};
 pub use model::{FromItem, Model, ModelKey};
 
