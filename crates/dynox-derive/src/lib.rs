@@ -357,6 +357,85 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         });
     }
 
+    let mut vector_defs = Vec::new();
+    for v in &attrs.vectors {
+        let vector_field = find(&v.vector)?;
+        let vector_name = &vector_field.stored;
+        let name = v.name.value();
+        let ident = v
+            .ident
+            .clone()
+            .unwrap_or_else(|| format_ident!("{}{}", model, camel(&name)));
+        let dims = &v.dimensions;
+        let distance = match v.distance.value().as_str() {
+            "cosine" => quote! { ::dynox::vector::Distance::Cosine },
+            "euclidean" => quote! { ::dynox::vector::Distance::Euclidean },
+            _ => quote! { ::dynox::vector::Distance::DotProduct },
+        };
+        let part = v.partition.as_ref().map(&find).transpose()?;
+        let filters: Vec<&Field> = v.filters.iter().map(&find).collect::<syn::Result<_>>()?;
+        let part_attr = match part {
+            Some(f) => {
+                let a = key_attr_of(f);
+                quote! { ::core::option::Option::Some(#a) }
+            }
+            None => quote! { ::core::option::Option::None },
+        };
+        let (part_ty, part_fn) = match part {
+            Some(f) => {
+                let t = key_inner(f);
+                let c = codec_ty(f);
+                let fname = f.ident.unraw().to_string();
+                (
+                    quote! { #t },
+                    quote! { ::core::option::Option::Some(::dynox::model::key_value::<#t, #c>(&partition, #model_name, #fname)) },
+                )
+            }
+            None => (
+                quote! { ::dynox::model::NoSortKey },
+                quote! { match partition {} },
+            ),
+        };
+        let filter_attrs: Vec<TokenStream2> = filters.iter().map(|f| key_attr_of(f)).collect();
+        let projection = match &v.projection {
+            Projection::All => quote! { ::dynox::model::IndexProjection::All },
+            Projection::KeysOnly => quote! { ::dynox::model::IndexProjection::KeysOnly },
+            Projection::Include(list) => {
+                let names = list
+                    .iter()
+                    .map(|l| find(l).map(|f| f.stored.clone()))
+                    .collect::<syn::Result<Vec<_>>>()?;
+                quote! { ::dynox::model::IndexProjection::Include(&[#(#names),*]) }
+            }
+        };
+        let def = quote! {
+            ::dynox::vector::VectorIndexDef {
+                name: #name,
+                vector: #vector_name,
+                dimensions: #dims,
+                distance: #distance,
+                partition: #part_attr,
+                filters: &[#(#filter_attrs),*],
+                projection: #projection,
+            }
+        };
+        let doc = format!("The vector index `{name}` of [`{model}`], for typed similarity search.");
+        index_items.push(quote! {
+            #[doc = #doc]
+            #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
+            #vis struct #ident;
+            impl ::dynox::vector::VectorIndex for #ident {
+                type Model = #model;
+                type Partition = #part_ty;
+                const DEF: ::dynox::vector::VectorIndexDef = #def;
+                fn partition_value(partition: Self::Partition) -> ::core::option::Option<::dynox::Result<::dynox::AttributeValue>> {
+                    #part_fn
+                }
+            }
+        });
+        vector_defs.push(def);
+    }
+
     let key_doc = format!("The primary key of [`{model}`].");
     let fields_doc = format!("Typed attribute paths of [`{model}`], from `{model}::fields()`.");
     Ok(quote! {
@@ -405,6 +484,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 
         impl ::dynox::Model for #model {
             const INDEXES: &'static [::dynox::model::IndexDef] = &[#(#index_defs),*];
+            const VECTOR_INDEXES: &'static [::dynox::vector::VectorIndexDef] = &[#(#vector_defs),*];
             const TABLE: &'static str = #table;
             const NAME: &'static str = #model_name;
             const PARTITION_KEY: ::dynox::model::KeyAttribute = #pk_attr;
@@ -457,9 +537,101 @@ struct IndexAttr {
     projection: Projection,
 }
 
+struct VectorAttr {
+    name: LitStr,
+    ident: Option<Ident>,
+    vector: LitStr,
+    dimensions: syn::LitInt,
+    distance: LitStr,
+    partition: Option<LitStr>,
+    filters: Vec<LitStr>,
+    projection: Projection,
+}
+
 struct StructAttrs {
     table: String,
     indexes: Vec<IndexAttr>,
+    vectors: Vec<VectorAttr>,
+}
+
+fn parse_vector_index(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<VectorAttr> {
+    let (mut name, mut ident, mut vector, mut dimensions, mut distance) =
+        (None, None, None, None, None);
+    let mut partition = None;
+    let mut filters = Vec::new();
+    let mut projection = None;
+    meta.parse_nested_meta(|m| {
+        if m.path.is_ident("name") {
+            name = Some(m.value()?.parse::<LitStr>()?);
+        } else if m.path.is_ident("rust_name") {
+            let l: LitStr = m.value()?.parse()?;
+            ident = Some(l.parse::<Ident>()?);
+        } else if m.path.is_ident("vector") {
+            vector = Some(m.value()?.parse::<LitStr>()?);
+        } else if m.path.is_ident("dimensions") {
+            dimensions = Some(m.value()?.parse::<syn::LitInt>()?);
+        } else if m.path.is_ident("distance") {
+            let l: LitStr = m.value()?.parse()?;
+            if !matches!(l.value().as_str(), "cosine" | "euclidean" | "dot_product") {
+                return Err(syn::Error::new_spanned(
+                    l,
+                    "distance is \"cosine\", \"euclidean\" or \"dot_product\"",
+                ));
+            }
+            distance = Some(l);
+        } else if m.path.is_ident("partition") {
+            partition = Some(m.value()?.parse::<LitStr>()?);
+        } else if m.path.is_ident("filters") {
+            filters = field_list(&m)?;
+        } else if m.path.is_ident("projection") {
+            let l: LitStr = m.value()?.parse()?;
+            projection = Some(match l.value().as_str() {
+                "all" => Projection::All,
+                "keys_only" => Projection::KeysOnly,
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        l,
+                        "projection is \"all\" or \"keys_only\"; use include = [...] for a list",
+                    ));
+                }
+            });
+        } else if m.path.is_ident("include") {
+            projection = Some(Projection::Include(field_list(&m)?));
+        } else {
+            return Err(m.error(format!(
+                "unknown vector index attribute `{}`; expected `name`, `vector`, `dimensions`, \
+                 `distance`, `partition`, `filters`, `projection`, `include` or `rust_name`",
+                path_name(&m.path)
+            )));
+        }
+        Ok(())
+    })?;
+    let missing = |what: &str| meta.error(format!("a vector index needs `{what}`"));
+    let name = name.ok_or_else(|| missing("name = \"...\""))?;
+    if !valid_name(&name.value()) {
+        return Err(syn::Error::new_spanned(
+            &name,
+            "an index name has 3 to 255 characters: letters, digits, `_`, `-` and `.`",
+        ));
+    }
+    let dimensions = dimensions.ok_or_else(|| missing("dimensions = N"))?;
+    let d: u32 = dimensions.base10_parse()?;
+    if d == 0 {
+        return Err(syn::Error::new_spanned(
+            &dimensions,
+            "a vector has at least one dimension",
+        ));
+    }
+    Ok(VectorAttr {
+        name,
+        ident,
+        vector: vector.ok_or_else(|| missing("vector = \"field\""))?,
+        dimensions,
+        distance: distance.ok_or_else(|| missing("distance = \"cosine\""))?,
+        partition,
+        filters,
+        projection: projection.unwrap_or(Projection::All),
+    })
 }
 
 fn valid_name(name: &str) -> bool {
@@ -576,6 +748,7 @@ fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, kind: IndexKind) -> syn::R
 fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
     let mut table: Option<LitStr> = None;
     let mut indexes = Vec::new();
+    let mut vectors = Vec::new();
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("dynox")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
@@ -590,10 +763,13 @@ fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
             } else if meta.path.is_ident("local_index") {
                 indexes.push(parse_index(&meta, IndexKind::Local)?);
                 Ok(())
+            } else if meta.path.is_ident("vector_index") {
+                vectors.push(parse_vector_index(&meta)?);
+                Ok(())
             } else {
                 Err(meta.error(format!(
                     "unknown dynox attribute `{}` on a model; expected `table = \"...\"`, \
-                     `global_index(...)` or `local_index(...)`",
+                     `global_index(...)`, `local_index(...)` or `vector_index(...)`",
                     path_name(&meta.path)
                 )))
             }
@@ -631,9 +807,18 @@ fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
             "DynamoDB allows at most 20 global and 5 local secondary indexes per table",
         ));
     }
+    for v in &vectors {
+        if !seen.insert(v.name.value()) {
+            return Err(syn::Error::new_spanned(
+                &v.name,
+                "two indexes have this name",
+            ));
+        }
+    }
     Ok(StructAttrs {
         table: table.value(),
         indexes,
+        vectors,
     })
 }
 

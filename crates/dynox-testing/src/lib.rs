@@ -80,10 +80,26 @@ impl LocalDynamo {
 
     /// Starts a fresh embedded engine, whatever the environment says.
     pub fn embedded() -> Result<LocalDynamo, StartError> {
+        let db = dynoxide::Database::memory().map_err(|e| StartError::Engine(e.to_string()))?;
+        LocalDynamo::serve(db)
+    }
+
+    /// Starts a fresh embedded engine whose clock only moves when told to: for tests of what
+    /// takes time (time to live, an index that becomes searchable after a while).
+    pub fn embedded_with_clock() -> Result<(LocalDynamo, EngineClock), StartError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let clock = dynoxide::storage_backend::ManualClock::new(now);
+        let db = dynoxide::Database::memory_with_clock(clock.arc())
+            .map_err(|e| StartError::Engine(e.to_string()))?;
+        Ok((LocalDynamo::serve(db)?, EngineClock(clock)))
+    }
+
+    fn serve(db: dynoxide::Database) -> Result<LocalDynamo, StartError> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(StartError::Io)?;
         listener.set_nonblocking(true).map_err(StartError::Io)?;
         let addr = listener.local_addr().map_err(StartError::Io)?;
-        let db = dynoxide::Database::memory().map_err(|e| StartError::Engine(e.to_string()))?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         // The server gets a thread and runtime of its own, so it serves whatever runtime (or none)
         // the test uses, and keeps serving while the test blocks.
@@ -190,6 +206,17 @@ impl LocalDynamo {
     pub async fn create_table<M: Model>(&self, client: &dynox::Client) -> dynox::Result<()> {
         client.create_table::<M>().send().await?;
         client.wait_until_active::<M>(Duration::from_secs(60)).await
+    }
+}
+
+/// The clock of an embedded engine started with [`LocalDynamo::embedded_with_clock`].
+#[derive(Debug, Clone)]
+pub struct EngineClock(dynoxide::storage_backend::ManualClock);
+
+impl EngineClock {
+    /// Moves the engine's time forward.
+    pub fn advance(&self, by: Duration) {
+        self.0.tick(by);
     }
 }
 

@@ -35,6 +35,7 @@ pub mod query;
 pub mod send;
 pub mod table;
 pub mod transaction;
+pub mod vector;
 
 pub use aws_sdk_dynamodb::types::AttributeValue;
 pub use client::{Client, ClientBuilder};

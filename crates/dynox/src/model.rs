@@ -169,6 +169,8 @@ pub trait Model: FromItem + Send + Sync + 'static {
     const SORT_KEY: Option<KeyAttribute>;
     /// The secondary indexes, for table creation.
     const INDEXES: &'static [IndexDef] = &[];
+    /// The vector indexes, for table creation.
+    const VECTOR_INDEXES: &'static [crate::vector::VectorIndexDef] = &[];
     /// The primary key type.
     type Key: ModelKey;
     /// Typed paths to the model's attributes, for conditions, updates and projections.

@@ -140,12 +140,26 @@ fn projection(p: IndexProjection) -> Projection {
 
 /// Every key attribute of the table and its indexes, each defined once with its type.
 fn attribute_definitions<M: Model>(indexes: &[IndexDef]) -> Result<Vec<AttributeDefinition>> {
+    let vector_keys = M::VECTOR_INDEXES
+        .iter()
+        .flat_map(|v| v.partition.iter().chain(v.filters).copied());
+    definitions(
+        std::iter::once(M::PARTITION_KEY)
+            .chain(M::SORT_KEY)
+            .chain(
+                indexes
+                    .iter()
+                    .flat_map(|i| i.partition_key.iter().chain(i.sort_key).copied()),
+            )
+            .chain(vector_keys),
+    )
+}
+
+/// Attribute definitions for `keys`, each defined once; one name with two types is refused.
+pub(crate) fn definitions(
+    keys: impl IntoIterator<Item = KeyAttribute>,
+) -> Result<Vec<AttributeDefinition>> {
     let mut defs: BTreeMap<&str, KeyAttribute> = BTreeMap::new();
-    let keys = std::iter::once(M::PARTITION_KEY).chain(M::SORT_KEY).chain(
-        indexes
-            .iter()
-            .flat_map(|i| i.partition_key.iter().chain(i.sort_key).copied()),
-    );
     for k in keys {
         if let Some(prev) = defs.insert(k.name, k)
             && prev.scalar != k.scalar
@@ -545,6 +559,9 @@ impl<M: Model> CreateTable<'_, M> {
                         .map_err(build_error)?,
                 ),
             };
+        }
+        for v in M::VECTOR_INDEXES {
+            req = req.vector_indexes(crate::vector::create_definition(v)?);
         }
         if self.infrequent_access {
             req = req.table_class(TableClass::StandardInfrequentAccess);
