@@ -1,6 +1,7 @@
 //! Query and scan on tables and indexes, against the embedded engine.
 
-use dynox::query::{Capacity, Cursor, SortCondition};
+use dynox::capacity::Capacity;
+use dynox::query::{Cursor, SortCondition};
 use dynox::{Client, Item, Model};
 use dynox_testing::LocalDynamo;
 use futures::{StreamExt, TryStreamExt};

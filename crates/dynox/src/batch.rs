@@ -2,9 +2,9 @@
 //! unprocessed entries retried with capped exponential backoff and full jitter, and nothing
 //! dropped silently: what could not be done comes back in the error.
 
+use crate::capacity::Capacity;
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelKey};
-use crate::query::Capacity;
 use crate::{AttributeValue, Client, Item};
 use aws_sdk_dynamodb::types::{
     ConsumedCapacity, DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest,

@@ -4,6 +4,7 @@
 //! the function that builds the request, so a binary that never sends, say, a delete has no
 //! `dynamodb:DeleteItem` in its policy.
 
+use crate::capacity::{Capacity, WithCapacity};
 use crate::error::{Error, Result};
 use crate::expr::{AnyPath, Condition, Placeholders, ReturnValues, UpdateAction, update_render};
 use crate::model::{FromItem, Model, ModelKey};
@@ -31,6 +32,7 @@ impl Client {
             key,
             consistent: false,
             projection: Vec::new(),
+            capacity: None,
             _model: PhantomData,
         }
     }
@@ -74,6 +76,7 @@ struct WriteOptions {
     condition: Option<Condition>,
     return_old: bool,
     old_on_failure: bool,
+    capacity: Option<Capacity>,
 }
 
 impl WriteOptions {
@@ -146,6 +149,12 @@ macro_rules! write_options {
             self.options.old_on_failure = true;
             self
         }
+
+        /// Reports the capacity consumed: read it with `send_with_capacity`.
+        pub fn return_consumed_capacity(mut self, which: Capacity) -> Self {
+            self.options.capacity = Some(which);
+            self
+        }
     };
 }
 
@@ -156,6 +165,7 @@ pub struct GetItem<'c, M: Model> {
     key: M::Key,
     consistent: bool,
     projection: Vec<AnyPath>,
+    capacity: Option<Capacity>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -173,6 +183,13 @@ impl<'c, M: Model> GetItem<'c, M> {
         self
     }
 
+    /// Reports the capacity consumed: read it with
+    /// [`send_with_capacity`](GetItem::send_with_capacity).
+    pub fn return_consumed_capacity(mut self, which: Capacity) -> Self {
+        self.capacity = Some(which);
+        self
+    }
+
     /// Sends the request and decodes the item as the model.
     pub async fn send(self) -> Result<Option<M>> {
         self.send_as::<M>().await
@@ -180,6 +197,16 @@ impl<'c, M: Model> GetItem<'c, M> {
 
     /// Sends the request and decodes the item as `T` (a projection type, or [`Item`]).
     pub async fn send_as<T: FromItem>(self) -> Result<Option<T>> {
+        Ok(self.send_with_capacity_as::<T>().await?.value)
+    }
+
+    /// Sends the request; the item and the capacity consumed.
+    pub async fn send_with_capacity(self) -> Result<WithCapacity<Option<M>>> {
+        self.send_with_capacity_as::<M>().await
+    }
+
+    /// Sends the request; the item decoded as `T`, and the capacity consumed.
+    pub async fn send_with_capacity_as<T: FromItem>(self) -> Result<WithCapacity<Option<T>>> {
         mark!(
             dynamodb::GET_ITEM,
             ResourceRef::Table(M::TABLE),
@@ -196,8 +223,13 @@ impl<'c, M: Model> GetItem<'c, M> {
             .set_key(Some(self.key.to_key_item()?))
             .consistent_read(self.consistent)
             .set_projection_expression(projection)
-            .set_expression_attribute_names(p.take_names());
-        decode(self.client.send(req).await?.item)
+            .set_expression_attribute_names(p.take_names())
+            .set_return_consumed_capacity(self.capacity.map(Capacity::to_sdk));
+        let out = self.client.send(req).await?;
+        Ok(WithCapacity {
+            value: decode(out.item)?,
+            consumed_capacity: out.consumed_capacity,
+        })
     }
 }
 
@@ -236,6 +268,11 @@ impl<'c, M: Model> PutItem<'c, M> {
     /// Sends the request; returns the replaced item when [`return_old`](PutItem::return_old) was
     /// asked for.
     pub async fn send(self) -> Result<Option<M>> {
+        Ok(self.send_with_capacity().await?.value)
+    }
+
+    /// Sends the request; the replaced item (when asked for) and the capacity consumed.
+    pub async fn send_with_capacity(self) -> Result<WithCapacity<Option<M>>> {
         mark!(
             dynamodb::PUT_ITEM,
             ResourceRef::Table(M::TABLE),
@@ -255,8 +292,13 @@ impl<'c, M: Model> PutItem<'c, M> {
             .set_expression_attribute_names(p.take_names())
             .set_expression_attribute_values(p.take_values())
             .set_return_values(self.options.return_old.then_some(ReturnValue::AllOld))
-            .set_return_values_on_condition_check_failure(self.options.on_failure());
-        decode_written(self.client.send(req).await?.attributes)
+            .set_return_values_on_condition_check_failure(self.options.on_failure())
+            .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk));
+        let out = self.client.send(req).await?;
+        Ok(WithCapacity {
+            value: decode_written(out.attributes)?,
+            consumed_capacity: out.consumed_capacity,
+        })
     }
 }
 
@@ -325,6 +367,11 @@ impl<'c, M: Model> UpdateItem<'c, M> {
     /// Sends the request; returns the attributes chosen with
     /// [`return_values`](UpdateItem::return_values), raw.
     pub async fn send_attributes(self) -> Result<Option<Item>> {
+        Ok(self.send_with_capacity().await?.value)
+    }
+
+    /// Sends the request; the returned attributes, raw, and the capacity consumed.
+    pub async fn send_with_capacity(self) -> Result<WithCapacity<Option<Item>>> {
         mark!(
             dynamodb::UPDATE_ITEM,
             ResourceRef::Table(M::TABLE),
@@ -355,13 +402,13 @@ impl<'c, M: Model> UpdateItem<'c, M> {
             .set_expression_attribute_names(p.take_names())
             .set_expression_attribute_values(p.take_values())
             .return_values(self.return_values.to_sdk())
-            .set_return_values_on_condition_check_failure(self.options.on_failure());
-        Ok(self
-            .client
-            .send(req)
-            .await?
-            .attributes
-            .filter(|a| !a.is_empty()))
+            .set_return_values_on_condition_check_failure(self.options.on_failure())
+            .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk));
+        let out = self.client.send(req).await?;
+        Ok(WithCapacity {
+            value: out.attributes.filter(|a| !a.is_empty()),
+            consumed_capacity: out.consumed_capacity,
+        })
     }
 }
 
@@ -399,6 +446,11 @@ impl<'c, M: Model> DeleteItem<'c, M> {
 
     /// Sends the request; returns the deleted item when asked for.
     pub async fn send(self) -> Result<Option<M>> {
+        Ok(self.send_with_capacity().await?.value)
+    }
+
+    /// Sends the request; the deleted item (when asked for) and the capacity consumed.
+    pub async fn send_with_capacity(self) -> Result<WithCapacity<Option<M>>> {
         mark!(
             dynamodb::DELETE_ITEM,
             ResourceRef::Table(M::TABLE),
@@ -417,8 +469,13 @@ impl<'c, M: Model> DeleteItem<'c, M> {
             .set_expression_attribute_names(p.take_names())
             .set_expression_attribute_values(p.take_values())
             .set_return_values(self.options.return_old.then_some(ReturnValue::AllOld))
-            .set_return_values_on_condition_check_failure(self.options.on_failure());
-        decode_written(self.client.send(req).await?.attributes)
+            .set_return_values_on_condition_check_failure(self.options.on_failure())
+            .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk));
+        let out = self.client.send(req).await?;
+        Ok(WithCapacity {
+            value: decode_written(out.attributes)?,
+            consumed_capacity: out.consumed_capacity,
+        })
     }
 }
 

@@ -25,6 +25,7 @@
 
 pub mod attr;
 pub mod batch;
+pub mod capacity;
 mod client;
 pub mod error;
 pub mod expr;

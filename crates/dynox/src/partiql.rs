@@ -7,9 +7,9 @@
 //! four verbs on a table named at run time, which the policy exporter reports.
 
 use crate::attr::IntoAttributeValue;
+use crate::capacity::Capacity;
 use crate::error::{Error, Result};
 use crate::model::FromItem;
-use crate::query::Capacity;
 use crate::{AttributeValue, Client, Item};
 use aws_sdk_dynamodb::types::{
     BatchStatementRequest, ConsumedCapacity, ParameterizedStatement,

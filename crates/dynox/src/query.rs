@@ -5,33 +5,16 @@
 //! Nothing buffers a whole result set unless the caller collects it.
 
 use crate::attr::{Attribute, Binary, ValueError};
+use crate::capacity::Capacity;
 use crate::error::{Error, Result};
 use crate::expr::{AnyPath, Condition, IntoValue, Placeholders};
 use crate::model::{FromItem, KeySchema, Model, schema_resource};
 use crate::{AttributeValue, Client, Item};
-use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity, Select};
+use aws_sdk_dynamodb::types::{ConsumedCapacity, Select};
 use base64::Engine as _;
 use dynox_iam::{actions::dynamodb, mark};
 use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
 use std::marker::PhantomData;
-
-/// Which consumed capacity to report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Capacity {
-    /// The total for the request.
-    Total,
-    /// The total, and per table and index.
-    Indexes,
-}
-
-impl Capacity {
-    pub(crate) fn to_sdk(self) -> ReturnConsumedCapacity {
-        match self {
-            Capacity::Total => ReturnConsumedCapacity::Total,
-            Capacity::Indexes => ReturnConsumedCapacity::Indexes,
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug)]
 enum SortOp {

@@ -5,10 +5,10 @@
 //! its own table (`PutItem`, `UpdateItem`, `DeleteItem`, `ConditionCheckItem`, `GetItem`). There
 //! is no `TransactWriteItems` permission, and none is ever emitted.
 
+use crate::capacity::Capacity;
 use crate::error::{Error, Result};
 use crate::expr::{Condition, Placeholders, UpdateAction, update_render};
 use crate::model::{FromItem, Model, ModelKey};
-use crate::query::Capacity;
 use crate::{Client, Item};
 use aws_sdk_dynamodb::types::{
     ConditionCheck, ConsumedCapacity, Delete, Get, Put, ReturnValuesOnConditionCheckFailure,

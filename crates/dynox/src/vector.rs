@@ -5,10 +5,10 @@
 //! authorized on the vector index (`table/T/index/I`), like a query on a secondary index.
 
 use crate::attr::Attribute;
+use crate::capacity::Capacity;
 use crate::error::{Error, Result};
 use crate::expr::{AnyPath, IntoValue, Path, Placeholders};
 use crate::model::{FromItem, IndexProjection, KeyAttribute, Model};
-use crate::query::Capacity;
 use crate::{AttributeValue, Client};
 use aws_sdk_dynamodb::types::{
     CreateVectorIndexAction, DeleteVectorIndexAction, Projection, ProjectionType,
