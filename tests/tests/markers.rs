@@ -36,11 +36,68 @@ fn build(bin: &str, profile: &str) -> PathBuf {
     .unwrap_or_else(|e| panic!("building {bin} ({profile}): {e}"))
 }
 
+fn index(t: &str, i: &str) -> Resource {
+    Resource::Index {
+        table: t.to_owned(),
+        index: i.to_owned(),
+    }
+}
+
 fn fixtures() -> Vec<(&'static str, Expected)> {
     let users = || table("fixture-users");
     let orders = || table("fixture-orders");
     let sessions = || table("fixture-sessions");
     vec![
+        (
+            "query_index",
+            set(&[
+                ("Query", index("fixture-users", "by-email")),
+                ("Scan", orders()),
+            ]),
+        ),
+        (
+            "batches",
+            set(&[("BatchGetItem", users()), ("BatchWriteItem", orders())]),
+        ),
+        (
+            "transactions",
+            set(&[
+                ("PutItem", users()),
+                ("ConditionCheckItem", orders()),
+                ("GetItem", orders()),
+            ]),
+        ),
+        ("transaction_update", set(&[("UpdateItem", users())])),
+        (
+            "partiql_literal",
+            set(&[
+                ("PartiQLSelect", index("fixture-users", "by-email")),
+                ("PartiQLInsert", orders()),
+            ]),
+        ),
+        (
+            "partiql_dynamic",
+            set(&[
+                ("PartiQLSelect", Resource::RuntimeTable),
+                ("PartiQLInsert", Resource::RuntimeTable),
+                ("PartiQLUpdate", Resource::RuntimeTable),
+                ("PartiQLDelete", Resource::RuntimeTable),
+            ]),
+        ),
+        (
+            "tables",
+            set(&[
+                ("CreateTable", users()),
+                ("TagResource", users()),
+                ("DescribeTable", users()),
+                ("UpdateTimeToLive", users()),
+                ("ListTables", Resource::Any),
+            ]),
+        ),
+        (
+            "vectors",
+            set(&[("SearchVectors", index("fixture-docs", "by-meaning"))]),
+        ),
         ("get_only", set(&[("GetItem", users())])),
         ("no_calls", set(&[])),
         (

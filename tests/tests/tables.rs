@@ -167,7 +167,8 @@ async fn time_to_live_and_tags() {
         .unwrap();
     let ttl = client.describe_time_to_live::<Event>().await.unwrap();
     assert_eq!(ttl.attribute_name(), Some("expires"));
-    client.update_time_to_live::<Event>(None).await.unwrap();
+    client.disable_time_to_live::<Event>().await.unwrap();
+    client.disable_time_to_live::<Event>().await.unwrap();
     let ttl = client.describe_time_to_live::<Event>().await.unwrap();
     assert_ne!(
         ttl.time_to_live_status(),

@@ -68,7 +68,9 @@ pub enum Encryption {
     AwsOwned,
     /// Encrypted with the AWS managed key for DynamoDB (`aws/dynamodb`).
     AwsManaged,
-    /// Encrypted with a customer managed KMS key (id, ARN or alias).
+    /// Encrypted with a customer managed KMS key (id, ARN or alias). The creating principal
+    /// also needs `kms:DescribeKey` and `kms:CreateGrant` on that key; they are not in the
+    /// exported policy, because the key is named at run time: grant them in the key policy.
     CustomerManaged(String),
 }
 
@@ -335,26 +337,42 @@ impl Client {
         .boxed()
     }
 
-    /// Turns time to live on (`Some(attribute)`) or off (`None`) for the model's table.
-    ///
-    /// Turning it off needs the attribute that was enabled; it is read with
-    /// `DescribeTimeToLive` first.
-    pub async fn update_time_to_live<M: Model>(&self, attribute: Option<&str>) -> Result<()> {
+    /// Turns time to live on for the model's table: items expire at the epoch seconds stored in
+    /// `attribute`.
+    pub async fn enable_time_to_live<M: Model>(&self, attribute: &str) -> Result<()> {
         mark!(
             dynamodb::UPDATE_TIME_TO_LIVE,
             ResourceRef::Table(M::TABLE),
-            "update_time_to_live",
+            "enable_time_to_live",
             M::NAME
         );
-        let (name, enabled) = match attribute {
-            Some(a) => (a.to_owned(), true),
-            None => match self.describe_time_to_live::<M>().await?.attribute_name {
-                Some(a) => (a, false),
-                None => return Ok(()),
-            },
-        };
+        self.set_time_to_live::<M>(attribute.to_owned(), true).await
+    }
+
+    /// Turns time to live off for the model's table (the enabled attribute is read with
+    /// `DescribeTimeToLive` first; already off is a no-op).
+    pub async fn disable_time_to_live<M: Model>(&self) -> Result<()> {
+        mark!(
+            dynamodb::UPDATE_TIME_TO_LIVE,
+            ResourceRef::Table(M::TABLE),
+            "disable_time_to_live",
+            M::NAME
+        );
+        let ttl = self.describe_time_to_live::<M>().await?;
+        let enabled = matches!(
+            ttl.time_to_live_status,
+            Some(aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled)
+                | Some(aws_sdk_dynamodb::types::TimeToLiveStatus::Enabling)
+        );
+        match ttl.attribute_name {
+            Some(a) if enabled => self.set_time_to_live::<M>(a, false).await,
+            _ => Ok(()),
+        }
+    }
+
+    async fn set_time_to_live<M: Model>(&self, attribute: String, enabled: bool) -> Result<()> {
         let spec = TimeToLiveSpecification::builder()
-            .attribute_name(name)
+            .attribute_name(attribute)
             .enabled(enabled)
             .build()
             .map_err(build_error)?;
@@ -522,8 +540,15 @@ impl<M: Model> CreateTable<'_, M> {
         self
     }
 
-    /// Tags the table at creation (this also needs `dynamodb:TagResource`).
+    /// Tags the table at creation (this also needs `dynamodb:TagResource`, marked here so that
+    /// only binaries that tag at creation are granted it).
     pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        mark!(
+            dynamodb::TAG_RESOURCE,
+            ResourceRef::Table(M::TABLE),
+            "create_table",
+            M::NAME
+        );
         self.tags.push((key.into(), value.into()));
         self
     }
@@ -592,13 +617,6 @@ impl<M: Model> CreateTable<'_, M> {
             );
         }
         if !self.tags.is_empty() {
-            // Tags given at creation are authorized as TagResource on the new table.
-            mark!(
-                dynamodb::TAG_RESOURCE,
-                ResourceRef::Table(M::TABLE),
-                "create_table",
-                M::NAME
-            );
             req = req.set_tags(Some(to_tags(self.tags)?));
         }
         self.client

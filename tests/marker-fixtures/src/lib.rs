@@ -5,15 +5,40 @@
 
 use dynox::Model;
 
-/// A model with a partition key only.
+/// A model with a partition key only, and a global index.
 #[derive(Model, Debug, Clone)]
-#[dynox(table = "fixture-users")]
+#[dynox(
+    table = "fixture-users",
+    global_index(name = "by-email", partition_key = "email")
+)]
 pub struct User {
     /// Partition key.
     #[dynox(partition_key)]
     pub id: String,
     /// A counter.
     pub visits: u64,
+    /// The index key.
+    pub email: Option<String>,
+}
+
+/// A model with a vector index.
+#[derive(Model, Debug, Clone)]
+#[dynox(
+    table = "fixture-docs",
+    vector_index(
+        name = "by-meaning",
+        vector = "embedding",
+        dimensions = 2,
+        distance = "cosine"
+    )
+)]
+pub struct Doc {
+    /// Partition key.
+    #[dynox(partition_key)]
+    pub id: String,
+    /// The vector.
+    #[dynox(default)]
+    pub embedding: Vec<f32>,
 }
 
 /// A model with a sort key.

@@ -11,6 +11,7 @@ fn main() {
         let u = User {
             id: "u".into(),
             visits: 0,
+            email: None,
         };
         client.put(&u).await?;
         client.get::<User>(User::key("u")).await?;
