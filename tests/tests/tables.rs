@@ -162,7 +162,7 @@ async fn time_to_live_and_tags() {
     let client = local.client();
     local.create_table::<Event>(&client).await.unwrap();
     client
-        .update_time_to_live::<Event>(Some("expires"))
+        .enable_time_to_live::<Event>("expires")
         .await
         .unwrap();
     let ttl = client.describe_time_to_live::<Event>().await.unwrap();
