@@ -222,5 +222,8 @@ fn example_service_policy_is_exactly_what_it_calls() {
             expected.insert((format!("dynamodb:{a}"), table(t)));
         }
     }
+    expected.insert(("dynamodb:Query".into(), table("orders")));
+    expected.insert(("dynamodb:Query".into(), index("orders", "by-status")));
+    expected.insert(("dynamodb:BatchGetItem".into(), table("customers")));
     assert_eq!(found(&report.requirements), expected);
 }

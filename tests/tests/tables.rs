@@ -239,3 +239,21 @@ async fn consumed_capacity_is_surfaced() {
         .unwrap();
     assert!(got.consumed_capacity.is_none());
 }
+
+#[tokio::test]
+async fn tables_by_hand() {
+    use dynox::attr::Scalar;
+    use dynox::table::TableSpec;
+    let local = LocalDynamo::start().await.unwrap();
+    let client = local.client();
+    let t = client
+        .create_table_by_spec(
+            TableSpec::new("raw-table", "pk", Scalar::S).sort_key("sk", Scalar::N),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.table_name(), Some("raw-table"));
+    assert_eq!(t.key_schema().len(), 2);
+    let names: Vec<String> = client.list_tables().try_collect().await.unwrap();
+    assert_eq!(names, ["raw-table"]);
+}

@@ -4,6 +4,8 @@
 //! actions and tables used below, nothing more. Set `DYNOX_ENDPOINT` to run it elsewhere.
 
 use dynox::expr::ReturnValues;
+use dynox::query::SortCondition;
+use dynox::transaction::{TxPut, TxUpdate};
 use dynox::{Client, Model};
 use std::collections::{BTreeSet, HashMap};
 
@@ -28,9 +30,12 @@ struct Customer {
     session_cache: Option<String>,
 }
 
-/// An order of a customer, keyed by customer and order number.
+/// An order of a customer, keyed by customer and order number; findable by status.
 #[derive(Model, Debug, Clone, PartialEq)]
-#[dynox(table = "orders")]
+#[dynox(
+    table = "orders",
+    global_index(name = "by-status", partition_key = "status", sort_key = "order_id")
+)]
 struct Order {
     #[dynox(partition_key)]
     customer: String,
@@ -125,6 +130,56 @@ async fn place_order(
     Ok(())
 }
 
+/// Places an order and counts it on the customer, all or nothing.
+async fn checkout(client: &Client, customer: &str, order_id: u64) -> dynox::Result<()> {
+    let order = Order {
+        customer: customer.into(),
+        order_id,
+        total_cents: 990,
+        status: "placed".into(),
+        lines: vec!["gift card".into()],
+    };
+    let c = Customer::fields();
+    let out = client
+        .transact_write()
+        .put(TxPut::new(&order).if_not_exists())
+        .update(
+            TxUpdate::<Customer>::new(Customer::key(customer))
+                .action(c.history.append([format!("checkout {order_id}")]))
+                .if_exists(),
+        )
+        .send()
+        .await?;
+    println!(
+        "checkout {customer}/{order_id} committed (token {})",
+        out.token
+    );
+    Ok(())
+}
+
+async fn reports(client: &Client) -> dynox::Result<()> {
+    let recent = client
+        .query::<Order>("c-1")
+        .sort_key(SortCondition::ge(2))
+        .descending()
+        .all()
+        .await?;
+    let ids: Vec<u64> = recent.iter().map(|o| o.order_id).collect();
+    println!("c-1 orders from #2, newest first: {ids:?}");
+    let placed = client.query::<OrderByStatus>("placed").count().await?;
+    println!("orders still placed (by-status index): {}", placed.count);
+    let mut both = client
+        .batch_get()
+        .get::<Customer>([Customer::key("c-1"), Customer::key("c-2")])
+        .send()
+        .await?;
+    println!(
+        "batch read of c-1 and c-2: {} found",
+        both.take::<Customer>()?.len()
+    );
+    Ok(())
+}
+
 async fn ship(client: &Client, customer: &str, order_id: u64) -> dynox::Result<()> {
     let f = Order::fields();
     let before = client
@@ -199,6 +254,8 @@ async fn run(client: &Client) -> dynox::Result<()> {
         }
         other => panic!("expected a failed condition, got {other:?}"),
     }
+    checkout(client, "c-1", 3).await?;
+    reports(client).await?;
     let cancelled = cancel(client, "c-1", 2).await?;
     println!(
         "cancelled {:?}",

@@ -211,6 +211,33 @@ impl Client {
         }
     }
 
+    /// Creates a table described by hand, for tables no model declares. Its name is known only
+    /// at run time, so the exported policy grants `CreateTable` on `table/*` only when told to
+    /// (`--allow-wildcard`).
+    pub async fn create_table_by_spec(&self, spec: TableSpec) -> Result<TableDescription> {
+        mark!(
+            dynamodb::CREATE_TABLE,
+            ResourceRef::RuntimeTable,
+            "create_table_by_spec",
+            ""
+        );
+        let mut keys = vec![spec.partition_key];
+        keys.extend(spec.sort_key);
+        let sort: Vec<KeyAttribute> = spec.sort_key.into_iter().collect();
+        let req = self
+            .sdk()
+            .create_table()
+            .table_name(&spec.name)
+            .set_key_schema(Some(key_schema(&[spec.partition_key], &sort)?))
+            .set_attribute_definitions(Some(definitions(keys)?))
+            .billing_mode(spec.billing.mode())
+            .set_provisioned_throughput(spec.billing.throughput()?);
+        self.send(req)
+            .await?
+            .table_description
+            .ok_or_else(|| Error::validation("CreateTable returned no table description"))
+    }
+
     /// Describes the model's table.
     pub async fn describe_table<M: Model>(&self) -> Result<TableDescription> {
         mark!(
@@ -485,6 +512,46 @@ fn to_tags(
     tags.into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(build_error))
         .collect()
+}
+
+/// A table described by hand: see [`Client::create_table_by_spec`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableSpec {
+    name: String,
+    partition_key: KeyAttribute,
+    sort_key: Option<KeyAttribute>,
+    billing: Billing,
+}
+
+impl TableSpec {
+    /// A table `name` with partition key `partition_key` of type `scalar`, billed on demand.
+    pub fn new(
+        name: impl Into<String>,
+        partition_key: &'static str,
+        scalar: crate::attr::Scalar,
+    ) -> TableSpec {
+        TableSpec {
+            name: name.into(),
+            partition_key: KeyAttribute {
+                name: partition_key,
+                scalar,
+            },
+            sort_key: None,
+            billing: Billing::OnDemand,
+        }
+    }
+
+    /// Adds a sort key.
+    pub fn sort_key(mut self, name: &'static str, scalar: crate::attr::Scalar) -> Self {
+        self.sort_key = Some(KeyAttribute { name, scalar });
+        self
+    }
+
+    /// Billing mode.
+    pub fn billing(mut self, billing: Billing) -> Self {
+        self.billing = billing;
+        self
+    }
 }
 
 /// A pending `CreateTable`: see [`Client::create_table`].
