@@ -333,17 +333,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         } else {
             quote! { ::dynox::model::IndexKind::Local }
         };
-        let projection = match &ix.projection {
-            Projection::All => quote! { ::dynox::model::IndexProjection::All },
-            Projection::KeysOnly => quote! { ::dynox::model::IndexProjection::KeysOnly },
-            Projection::Include(list) => {
-                let names = list
-                    .iter()
-                    .map(|l| find(l).map(|f| f.stored.clone()))
-                    .collect::<syn::Result<Vec<_>>>()?;
-                quote! { ::dynox::model::IndexProjection::Include(&[#(#names),*]) }
-            }
-        };
+        let projection = projection_tokens(&ix.projection, &find)?;
         let pk_attrs = part.iter().map(|f| key_attr_of(f));
         let sk_attrs = sort.iter().map(|f| key_attr_of(f));
         index_defs.push(quote! {
@@ -397,17 +387,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             ),
         };
         let filter_attrs: Vec<TokenStream2> = filters.iter().map(|f| key_attr_of(f)).collect();
-        let projection = match &v.projection {
-            Projection::All => quote! { ::dynox::model::IndexProjection::All },
-            Projection::KeysOnly => quote! { ::dynox::model::IndexProjection::KeysOnly },
-            Projection::Include(list) => {
-                let names = list
-                    .iter()
-                    .map(|l| find(l).map(|f| f.stored.clone()))
-                    .collect::<syn::Result<Vec<_>>>()?;
-                quote! { ::dynox::model::IndexProjection::Include(&[#(#names),*]) }
-            }
-        };
+        let projection = projection_tokens(&v.projection, &find)?;
         let def = quote! {
             ::dynox::vector::VectorIndexDef {
                 name: #name,
@@ -919,6 +899,24 @@ fn classify(ty: &Type) -> (Codec, TokenStream2) {
     } else {
         (Codec::Native, quote! { #inner })
     }
+}
+
+/// The `IndexProjection` of a declared index, with included fields by their stored names.
+fn projection_tokens<'f>(
+    p: &Projection,
+    find: &impl Fn(&LitStr) -> syn::Result<&'f Field>,
+) -> syn::Result<TokenStream2> {
+    Ok(match p {
+        Projection::All => quote! { ::dynox::model::IndexProjection::All },
+        Projection::KeysOnly => quote! { ::dynox::model::IndexProjection::KeysOnly },
+        Projection::Include(list) => {
+            let names = list
+                .iter()
+                .map(|l| find(l).map(|f| f.stored.clone()))
+                .collect::<syn::Result<Vec<_>>>()?;
+            quote! { ::dynox::model::IndexProjection::Include(&[#(#names),*]) }
+        }
+    })
 }
 
 fn camel(s: &str) -> String {

@@ -351,6 +351,20 @@ macro_rules! read_options {
         pub async fn all(self) -> Result<Vec<Q::Model>> {
             self.items().try_collect().await
         }
+
+        /// The pages, with items decoded as `T`.
+        pub fn pages_as<T: FromItem + Send + 'static>(self) -> BoxStream<'static, Result<Page<T>>> {
+            match self.request(false) {
+                Ok(pager) => paginate(pager),
+                Err(e) => stream::once(async { Err(e) }).boxed(),
+            }
+        }
+
+        /// Counts the matching items (`Select COUNT`, summed over pages).
+        pub async fn count(self) -> Result<Count> {
+            let pages = paginate::<_, Item>(self.request(true)?);
+            sum_counts(pages).await
+        }
     };
 }
 
@@ -587,20 +601,6 @@ impl<Q: KeySchema> Query<Q> {
             done: false,
         })
     }
-
-    /// The pages, with items decoded as `T`.
-    pub fn pages_as<T: FromItem + Send + 'static>(self) -> BoxStream<'static, Result<Page<T>>> {
-        match self.request(false) {
-            Ok(pager) => paginate(pager),
-            Err(e) => stream::once(async { Err(e) }).boxed(),
-        }
-    }
-
-    /// Counts the matching items (`Select COUNT`, summed over pages).
-    pub async fn count(self) -> Result<Count> {
-        let pages = paginate::<_, Item>(self.request(true)?);
-        sum_counts(pages).await
-    }
 }
 
 async fn sum_counts(pages: impl Stream<Item = Result<Page<Item>>>) -> Result<Count> {
@@ -704,20 +704,6 @@ impl<Q: KeySchema> Scan<Q> {
             key_names: cursor_names::<Q>(),
             done: false,
         })
-    }
-
-    /// The pages, with items decoded as `T`.
-    pub fn pages_as<T: FromItem + Send + 'static>(self) -> BoxStream<'static, Result<Page<T>>> {
-        match self.request(false) {
-            Ok(pager) => paginate(pager),
-            Err(e) => stream::once(async { Err(e) }).boxed(),
-        }
-    }
-
-    /// Counts the matching items (`Select COUNT`, summed over pages).
-    pub async fn count(self) -> Result<Count> {
-        let pages = paginate::<_, Item>(self.request(true)?);
-        sum_counts(pages).await
     }
 
     /// Scans `segments` segments at once and merges them into one stream of items, with one

@@ -37,6 +37,28 @@ fn and(prev: Option<Condition>, c: Condition) -> Option<Condition> {
     })
 }
 
+/// `condition` for a member type with a `condition` field.
+macro_rules! member_condition {
+    () => {
+        /// Only if `condition` holds.
+        pub fn condition(mut self, condition: Condition) -> Self {
+            self.condition = and(self.condition, condition);
+            self
+        }
+    };
+}
+
+/// `return_old_on_condition_failure` for a member type.
+macro_rules! member_old_item {
+    () => {
+        /// On a failed condition, the cancellation reason carries the old item.
+        pub fn return_old_on_condition_failure(mut self) -> Self {
+            self.old_on_failure = true;
+            self
+        }
+    };
+}
+
 fn bad(e: aws_sdk_dynamodb::error::BuildError) -> Error {
     Error::validation(e.to_string())
 }
@@ -58,20 +80,12 @@ impl<'a, M: Model> TxPut<'a, M> {
             old_on_failure: false,
         }
     }
-    /// Only if `condition` holds.
-    pub fn condition(mut self, condition: Condition) -> Self {
-        self.condition = and(self.condition, condition);
-        self
-    }
+    member_condition!();
     /// Only if no item with this key exists.
     pub fn if_not_exists(self) -> Self {
         self.condition(key_exists::<M>(false))
     }
-    /// On a failed condition, the cancellation reason carries the old item.
-    pub fn return_old_on_condition_failure(mut self) -> Self {
-        self.old_on_failure = true;
-        self
-    }
+    member_old_item!();
 }
 
 /// An update member: see [`TransactWrite::update`].
@@ -111,20 +125,12 @@ impl<M: Model> TxUpdate<M> {
         self.actions.extend(actions);
         self
     }
-    /// Only if `condition` holds.
-    pub fn condition(mut self, condition: Condition) -> Self {
-        self.condition = and(self.condition, condition);
-        self
-    }
+    member_condition!();
     /// Only if the item exists.
     pub fn if_exists(self) -> Self {
         self.condition(key_exists::<M>(true))
     }
-    /// On a failed condition, the cancellation reason carries the old item.
-    pub fn return_old_on_condition_failure(mut self) -> Self {
-        self.old_on_failure = true;
-        self
-    }
+    member_old_item!();
 }
 
 /// A delete member: see [`TransactWrite::delete`].
@@ -151,20 +157,12 @@ impl<M: Model> TxDelete<M> {
             old_on_failure: false,
         }
     }
-    /// Only if `condition` holds.
-    pub fn condition(mut self, condition: Condition) -> Self {
-        self.condition = and(self.condition, condition);
-        self
-    }
+    member_condition!();
     /// Only if the item exists.
     pub fn if_exists(self) -> Self {
         self.condition(key_exists::<M>(true))
     }
-    /// On a failed condition, the cancellation reason carries the old item.
-    pub fn return_old_on_condition_failure(mut self) -> Self {
-        self.old_on_failure = true;
-        self
-    }
+    member_old_item!();
 }
 
 /// A condition-check member: the transaction applies only if `condition` holds on an item it
@@ -192,11 +190,7 @@ impl<M: Model> TxCheck<M> {
             old_on_failure: false,
         }
     }
-    /// On a failed condition, the cancellation reason carries the old item.
-    pub fn return_old_on_condition_failure(mut self) -> Self {
-        self.old_on_failure = true;
-        self
-    }
+    member_old_item!();
 }
 
 impl Client {
