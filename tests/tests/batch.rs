@@ -273,3 +273,34 @@ fn backoff_is_capped_with_full_jitter() {
     let spread: BTreeSet<Duration> = (0..50).map(|_| r.delay(3)).collect();
     assert!(spread.len() > 10, "jittered");
 }
+
+#[tokio::test]
+async fn a_streaming_writer_stops_pulling_after_a_failed_request() {
+    let (_local, client) = setup().await;
+    let pulled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = pulled.clone();
+    let writes = futures::stream::iter(0..10_000u64).map(move |i| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Write::put(&Ghost {
+            id: format!("g{i}"),
+        })
+        .unwrap()
+    });
+    let err = client
+        .write_stream(writes, 2, Retry::default())
+        .await
+        .unwrap_err();
+    let dynox::Error::BatchWriteIncomplete {
+        written,
+        unwritten,
+        cause,
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert_eq!(*written, 0);
+    assert!(cause.as_ref().unwrap().is_not_found());
+    let pulled = pulled.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(pulled < 10_000, "the stream was drained: {pulled}");
+    assert_eq!(unwritten.len(), pulled, "every pulled write is reported");
+}

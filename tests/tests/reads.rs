@@ -300,3 +300,59 @@ async fn scans_segments_and_parallel_merge() {
     let first = client.scan::<Post>().items().next().await.unwrap().unwrap();
     assert_eq!(first.body.len(), 200);
 }
+
+#[tokio::test]
+async fn limits_with_filters_and_projections_resume_exactly() {
+    let (_local, client) = setup().await;
+    let f = Post::fields();
+    // A selective filter with a limit: exactly that many matching items, not fewer.
+    let got = client
+        .query::<Post>("ann")
+        .filter(f.category.eq("aws"))
+        .limit(7)
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 7);
+    assert!(got.iter().all(|p| p.category == "aws"));
+
+    // A projection without the keys, a limit that stops mid-page: the cursor still resumes.
+    let first: Vec<_> = client
+        .query::<Post>("bob")
+        .project(&f.title)
+        .limit(5)
+        .pages_as::<Item>()
+        .try_collect()
+        .await
+        .unwrap();
+    let cursor = first.last().unwrap().cursor.clone().unwrap();
+    let rest: Vec<Item> = client
+        .query::<Post>("bob")
+        .project(&f.title)
+        .start_from(cursor)
+        .items_as::<Item>()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        first.iter().map(|p| p.items.len()).sum::<usize>() + rest.len(),
+        60
+    );
+
+    assert!(
+        client
+            .query::<Post>("bob")
+            .limit(0)
+            .all()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let err = client
+        .query::<Post>("bob")
+        .all_projected()
+        .all()
+        .await
+        .unwrap_err();
+    assert!(err.is_validation());
+}

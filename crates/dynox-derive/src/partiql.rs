@@ -19,6 +19,24 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
     while let Some(c) = chars.next() {
         match c {
             c if c.is_whitespace() => {}
+            '-' if chars.peek() == Some(&'-') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut prev = ' ';
+                loop {
+                    match chars.next() {
+                        Some('/') if prev == '*' => break,
+                        Some(c) => prev = c,
+                        None => return Err("a /* comment */ is not closed".into()),
+                    }
+                }
+            }
             '"' => {
                 let mut s = String::new();
                 loop {
@@ -48,7 +66,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             c if c.is_alphanumeric() || c == '_' => {
                 let mut s = String::from(c);
                 while let Some(&n) = chars.peek() {
-                    if n.is_alphanumeric() || n == '_' || n == '-' {
+                    if n.is_alphanumeric() || n == '_' {
                         s.push(n);
                         chars.next();
                     } else {
@@ -84,6 +102,15 @@ struct Parsed {
 fn parse(text: &str) -> Result<Parsed, String> {
     let tokens = tokenize(text)?;
     let params = tokens.iter().filter(|t| **t == Token::Param).count();
+    // `EXISTS(SELECT ...)` is the condition check of a statement transaction: a read.
+    let tokens: Vec<Token> = if is_kw(tokens.first(), "EXISTS")
+        && tokens.get(1) == Some(&Token::Other('('))
+        && is_kw(tokens.get(2), "SELECT")
+    {
+        tokens.into_iter().skip(2).collect()
+    } else {
+        tokens
+    };
     let first = tokens.first();
     let (verb, at) = if is_kw(first, "SELECT") {
         let from = tokens
@@ -135,7 +162,14 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         Some(i) => quote! { ::core::option::Option::Some(#i) },
         None => quote! { ::core::option::Option::None },
     };
-    let label: String = text.chars().take(160).collect();
+    // At most 160 bytes, cut at a character boundary: the marker record has a fixed size.
+    let mut label = String::new();
+    for c in text.chars() {
+        if label.len() + c.len_utf8() > 160 {
+            break;
+        }
+        label.push(c);
+    }
     let params = p.params;
     Ok(quote! {
         {

@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::{
 use dynox_iam::{ResourceRef, actions::dynamodb, mark};
 use futures::stream::{self, Stream, StreamExt};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// DynamoDB's limit of keys per `BatchGetItem`.
@@ -127,13 +128,34 @@ impl Client {
         concurrency: usize,
         retry: Retry,
     ) -> Result<usize> {
-        let chunks = chunk_writes(writes.boxed());
-        let results: Vec<ChunkResult> = chunks
-            .map(|chunk| write_chunk(self, chunk, retry))
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
-        finish_writes(results).map(|o| o.written)
+        // After a request fails outright (a missing table, a denied permission), no more of the
+        // stream is pulled: requests in flight finish, and the error tells what was written.
+        let stop = AtomicBool::new(false);
+        let mut results = std::pin::pin!(
+            chunk_writes(writes.boxed(), &stop)
+                .map(|chunk| async {
+                    if stop.load(Ordering::Relaxed) {
+                        // Pulled before the failure, not sent: reported unwritten.
+                        ChunkResult {
+                            unwritten: chunk,
+                            ..ChunkResult::default()
+                        }
+                    } else {
+                        write_chunk(self, chunk, retry).await
+                    }
+                })
+                .buffer_unordered(concurrency.max(1))
+        );
+        let mut total = ChunkResult::default();
+        while let Some(mut r) = results.next().await {
+            if r.cause.is_some() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            // A stream can be endless: keep counts, not per-request capacity.
+            r.consumed.clear();
+            total.absorb(r);
+        }
+        finish_writes(vec![total]).map(|o| o.written)
     }
 }
 
@@ -223,14 +245,41 @@ impl<'c> BatchGet<'c> {
             .collect()
             .await;
         let mut out = BatchGetOutput::default();
+        let mut incomplete: Option<HashMap<String, Vec<Item>>> = None;
+        let mut failure = None;
         for r in results {
-            let (items, consumed) = r?;
-            for (table, mut list) in items {
-                out.items.entry(table).or_default().append(&mut list);
+            match r {
+                Ok((items, consumed)) => {
+                    for (table, mut list) in items {
+                        out.items.entry(table).or_default().append(&mut list);
+                    }
+                    out.consumed_capacity.extend(consumed);
+                }
+                // Keep what other chunks found; the error reports it all.
+                Err(Error::BatchGetIncomplete { unprocessed, found }) => {
+                    let left = incomplete.get_or_insert_with(HashMap::new);
+                    for (table, mut keys) in unprocessed {
+                        left.entry(table).or_default().append(&mut keys);
+                    }
+                    for (table, mut list) in found {
+                        out.items.entry(table).or_default().append(&mut list);
+                    }
+                }
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
             }
-            out.consumed_capacity.extend(consumed);
         }
-        Ok(out)
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        match incomplete {
+            Some(unprocessed) => Err(Error::BatchGetIncomplete {
+                unprocessed,
+                found: out.items,
+            }),
+            None => Ok(out),
+        }
     }
 }
 
@@ -280,6 +329,7 @@ async fn get_chunk(
         if attempt >= retry.max_attempts {
             return Err(Error::BatchGetIncomplete {
                 unprocessed: request.into_iter().map(|(t, ka)| (t, ka.keys)).collect(),
+                found: items,
             });
         }
         tokio::time::sleep(retry.delay(attempt)).await;
@@ -370,11 +420,6 @@ impl Write {
 
     fn fingerprint(&self) -> Vec<u8> {
         fingerprint(&self.table, &self.key)
-    }
-
-    /// What identifies this write in an `UnprocessedItems` answer: the whole put item, or the key.
-    fn echo(&self) -> Vec<u8> {
-        fingerprint(&self.table, self.item.as_ref().unwrap_or(&self.key))
     }
 
     fn to_sdk(&self) -> Result<WriteRequest> {
@@ -495,11 +540,23 @@ pub struct BatchWriteOutput {
     pub consumed_capacity: Vec<ConsumedCapacity>,
 }
 
+#[derive(Default)]
 struct ChunkResult {
     written: usize,
     consumed: Vec<ConsumedCapacity>,
     unwritten: Vec<Write>,
     cause: Option<Error>,
+}
+
+impl ChunkResult {
+    fn absorb(&mut self, other: ChunkResult) {
+        self.written += other.written;
+        self.consumed.extend(other.consumed);
+        self.unwritten.extend(other.unwritten);
+        if self.cause.is_none() {
+            self.cause = other.cause;
+        }
+    }
 }
 
 async fn write_chunk(client: &Client, chunk: Vec<Write>, retry: Retry) -> ChunkResult {
@@ -531,19 +588,37 @@ async fn write_chunk(client: &Client, chunk: Vec<Write>, retry: Retry) -> ChunkR
         match client.send(req).await {
             Ok(out) => {
                 consumed.extend(out.consumed_capacity.unwrap_or_default());
-                // Map what came back unprocessed to the writes we sent, so that what is
-                // reported unwritten is exactly what the caller gave.
-                let mut echoed: HashSet<Vec<u8>> = HashSet::new();
+                // Map what came back unprocessed to the writes we sent, by table and key (keys
+                // are unique within a request), so that what is reported unwritten is exactly
+                // what the caller gave. An entry that matches nothing is kept as it came back.
+                let mut by_key: HashMap<Vec<u8>, Write> =
+                    pending.drain(..).map(|w| (w.fingerprint(), w)).collect();
+                let key_names: HashMap<String, Vec<String>> = by_key
+                    .values()
+                    .map(|w| (w.table.clone(), w.key.keys().cloned().collect()))
+                    .collect();
                 for (table, ws) in out.unprocessed_items.unwrap_or_default() {
+                    let names = key_names.get(&table).cloned().unwrap_or_default();
                     for w in ws {
-                        if let Some(p) = w.put_request {
-                            echoed.insert(fingerprint(&table, &p.item));
-                        } else if let Some(d) = w.delete_request {
-                            echoed.insert(fingerprint(&table, &d.key));
-                        }
+                        let (key, item) = match (w.put_request, w.delete_request) {
+                            (Some(p), _) => {
+                                let key: Item = names
+                                    .iter()
+                                    .filter_map(|n| p.item.get(n).map(|v| (n.clone(), v.clone())))
+                                    .collect();
+                                (key, Some(p.item))
+                            }
+                            (None, Some(d)) => (d.key, None),
+                            (None, None) => continue,
+                        };
+                        let fp = fingerprint(&table, &key);
+                        pending.push(by_key.remove(&fp).unwrap_or(Write {
+                            table: table.clone(),
+                            key,
+                            item,
+                        }));
                     }
                 }
-                pending.retain(|w| echoed.contains(&w.echo()));
             }
             Err(e) => {
                 return ChunkResult {
@@ -567,36 +642,37 @@ async fn write_chunk(client: &Client, chunk: Vec<Write>, retry: Retry) -> ChunkR
 }
 
 fn finish_writes(results: Vec<ChunkResult>) -> Result<BatchWriteOutput> {
-    let mut out = BatchWriteOutput::default();
-    let mut unwritten = Vec::new();
-    let mut cause = None;
+    let mut total = ChunkResult::default();
     for r in results {
-        out.written += r.written;
-        out.consumed_capacity.extend(r.consumed);
-        unwritten.extend(r.unwritten);
-        if cause.is_none() {
-            cause = r.cause;
-        }
+        total.absorb(r);
     }
-    if unwritten.is_empty() {
-        Ok(out)
+    if total.unwritten.is_empty() && total.cause.is_none() {
+        Ok(BatchWriteOutput {
+            written: total.written,
+            consumed_capacity: total.consumed,
+        })
     } else {
         Err(Error::BatchWriteIncomplete {
-            written: out.written,
-            unwritten,
-            cause: cause.map(Box::new),
+            written: total.written,
+            unwritten: total.unwritten,
+            cause: total.cause.map(Box::new),
         })
     }
 }
 
 /// Groups a stream of writes into requests of at most 25, never naming one item twice in a
 /// request (a repeated key closes the request being filled).
+/// Stops pulling from the input once `stop` is set; every item pulled is in some chunk.
 fn chunk_writes<'a>(
     writes: futures::stream::BoxStream<'a, Write>,
+    stop: &'a AtomicBool,
 ) -> impl Stream<Item = Vec<Write>> + 'a {
     stream::unfold(
         (writes, None::<Write>, false),
-        |(mut input, mut carry, mut ended)| async move {
+        move |(mut input, mut carry, mut ended)| async move {
+            if stop.load(Ordering::Relaxed) {
+                ended = true;
+            }
             if ended && carry.is_none() {
                 return None;
             }
@@ -607,7 +683,7 @@ fn chunk_writes<'a>(
                 keys.insert(key_fp(&w));
                 chunk.push(w);
             }
-            while chunk.len() < MAX_WRITES && !ended {
+            while chunk.len() < MAX_WRITES && !ended && !stop.load(Ordering::Relaxed) {
                 match input.next().await {
                     Some(w) => {
                         if !keys.insert(key_fp(&w)) {

@@ -60,6 +60,8 @@ pub enum Error {
     BatchGetIncomplete {
         /// The keys not read, per table.
         unprocessed: std::collections::HashMap<String, Vec<Item>>,
+        /// The items that were read, per table.
+        found: std::collections::HashMap<String, Vec<Item>>,
     },
     /// The request was throttled (throughput exceeded, request limit, throttling).
     Throttled {
@@ -276,7 +278,7 @@ impl fmt::Display for Error {
                     None => f.write_str(" (retries exhausted)"),
                 }
             }
-            Error::BatchGetIncomplete { unprocessed } => write!(
+            Error::BatchGetIncomplete { unprocessed, .. } => write!(
                 f,
                 "batch read incomplete: {} key(s) unprocessed after all retries",
                 unprocessed.values().map(Vec::len).sum::<usize>()

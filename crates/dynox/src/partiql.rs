@@ -54,7 +54,8 @@ impl Verb {
 }
 
 /// A statement whose verb and table are known at compile time. Made by
-/// [`partiql!`](crate::partiql!); a hand-written one is checked at run time against its text.
+/// [`partiql!`](crate::partiql!). A hand-written one is trusted for its table and index (the
+/// policy follows them) and checked at run time only for its verb and parameter count.
 pub trait Statement: Copy + Send + Sync + 'static {
     /// The verb.
     const VERB: Verb;
@@ -101,8 +102,15 @@ impl<S: Statement> Marked for S {
     }
 
     fn check(text: &str, params: usize) -> Result<()> {
-        let first = text.split_whitespace().next().unwrap_or_default();
-        if !first.eq_ignore_ascii_case(S::VERB.keyword()) {
+        let first: String = text
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        let first = first.as_str();
+        let verb_ok = first.eq_ignore_ascii_case(S::VERB.keyword())
+            || (S::VERB == Verb::Select && first.eq_ignore_ascii_case("EXISTS"));
+        if !verb_ok {
             return Err(Error::validation(format!(
                 "the statement declares {:?} but its text starts with `{first}`",
                 S::VERB
@@ -525,6 +533,11 @@ impl<'c> ExecuteTransaction<'c> {
         let token = self
             .token
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        if token.is_empty() || token.len() > 36 {
+            return Err(Error::validation(
+                "a client request token has 1 to 36 characters",
+            ));
+        }
         let req = self
             .client
             .sdk()

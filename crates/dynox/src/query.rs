@@ -248,6 +248,16 @@ impl ReadOptions {
         if self.page_size.is_some_and(|n| n < 1) {
             return Err(Error::validation("page size must be at least 1"));
         }
+        if self.all_projected && Q::INDEX.is_none() {
+            return Err(Error::validation(
+                "all_projected() reads an index's projection; this reads the table",
+            ));
+        }
+        if self.all_projected && !self.projection.is_empty() {
+            return Err(Error::validation(
+                "all_projected() and project() ask for different attributes: choose one",
+            ));
+        }
         if let Some(c) = &self.start {
             let names = cursor_names::<Q>();
             if c.0.keys().any(|k| !names.contains(&k.as_str())) {
@@ -259,8 +269,20 @@ impl ReadOptions {
         Ok(())
     }
 
-    fn projection(&self, p: &mut Placeholders) -> Result<Option<String>> {
-        crate::expr::render_projection(&self.projection, p)
+    /// The projection; with a `limit`, the key attributes are added so that a cursor can be
+    /// made from the last item returned.
+    fn projection(&self, keys: &[&'static str], p: &mut Placeholders) -> Result<Option<String>> {
+        if self.projection.is_empty() || self.limit.is_none() {
+            return crate::expr::render_projection(&self.projection, p);
+        }
+        let mut paths = self.projection.clone();
+        for k in keys {
+            let key = AnyPath(vec![crate::expr::Segment::Name((*k).into())]);
+            if !paths.iter().any(|a| a.0.first() == key.0.first()) {
+                paths.push(key);
+            }
+        }
+        crate::expr::render_projection(&paths, p)
     }
 
     fn select(&self) -> Option<Select> {
@@ -376,6 +398,9 @@ struct Pager<B> {
     remaining: Option<usize>,
     page_size: Option<i32>,
     key_names: Vec<&'static str>,
+    /// With a filter, DynamoDB's `Limit` counts items read, not returned: the total limit is
+    /// then applied here, not sent.
+    filtered: bool,
     done: bool,
 }
 
@@ -436,10 +461,10 @@ fn paginate<B: PagedRequest, T: FromItem + Send + 'static>(
         if st.done {
             return Ok(None);
         }
-        let limit = match (st.remaining, st.page_size) {
-            (Some(r), Some(p)) => Some((r.min(i32::MAX as usize) as i32).min(p)),
-            (Some(r), None) => Some(r.min(i32::MAX as usize) as i32),
-            (None, p) => p,
+        let limit = match (st.remaining, st.page_size, st.filtered) {
+            (Some(r), Some(p), false) => Some((r.min(i32::MAX as usize) as i32).min(p)),
+            (Some(r), None, false) => Some(r.min(i32::MAX as usize) as i32),
+            (_, p, _) => p,
         };
         let raw = st
             .base
@@ -507,6 +532,7 @@ impl Client {
         Scan {
             client: self.clone(),
             segment: None,
+            concurrency: None,
             options: ReadOptions::default(),
             _schema: PhantomData,
         }
@@ -563,7 +589,10 @@ impl<Q: KeySchema> Query<Q> {
             key.push(format!("{n} = {v}"));
         }
         if let Some(s) = &self.sort {
-            key.push(s.render(Q::SORT_KEY[0].name, &mut p)?);
+            let sk = Q::SORT_KEY.first().ok_or_else(|| {
+                Error::validation("a sort key condition on a key schema without a sort key")
+            })?;
+            key.push(s.render(sk.name, &mut p)?);
         }
         let filter = self
             .options
@@ -574,7 +603,10 @@ impl<Q: KeySchema> Query<Q> {
         let (projection, select) = if count {
             (None, Some(Select::Count))
         } else {
-            (self.options.projection(&mut p)?, self.options.select())
+            (
+                self.options.projection(&cursor_names::<Q>(), &mut p)?,
+                self.options.select(),
+            )
         };
         let base = self
             .client
@@ -598,7 +630,8 @@ impl<Q: KeySchema> Query<Q> {
             remaining: if count { None } else { self.options.limit },
             page_size: self.options.page_size,
             key_names: cursor_names::<Q>(),
-            done: false,
+            filtered: self.options.filter.is_some(),
+            done: !count && self.options.limit == Some(0),
         })
     }
 }
@@ -619,6 +652,7 @@ async fn sum_counts(pages: impl Stream<Item = Result<Page<Item>>>) -> Result<Cou
 pub struct Scan<Q: KeySchema> {
     client: Client,
     segment: Option<(i32, i32)>,
+    concurrency: Option<usize>,
     options: ReadOptions,
     _schema: PhantomData<fn() -> Q>,
 }
@@ -638,6 +672,7 @@ impl<Q: KeySchema> Clone for Scan<Q> {
         Scan {
             client: self.client.clone(),
             segment: self.segment,
+            concurrency: self.concurrency,
             options: self.options.clone(),
             _schema: PhantomData,
         }
@@ -678,7 +713,10 @@ impl<Q: KeySchema> Scan<Q> {
         let (projection, select) = if count {
             (None, Some(Select::Count))
         } else {
-            (self.options.projection(&mut p)?, self.options.select())
+            (
+                self.options.projection(&cursor_names::<Q>(), &mut p)?,
+                self.options.select(),
+            )
         };
         let base = self
             .client
@@ -702,12 +740,20 @@ impl<Q: KeySchema> Scan<Q> {
             remaining: if count { None } else { self.options.limit },
             page_size: self.options.page_size,
             key_names: cursor_names::<Q>(),
-            done: false,
+            filtered: self.options.filter.is_some(),
+            done: !count && self.options.limit == Some(0),
         })
     }
 
-    /// Scans `segments` segments at once and merges them into one stream of items, with one
-    /// request in flight per segment. `limit` applies to the merged stream.
+    /// How many segments of a [`parallel`](Scan::parallel) scan are read at once (default: all
+    /// of them, at most 16).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = Some(n.max(1));
+        self
+    }
+
+    /// Scans `segments` segments and merges them into one stream of items, with one request in
+    /// flight per segment being read. `limit` applies to the merged stream.
     pub fn parallel(self, segments: i32) -> BoxStream<'static, Result<Q::Model>> {
         self.parallel_as::<Q::Model>(segments)
     }
@@ -726,11 +772,12 @@ impl<Q: KeySchema> Scan<Q> {
             return stream::once(async { Err(e) }).boxed();
         }
         let limit = self.options.limit;
+        let self_concurrency = self.concurrency.unwrap_or(16).min(segments as usize);
         let mut base = self;
         base.options.limit = None;
         let merged = stream::iter(0..segments)
             .map(move |s| base.clone().segment(s, segments).items_as::<T>())
-            .flatten_unordered(segments as usize);
+            .flatten_unordered(self_concurrency);
         match limit {
             Some(n) => merged.take(n).boxed(),
             None => merged.boxed(),

@@ -316,6 +316,7 @@ impl Client {
         UpdateTable {
             client: self,
             billing: None,
+            index_billing: Billing::OnDemand,
             create_indexes: Vec::new(),
             delete_indexes: Vec::new(),
             stream: None,
@@ -700,6 +701,7 @@ impl<M: Model> CreateTable<'_, M> {
 pub struct UpdateTable<'c, M: Model> {
     client: &'c Client,
     billing: Option<Billing>,
+    index_billing: Billing,
     create_indexes: Vec<&'static str>,
     delete_indexes: Vec<String>,
     stream: Option<Option<StreamView>>,
@@ -722,9 +724,17 @@ impl<M: Model> UpdateTable<'_, M> {
         self
     }
 
-    /// Creates one of the model's declared global indexes (by name).
+    /// Creates one of the model's declared global indexes (by name). On a provisioned table,
+    /// give the index's own throughput with [`index_billing`](UpdateTable::index_billing).
     pub fn create_index(mut self, name: &'static str) -> Self {
         self.create_indexes.push(name);
+        self
+    }
+
+    /// The throughput of the index being created (on demand by default, which a provisioned
+    /// table refuses).
+    pub fn index_billing(mut self, billing: Billing) -> Self {
+        self.index_billing = billing;
         self
     }
 
@@ -754,6 +764,11 @@ impl<M: Model> UpdateTable<'_, M> {
             "update_table",
             M::NAME
         );
+        if self.create_indexes.len() + self.delete_indexes.len() > 1 {
+            return Err(Error::validation(
+                "DynamoDB creates or deletes one global index per UpdateTable request",
+            ));
+        }
         let mut req = self.client.sdk().update_table().table_name(M::TABLE);
         let mut new_indexes = Vec::new();
         for name in &self.create_indexes {
@@ -763,8 +778,7 @@ impl<M: Model> UpdateTable<'_, M> {
                 .ok_or_else(|| {
                     Error::validation(format!("{} declares no global index `{name}`", M::NAME))
                 })?;
-            let billing = self.billing.unwrap_or(Billing::OnDemand);
-            let gsi = global_index(ix, billing)?;
+            let gsi = global_index(ix, self.index_billing)?;
             new_indexes.push(*ix);
             req = req.global_secondary_index_updates(
                 GlobalSecondaryIndexUpdate::builder()

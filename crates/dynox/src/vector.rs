@@ -327,7 +327,9 @@ impl<'c, V: VectorIndex> Search<'c, V> {
         let mut conjuncts = Vec::new();
         match (def.partition, self.partition) {
             (Some(k), Some(value)) => {
-                let v = V::partition_value(value).expect("an index with a partition encodes it")?;
+                let v = V::partition_value(value).ok_or_else(|| {
+                    Error::validation(format!("index {} encodes no partition value", def.name))
+                })??;
                 let n = p.name(k.name);
                 let v = p.value(v);
                 conjuncts.push(format!("{n} = {v}"));
