@@ -1,0 +1,3 @@
+fn main() {
+    let _ = dynox::partiql!("SELECT * WHERE id = ?");
+}
