@@ -10,10 +10,13 @@ use crate::error::{Error, Result};
 use crate::expr::{AnyPath, Condition, IntoValue, Placeholders};
 use crate::model::{FromItem, KeySchema, Model, schema_resource};
 use crate::{AttributeValue, Client, Item};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::types::{ConsumedCapacity, Select};
 use base64::Engine as _;
 use dynox_iam::{actions::dynamodb, mark};
 use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
+use std::future::Future;
 use std::marker::PhantomData;
 
 #[derive(Clone, Copy, Debug)]
@@ -417,10 +420,6 @@ trait PagedRequest: Clone + Send + 'static {
     fn with_page(self, start: Option<Item>, limit: Option<i32>) -> Self;
     fn send_page(self, client: &Client) -> impl Future<Output = Result<RawPage>> + Send;
 }
-
-use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
-use std::future::Future;
 
 impl PagedRequest for QueryFluentBuilder {
     fn with_page(self, start: Option<Item>, limit: Option<i32>) -> Self {

@@ -7,6 +7,18 @@
 //! `Vec<u8>` is stored as binary by the derive (the [`Bytes`] codec), and [`Binary`] is the binary
 //! type for nested positions.
 
+mod decimal;
+mod json;
+mod time;
+mod ttl;
+mod vector;
+
+pub use decimal::Decimal;
+pub use json::{Json, SerdeValue};
+pub use time::{EpochMillis, EpochSeconds};
+pub use ttl::Ttl;
+pub use vector::Vector;
+
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
