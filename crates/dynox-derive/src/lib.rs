@@ -41,6 +41,14 @@ enum Codec {
     Native,
     /// `Vec<u8>` / `Option<Vec<u8>>` as binary.
     Bytes,
+    /// A UTC timestamp as epoch seconds.
+    EpochSeconds,
+    /// A UTC timestamp as epoch milliseconds.
+    EpochMillis,
+    /// Any serde type as native DynamoDB values.
+    Serde,
+    /// Any serde type as a JSON string.
+    Json,
 }
 
 struct Field {
@@ -55,6 +63,14 @@ struct Field {
     codec: Codec,
     /// The value type of the field's path: `Option` stripped, `Vec<u8>` as `Binary`.
     path_ty: TokenStream2,
+    /// `#[dynox(ttl)]`
+    ttl: bool,
+    /// `#[dynox(version)]`
+    version: bool,
+    /// `#[dynox(generate = "...")]`, `created_at` (as "now"), `updated_at`.
+    generate: Option<(String, Span)>,
+    /// `#[dynox(updated_at)]`: set at every save.
+    updated_at: bool,
 }
 
 fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
@@ -113,6 +129,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let codec_ty = |f: &Field| match f.codec {
         Codec::Native => quote_spanned! {f.ty.span()=> ::dynox::attr::Native },
         Codec::Bytes => quote_spanned! {f.ty.span()=> ::dynox::attr::Bytes },
+        Codec::EpochSeconds => quote_spanned! {f.ty.span()=> ::dynox::attr::EpochSeconds },
+        Codec::EpochMillis => quote_spanned! {f.ty.span()=> ::dynox::attr::EpochMillis },
+        Codec::Serde => quote_spanned! {f.ty.span()=> ::dynox::attr::SerdeValue },
+        Codec::Json => quote_spanned! {f.ty.span()=> ::dynox::attr::Json },
     };
 
     // The key type.
@@ -416,6 +436,107 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         vector_defs.push(def);
     }
 
+    // Time to live, version, generated values, hooks.
+    let ttl_field = fields.iter().find(|f| f.ttl);
+    let version_field = fields.iter().find(|f| f.version);
+    let ttl_const = match ttl_field {
+        Some(f) => {
+            let n = &f.stored;
+            quote! { ::core::option::Option::Some(#n) }
+        }
+        None => quote! { ::core::option::Option::None },
+    };
+    let version_const = match version_field {
+        Some(f) => {
+            let n = &f.stored;
+            quote! { ::core::option::Option::Some(#n) }
+        }
+        None => quote! { ::core::option::Option::None },
+    };
+    let mut lifecycle_checks = Vec::new();
+    let mut lifecycle_methods = Vec::new();
+    if let Some(f) = ttl_field {
+        let t = &f.ty;
+        let n = &f.stored;
+        lifecycle_checks.push(quote_spanned! {t.span()=> ::dynox::model::assert_ttl::<#t>(); });
+        lifecycle_methods.push(quote! {
+            fn after_create_table(
+                client: &::dynox::Client,
+            ) -> ::dynox::model::BoxFuture<'_, ::dynox::Result<()>> {
+                ::std::boxed::Box::pin(::dynox::table::enable_ttl_when_active::<Self>(client, #n))
+            }
+        });
+    }
+    if let Some(f) = version_field {
+        let (t, i) = (&f.ty, &f.ident);
+        lifecycle_checks.push(quote_spanned! {t.span()=> ::dynox::model::assert_version::<#t>(); });
+        lifecycle_methods.push(quote! {
+            fn version(&self) -> ::core::option::Option<u64> {
+                ::core::option::Option::Some(::dynox::model::VersionNumber::to_version(self.#i))
+            }
+            fn set_version(&mut self, version: u64) {
+                self.#i = <#t as ::dynox::model::VersionNumber>::from_version(version);
+            }
+        });
+    }
+    let fills = fields.iter().filter_map(|f| {
+        let (g, span) = f.generate.as_ref()?;
+        let gen_ty = match g.as_str() {
+            "uuid4" => "Uuid4",
+            "uuid7" => "Uuid7",
+            "ulid" => "Ulid",
+            "ksuid" => "Ksuid",
+            "epoch_seconds" => "EpochSeconds",
+            "epoch_millis" => "EpochMillis",
+            "iso8601" => "Iso8601",
+            _ => "Now",
+        };
+        let gen_ty = Ident::new(gen_ty, *span);
+        let (i, t) = (&f.ident, &f.ty);
+        let call = if f.updated_at {
+            quote_spanned! {t.span()=> ::dynox::generate::refresh::<#t, ::dynox::generate::#gen_ty> }
+        } else {
+            quote_spanned! {t.span()=> ::dynox::generate::fill::<#t, ::dynox::generate::#gen_ty> }
+        };
+        Some(quote! { #call(&mut self.#i); })
+    }).collect::<Vec<_>>();
+    if !fills.is_empty() {
+        lifecycle_methods.push(quote! {
+            fn prepare_save(&mut self) {
+                #(#fills)*
+            }
+        });
+    }
+    if attrs.hooks {
+        lifecycle_methods.push(quote! {
+            fn before_save(&mut self) -> ::dynox::Result<()> {
+                <Self as ::dynox::Hooks>::before_save(self)
+            }
+            fn after_save(&self) -> ::dynox::Result<()> {
+                <Self as ::dynox::Hooks>::after_save(self)
+            }
+            fn after_load(&mut self) -> ::dynox::Result<()> {
+                <Self as ::dynox::Hooks>::after_load(self)
+            }
+            fn before_update(key: &Self::Key) -> ::dynox::Result<()> {
+                <Self as ::dynox::Hooks>::before_update(key)
+            }
+            fn after_update(key: &Self::Key) -> ::dynox::Result<()> {
+                <Self as ::dynox::Hooks>::after_update(key)
+            }
+            fn before_delete(key: &Self::Key) -> ::dynox::Result<()> {
+                <Self as ::dynox::Hooks>::before_delete(key)
+            }
+            fn after_delete(key: &Self::Key) -> ::dynox::Result<()> {
+                <Self as ::dynox::Hooks>::after_delete(key)
+            }
+        });
+    }
+    let max_size = match &attrs.max_size {
+        Some(n) => quote! { const MAX_SIZE: usize = #n; },
+        None => quote! {},
+    };
+
     let key_doc = format!("The primary key of [`{model}`].");
     let fields_doc = format!("Typed attribute paths of [`{model}`], from `{model}::fields()`.");
     Ok(quote! {
@@ -464,6 +585,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 
         impl ::dynox::Model for #model {
             const INDEXES: &'static [::dynox::model::IndexDef] = &[#(#index_defs),*];
+            const TTL_ATTRIBUTE: ::core::option::Option<&'static str> = #ttl_const;
+            const VERSION_ATTRIBUTE: ::core::option::Option<&'static str> = #version_const;
+            #max_size
+            #(#lifecycle_methods)*
             const VECTOR_INDEXES: &'static [::dynox::vector::VectorIndexDef] = &[#(#vector_defs),*];
             const TABLE: &'static str = #table;
             const NAME: &'static str = #model_name;
@@ -482,6 +607,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 
             fn to_item(&self) -> ::dynox::Result<::dynox::Item> {
                 #(#checks)*
+                #(#lifecycle_checks)*
                 let mut item = ::dynox::Item::new();
                 #(#puts)*
                 ::core::result::Result::Ok(item)
@@ -532,6 +658,8 @@ struct StructAttrs {
     table: String,
     indexes: Vec<IndexAttr>,
     vectors: Vec<VectorAttr>,
+    hooks: bool,
+    max_size: Option<syn::LitInt>,
 }
 
 fn parse_vector_index(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<VectorAttr> {
@@ -729,6 +857,8 @@ fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
     let mut table: Option<LitStr> = None;
     let mut indexes = Vec::new();
     let mut vectors = Vec::new();
+    let mut hooks = false;
+    let mut max_size: Option<syn::LitInt> = None;
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("dynox")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
@@ -746,10 +876,25 @@ fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
             } else if meta.path.is_ident("vector_index") {
                 vectors.push(parse_vector_index(&meta)?);
                 Ok(())
+            } else if meta.path.is_ident("hooks") {
+                hooks = true;
+                Ok(())
+            } else if meta.path.is_ident("max_size") {
+                let lit: syn::LitInt = meta.value()?.parse()?;
+                let n: usize = lit.base10_parse()?;
+                if n == 0 || n > 400 * 1024 {
+                    return Err(syn::Error::new_spanned(
+                        lit,
+                        "max_size is 1 to 409600 bytes (DynamoDB's 400 KB item limit)",
+                    ));
+                }
+                max_size = Some(lit);
+                Ok(())
             } else {
                 Err(meta.error(format!(
                     "unknown dynox attribute `{}` on a model; expected `table = \"...\"`, \
-                     `global_index(...)`, `local_index(...)` or `vector_index(...)`",
+                     `global_index(...)`, `local_index(...)`, `vector_index(...)`, `hooks` or \
+                     `max_size = N`",
                     path_name(&meta.path)
                 )))
             }
@@ -799,6 +944,8 @@ fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
         table: table.value(),
         indexes,
         vectors,
+        hooks,
+        max_size,
     })
 }
 
@@ -823,7 +970,12 @@ fn parse_field(f: &syn::Field) -> syn::Result<Field> {
         default: false,
         codec: Codec::Native,
         path_ty: TokenStream2::new(),
+        ttl: false,
+        version: false,
+        generate: None,
+        updated_at: false,
     };
+    let mut codec: Option<Codec> = None;
     for attr in f.attrs.iter().filter(|a| a.path().is_ident("dynox")) {
         attr.parse_nested_meta(|meta| {
             let flag = |set: &mut bool, name: &str| {
@@ -853,19 +1005,102 @@ fn parse_field(f: &syn::Field) -> syn::Result<Field> {
                 out.stored = lit.value();
                 out.renamed = true;
                 Ok(())
+            } else if meta.path.is_ident("timestamp") {
+                let lit: LitStr = meta.value()?.parse()?;
+                let c = match lit.value().as_str() {
+                    "iso8601" => Codec::Native,
+                    "epoch_seconds" => Codec::EpochSeconds,
+                    "epoch_millis" => Codec::EpochMillis,
+                    _ => {
+                        return Err(syn::Error::new_spanned(
+                            lit,
+                            "timestamp is \"iso8601\", \"epoch_seconds\" or \"epoch_millis\"",
+                        ));
+                    }
+                };
+                set_codec(&mut codec, c, &meta)
+            } else if meta.path.is_ident("serde") {
+                set_codec(&mut codec, Codec::Serde, &meta)
+            } else if meta.path.is_ident("json") {
+                set_codec(&mut codec, Codec::Json, &meta)
+            } else if meta.path.is_ident("ttl") {
+                flag(&mut out.ttl, "ttl")
+            } else if meta.path.is_ident("version") {
+                flag(&mut out.version, "version")
+            } else if meta.path.is_ident("generate") {
+                let lit: LitStr = meta.value()?.parse()?;
+                if !GENERATORS.contains(&lit.value().as_str()) {
+                    return Err(syn::Error::new_spanned(
+                        &lit,
+                        format!("generate is one of {}", GENERATORS.join(", ")),
+                    ));
+                }
+                set_generator(&mut out.generate, lit.value(), lit.span(), &meta)
+            } else if meta.path.is_ident("created_at") {
+                set_generator(&mut out.generate, "now".into(), meta.path.span(), &meta)
+            } else if meta.path.is_ident("updated_at") {
+                set_generator(&mut out.generate, "now".into(), meta.path.span(), &meta)?;
+                out.updated_at = true;
+                Ok(())
             } else {
                 Err(meta.error(format!(
                     "unknown dynox attribute `{}` on a field; expected one of `partition_key`, \
-                     `sort_key`, `rename = \"...\"`, `skip`, `default`",
+                     `sort_key`, `rename = \"...\"`, `skip`, `default`, `timestamp = \"...\"`, \
+                     `serde`, `json`, `ttl`, `version`, `generate = \"...\"`, `created_at`, \
+                     `updated_at`",
                     path_name(&meta.path)
                 )))
             }
         })?;
     }
-    let (codec, path_ty) = classify(&out.ty);
-    out.codec = codec;
-    out.path_ty = path_ty;
+    let (detected, path_ty) = classify(&out.ty);
+    out.codec = codec.unwrap_or(detected);
+    out.path_ty = match out.codec {
+        Codec::Native | Codec::Bytes => path_ty,
+        // Compared as the stored number.
+        Codec::EpochSeconds | Codec::EpochMillis => quote! { i64 },
+        // Reached untyped.
+        Codec::Serde | Codec::Json => quote! { ::dynox::AttributeValue },
+    };
     Ok(out)
+}
+
+/// The value generators of `#[dynox(generate = "...")]`.
+const GENERATORS: [&str; 7] = [
+    "uuid4",
+    "uuid7",
+    "ulid",
+    "ksuid",
+    "epoch_seconds",
+    "epoch_millis",
+    "iso8601",
+];
+
+fn set_codec(
+    slot: &mut Option<Codec>,
+    c: Codec,
+    meta: &syn::meta::ParseNestedMeta<'_>,
+) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(meta.error("a field has one storage form: `timestamp`, `serde` or `json`"));
+    }
+    *slot = Some(c);
+    Ok(())
+}
+
+fn set_generator(
+    slot: &mut Option<(String, Span)>,
+    g: String,
+    span: Span,
+    meta: &syn::meta::ParseNestedMeta<'_>,
+) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(
+            meta.error("a field has one generated value: `generate`, `created_at` or `updated_at`")
+        );
+    }
+    *slot = Some((g, span));
+    Ok(())
 }
 
 /// `Some(inner)` when `ty` is `Option<inner>`.
@@ -980,6 +1215,26 @@ fn check_fields(model: &Ident, fields: &[Field]) -> syn::Result<()> {
             model,
             "a model needs a partition key: mark one field with #[dynox(partition_key)]",
         ));
+    }
+    for (what, pick) in [("ttl", 0), ("version", 1)] {
+        let marked: Vec<&Field> = fields
+            .iter()
+            .filter(|f| if pick == 0 { f.ttl } else { f.version })
+            .collect();
+        if let Some(second) = marked.get(1) {
+            return Err(syn::Error::new_spanned(
+                &second.ident,
+                format!("a model has at most one `{what}` field, and this is a second one"),
+            ));
+        }
+        if let Some(f) = marked.first()
+            && (f.partition_key || f.sort_key || f.skip)
+        {
+            return Err(syn::Error::new_spanned(
+                &f.ident,
+                format!("a `{what}` field is stored and is not a key"),
+            ));
+        }
     }
     let mut seen = std::collections::HashMap::new();
     for f in fields.iter().filter(|f| !f.skip) {

@@ -381,6 +381,7 @@ impl Write {
             M::NAME
         );
         let item = item.to_item()?;
+        crate::size::check::<M>(&item)?;
         Ok(Write {
             table: M::TABLE.to_owned(),
             key: key_of::<M>(&item),

@@ -30,6 +30,16 @@ pub enum Error {
         /// The SDK error.
         source: Option<BoxError>,
     },
+    /// Optimistic locking: the stored item's version is not the one this item was loaded at
+    /// (another writer saved first). Reload and retry.
+    VersionConflict {
+        /// The model.
+        model: &'static str,
+        /// The version this item expected to find.
+        expected: u64,
+        /// The version stored, if the item exists.
+        found: Option<u64>,
+    },
     /// A transaction was cancelled; nothing of it was applied.
     TransactionCancelled {
         /// One reason per member, in member order (`code` is `None` for members that were fine).
@@ -210,6 +220,10 @@ impl Error {
         matches!(self, Error::Conversion { .. })
     }
 
+    /// Another writer saved first.
+    pub fn is_version_conflict(&self) -> bool {
+        matches!(self, Error::VersionConflict { .. })
+    }
     /// A transaction was cancelled.
     pub fn is_transaction_cancelled(&self) -> bool {
         matches!(self, Error::TransactionCancelled { .. })
@@ -256,6 +270,20 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::ConditionFailed { message, .. } => write!(f, "condition failed: {message}"),
+            Error::VersionConflict {
+                model,
+                expected,
+                found,
+            } => match found {
+                Some(v) => write!(
+                    f,
+                    "{model} was saved by another writer: expected version {expected}, found {v}"
+                ),
+                None => write!(
+                    f,
+                    "{model} expected version {expected}, but the item does not exist"
+                ),
+            },
             Error::TransactionCancelled { reasons, .. } => {
                 let failed: Vec<String> = reasons
                     .iter()
@@ -338,7 +366,9 @@ impl std::error::Error for Error {
             | Error::Validation { source, .. } => source.as_deref().map(|s| s as _),
             Error::Conversion { source, .. } => Some(source),
             Error::WrittenButUndecodable { source, .. } => Some(source.as_ref()),
-            Error::Timeout { .. } | Error::BatchGetIncomplete { .. } => None,
+            Error::Timeout { .. }
+            | Error::BatchGetIncomplete { .. }
+            | Error::VersionConflict { .. } => None,
             Error::BatchWriteIncomplete { cause, .. } => cause.as_deref().map(|c| c as _),
         }
     }

@@ -33,6 +33,7 @@ impl Client {
             consistent: false,
             projection: Vec::new(),
             capacity: None,
+            hooks: true,
             _model: PhantomData,
         }
     }
@@ -55,6 +56,7 @@ impl Client {
             actions: Vec::new(),
             return_values: ReturnValues::None,
             options: WriteOptions::default(),
+            hooks: true,
             _model: PhantomData,
         }
     }
@@ -65,6 +67,7 @@ impl Client {
             client: self,
             key,
             options: WriteOptions::default(),
+            hooks: true,
             _model: PhantomData,
         }
     }
@@ -74,6 +77,8 @@ impl Client {
 #[derive(Clone, Debug, Default)]
 struct WriteOptions {
     condition: Option<Condition>,
+    /// A refusal found while building (reported at send).
+    condition_error: Option<String>,
     return_old: bool,
     old_on_failure: bool,
     capacity: Option<Capacity>,
@@ -166,6 +171,7 @@ pub struct GetItem<'c, M: Model> {
     consistent: bool,
     projection: Vec<AnyPath>,
     capacity: Option<Capacity>,
+    hooks: bool,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -190,9 +196,15 @@ impl<'c, M: Model> GetItem<'c, M> {
         self
     }
 
-    /// Sends the request and decodes the item as the model.
+    /// Reads without running the model's `after_load` hook.
+    pub fn skip_hooks(mut self) -> Self {
+        self.hooks = false;
+        self
+    }
+
+    /// Sends the request and decodes the item as the model (running `after_load`).
     pub async fn send(self) -> Result<Option<M>> {
-        self.send_as::<M>().await
+        Ok(self.send_with_capacity().await?.value)
     }
 
     /// Sends the request and decodes the item as `T` (a projection type, or [`Item`]).
@@ -200,9 +212,14 @@ impl<'c, M: Model> GetItem<'c, M> {
         Ok(self.send_with_capacity_as::<T>().await?.value)
     }
 
-    /// Sends the request; the item and the capacity consumed.
+    /// Sends the request; the item (after `after_load`) and the capacity consumed.
     pub async fn send_with_capacity(self) -> Result<WithCapacity<Option<M>>> {
-        self.send_with_capacity_as::<M>().await
+        let hooks = self.hooks;
+        let mut out = self.send_with_capacity_as::<M>().await?;
+        if hooks && let Some(m) = out.value.as_mut() {
+            m.after_load()?;
+        }
+        Ok(out)
     }
 
     /// Sends the request; the item decoded as `T`, and the capacity consumed.
@@ -280,6 +297,7 @@ impl<'c, M: Model> PutItem<'c, M> {
             M::NAME
         );
         let item = self.item?;
+        crate::size::check::<M>(&item)?;
         let mut p = Placeholders::new();
         let condition = self.options.render_condition(&mut p)?;
         let req = self
@@ -318,6 +336,7 @@ pub struct UpdateItem<'c, M: Model> {
     actions: Vec<UpdateAction>,
     return_values: ReturnValues,
     options: WriteOptions,
+    hooks: bool,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -333,6 +352,29 @@ impl<'c, M: Model> UpdateItem<'c, M> {
     /// Adds several actions.
     pub fn actions(mut self, actions: impl IntoIterator<Item = UpdateAction>) -> Self {
         self.actions.extend(actions);
+        self
+    }
+
+    /// Updates without running the model's `before_update` / `after_update` hooks.
+    pub fn skip_hooks(mut self) -> Self {
+        self.hooks = false;
+        self
+    }
+
+    /// Only if the stored item is at `version` (optimistic locking), and bumps it: a lost race is
+    /// [`Error::ConditionFailed`]. The model must declare `#[dynox(version)]`.
+    pub fn if_version(mut self, version: u64) -> Self {
+        match M::VERSION_ATTRIBUTE {
+            Some(v) => {
+                let path = crate::expr::Path::<u64>::new(v);
+                self.options.condition(path.eq(version));
+                self.actions.push(path.set(version + 1));
+            }
+            None => {
+                self.options.condition_error =
+                    Some(format!("{} has no version attribute", M::NAME));
+            }
+        }
         self
     }
 
@@ -378,6 +420,12 @@ impl<'c, M: Model> UpdateItem<'c, M> {
             "update",
             M::NAME
         );
+        if let Some(e) = &self.options.condition_error {
+            return Err(Error::validation(e.clone()));
+        }
+        if self.hooks {
+            M::before_update(&self.key)?;
+        }
         for a in &self.actions {
             if let [crate::expr::Segment::Name(n)] = a.path()
                 && M::is_key_attribute(n)
@@ -405,6 +453,9 @@ impl<'c, M: Model> UpdateItem<'c, M> {
             .set_return_values_on_condition_check_failure(self.options.on_failure())
             .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk));
         let out = self.client.send(req).await?;
+        if self.hooks {
+            M::after_update(&self.key)?;
+        }
         Ok(WithCapacity {
             value: out.attributes.filter(|a| !a.is_empty()),
             consumed_capacity: out.consumed_capacity,
@@ -426,11 +477,18 @@ pub struct DeleteItem<'c, M: Model> {
     client: &'c Client,
     key: M::Key,
     options: WriteOptions,
+    hooks: bool,
     _model: PhantomData<fn() -> M>,
 }
 
 impl<'c, M: Model> DeleteItem<'c, M> {
     write_options!();
+
+    /// Deletes without running the model's `before_delete` / `after_delete` hooks.
+    pub fn skip_hooks(mut self) -> Self {
+        self.hooks = false;
+        self
+    }
 
     /// Only delete an existing item: fail with [`Error::ConditionFailed`] otherwise.
     pub fn if_exists(mut self) -> Self {
@@ -457,6 +515,9 @@ impl<'c, M: Model> DeleteItem<'c, M> {
             "delete",
             M::NAME
         );
+        if self.hooks {
+            M::before_delete(&self.key)?;
+        }
         let mut p = Placeholders::new();
         let condition = self.options.render_condition(&mut p)?;
         let req = self
@@ -472,6 +533,9 @@ impl<'c, M: Model> DeleteItem<'c, M> {
             .set_return_values_on_condition_check_failure(self.options.on_failure())
             .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk));
         let out = self.client.send(req).await?;
+        if self.hooks {
+            M::after_delete(&self.key)?;
+        }
         Ok(WithCapacity {
             value: decode_written(out.attributes)?,
             consumed_capacity: out.consumed_capacity,

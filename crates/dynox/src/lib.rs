@@ -29,11 +29,14 @@ pub mod capacity;
 mod client;
 pub mod error;
 pub mod expr;
+pub mod generate;
 pub mod item;
+pub mod lifecycle;
 pub mod model;
 pub mod partiql;
 pub mod query;
 pub mod send;
+pub mod size;
 pub mod table;
 pub mod transaction;
 pub mod vector;
@@ -42,7 +45,8 @@ pub use aws_sdk_dynamodb::types::AttributeValue;
 pub use client::{Client, ClientBuilder};
 pub use dynox_derive::{Model, partiql};
 pub use error::{Error, Result};
-pub use model::{FromItem, Model, ModelKey};
+pub use lifecycle::Tracked;
+pub use model::{FromItem, Hooks, Model, ModelKey};
 
 /// An item: attribute names to values, as the AWS SDK represents it.
 pub type Item = std::collections::HashMap<String, AttributeValue>;

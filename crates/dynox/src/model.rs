@@ -7,6 +7,9 @@ use crate::attr::{Codec, Scalar, ValueError};
 use crate::error::{Error, Result};
 use crate::{AttributeValue, Item};
 
+/// A boxed future, for [`Model::after_create_table`].
+pub type BoxFuture<'a, T> = futures::future::BoxFuture<'a, T>;
+
 /// A key attribute of a table: its stored name and scalar type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyAttribute {
@@ -186,6 +189,58 @@ pub trait Model: FromItem + Send + Sync + 'static {
     fn into_item(self) -> Result<Item> {
         self.to_item()
     }
+    /// The time-to-live attribute (`#[dynox(ttl)]`), enabled when the table is created.
+    const TTL_ATTRIBUTE: Option<&'static str> = None;
+    /// The version attribute for optimistic locking (`#[dynox(version)]`).
+    const VERSION_ATTRIBUTE: Option<&'static str> = None;
+    /// The largest encoded item a save accepts (`#[dynox(max_size = N)]`; DynamoDB's 400 KB).
+    const MAX_SIZE: usize = crate::size::MAX_ITEM_SIZE;
+
+    /// Fills generated values and timestamps before a save (`generate`, `created_at`,
+    /// `updated_at`).
+    fn prepare_save(&mut self) {}
+    /// The version this item was loaded at (0 for a new item), for versioned models.
+    fn version(&self) -> Option<u64> {
+        None
+    }
+    /// Sets the version, for versioned models.
+    fn set_version(&mut self, _version: u64) {}
+
+    /// Hook: before a save (may change the item, or refuse it).
+    fn before_save(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Hook: after a save.
+    fn after_save(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Hook: after an item is read.
+    fn after_load(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Hook: before an update (may refuse it).
+    fn before_update(_key: &Self::Key) -> Result<()> {
+        Ok(())
+    }
+    /// Hook: after an update.
+    fn after_update(_key: &Self::Key) -> Result<()> {
+        Ok(())
+    }
+    /// Hook: before a delete (may refuse it).
+    fn before_delete(_key: &Self::Key) -> Result<()> {
+        Ok(())
+    }
+    /// Hook: after a delete.
+    fn after_delete(_key: &Self::Key) -> Result<()> {
+        Ok(())
+    }
+
+    /// What creating the table from the model does after `CreateTable` (the derive turns time
+    /// to live on for a model with a `ttl` field).
+    fn after_create_table(_client: &crate::Client) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Whether `name` (a stored attribute name) is part of the primary key.
     fn is_key_attribute(name: &str) -> bool {
         Self::PARTITION_KEY.name == name || Self::SORT_KEY.is_some_and(|k| k.name == name)
@@ -246,6 +301,79 @@ pub fn take_field_or_default<T: Default, C: Codec<T>>(
         None => Ok(C::absent().unwrap_or_default()),
     }
 }
+
+/// The hook methods of [`Model`], for a model declared `#[dynox(hooks)]`: implement the ones you
+/// need; the rest do nothing.
+pub trait Hooks: Model {
+    /// Before a save (may change the item, or refuse it with an error).
+    fn before_save(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// After a save.
+    fn after_save(&self) -> Result<()> {
+        Ok(())
+    }
+    /// After an item is read.
+    fn after_load(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Before an update (may refuse it).
+    fn before_update(_key: &Self::Key) -> Result<()> {
+        Ok(())
+    }
+    /// After an update.
+    fn after_update(_key: &Self::Key) -> Result<()> {
+        Ok(())
+    }
+    /// Before a delete (may refuse it).
+    fn before_delete(_key: &Self::Key) -> Result<()> {
+        Ok(())
+    }
+    /// After a delete.
+    fn after_delete(_key: &Self::Key) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// An integer type that can hold a model's version.
+#[diagnostic::on_unimplemented(
+    message = "a #[dynox(version)] field is an unsigned or signed integer, not `{Self}`",
+    label = "not an integer"
+)]
+pub trait VersionNumber: Copy {
+    /// As a u64 (versions start at 0 for a new item and only grow).
+    fn to_version(self) -> u64;
+    /// From a u64.
+    fn from_version(v: u64) -> Self;
+}
+
+macro_rules! version_numbers {
+    ($($t:ty),*) => {$(
+        impl VersionNumber for $t {
+            fn to_version(self) -> u64 {
+                self as u64
+            }
+            fn from_version(v: u64) -> Self {
+                v as $t
+            }
+        }
+    )*};
+}
+version_numbers!(u8, u16, u32, u64, usize, i16, i32, i64);
+
+/// A type that can be a `#[dynox(ttl)]` field.
+#[diagnostic::on_unimplemented(
+    message = "a #[dynox(ttl)] field holds `dynox::attr::Ttl` (or an Option of it), not `{Self}`",
+    label = "not a TTL"
+)]
+pub trait TtlField {}
+impl TtlField for crate::attr::Ttl {}
+impl TtlField for Option<crate::attr::Ttl> {}
+
+/// Compile-time checks the derive places on a field's type.
+pub const fn assert_version<T: VersionNumber>() {}
+/// Compile-time checks the derive places on a field's type.
+pub const fn assert_ttl<T: TtlField>() {}
 
 /// Encodes one key value (for key conditions and index keys), which must be present.
 pub fn key_value<T, C: Codec<T>>(

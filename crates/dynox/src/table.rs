@@ -507,6 +507,15 @@ impl Client {
     }
 }
 
+/// Waits for a new table to be active (at most five minutes), then turns time to live on for
+/// `attribute`: what creating a model with a `ttl` field does after `CreateTable`.
+pub async fn enable_ttl_when_active<M: Model>(client: &Client, attribute: &str) -> Result<()> {
+    client
+        .wait_until_active::<M>(Duration::from_secs(300))
+        .await?;
+    client.enable_time_to_live::<M>(attribute).await
+}
+
 fn to_tags(
     tags: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
 ) -> Result<Vec<Tag>> {
@@ -687,11 +696,15 @@ impl<M: Model> CreateTable<'_, M> {
         if !self.tags.is_empty() {
             req = req.set_tags(Some(to_tags(self.tags)?));
         }
-        self.client
+        let table = self
+            .client
             .send(req)
             .await?
             .table_description
-            .ok_or_else(|| Error::validation("CreateTable returned no table description"))
+            .ok_or_else(|| Error::validation("CreateTable returned no table description"))?;
+        // Model-declared settings that take a request of their own (time to live).
+        M::after_create_table(self.client).await?;
+        Ok(table)
     }
 }
 

@@ -297,7 +297,11 @@ impl<'c> TransactWrite<'c> {
             "transact_write put",
             M::NAME
         );
-        let Some(item) = self.keyed(put.item.to_item()) else {
+        let Some(item) = self.keyed(
+            put.item
+                .to_item()
+                .and_then(|i| crate::size::check::<M>(&i).map(|()| i)),
+        ) else {
             return self;
         };
         let key = crate::batch::key_of::<M>(&item);

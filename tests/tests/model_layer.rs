@@ -1,0 +1,408 @@
+//! The model layer: attribute types, versioning, generated values, hooks, smart save, TTL and
+//! item sizes, against the embedded engine.
+
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use dynox::attr::{Decimal, Ttl, Vector};
+use dynox::{AttributeValue, Client, Error, FromItem, Hooks, Item, Model, Tracked};
+use dynox_testing::LocalDynamo;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Address {
+    city: String,
+    lines: Vec<String>,
+    geo: Option<(f64, f64)>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dynox(table = "typed")]
+struct Typed {
+    #[dynox(partition_key)]
+    id: String,
+    price: Decimal,
+    at: DateTime<FixedOffset>,
+    #[dynox(timestamp = "epoch_seconds")]
+    seen: DateTime<Utc>,
+    #[dynox(timestamp = "epoch_millis")]
+    clicked: Option<DateTime<Utc>>,
+    #[dynox(serde)]
+    address: Address,
+    #[dynox(json)]
+    settings: BTreeMap<String, u32>,
+    embedding: Vector<3>,
+    #[dynox(ttl)]
+    expires: Option<Ttl>,
+}
+
+fn typed() -> Typed {
+    Typed {
+        id: "t1".into(),
+        price: Decimal::from_str("12345678901234567890.123456789012345678").unwrap(),
+        at: DateTime::parse_from_rfc3339("2026-12-01T10:00:00.5-03:00").unwrap(),
+        seen: Utc.timestamp_opt(1_764_590_000, 0).unwrap(),
+        clicked: Some(Utc.timestamp_millis_opt(1_764_590_000_123).unwrap()),
+        address: Address {
+            city: "Porto".into(),
+            lines: vec!["Rua A".into(), "".into()],
+            geo: Some((41.15, -8.61)),
+        },
+        settings: BTreeMap::from([("theme".into(), 2)]),
+        embedding: Vector([0.5, -1.0, 2.25]),
+        expires: Some(Ttl::in_days(30)),
+    }
+}
+
+#[tokio::test]
+async fn every_new_type_round_trips_in_its_stored_form() {
+    let local = LocalDynamo::start().await.unwrap();
+    let client = local.client();
+    local.create_table::<Typed>(&client).await.unwrap();
+    // Table creation from the model turned time to live on.
+    let ttl = client.describe_time_to_live::<Typed>().await.unwrap();
+    assert_eq!(ttl.attribute_name(), Some("expires"));
+
+    let v = typed();
+    client.put(&v).await.unwrap();
+    let back = client
+        .get::<Typed>(Typed::key("t1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back, v);
+    let raw: Item = client
+        .get::<Typed>(Typed::key("t1"))
+        .send_as()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        raw["price"],
+        AttributeValue::N("12345678901234567890.123456789012345678".into())
+    );
+    assert_eq!(
+        raw["at"],
+        AttributeValue::S("2026-12-01T10:00:00.500-03:00".into())
+    );
+    assert_eq!(raw["seen"], AttributeValue::N("1764590000".into()));
+    assert_eq!(raw["clicked"], AttributeValue::N("1764590000123".into()));
+    assert!(matches!(&raw["address"], AttributeValue::M(m) if m.contains_key("city")));
+    assert_eq!(raw["settings"], AttributeValue::S(r#"{"theme":2}"#.into()));
+    assert!(matches!(&raw["embedding"], AttributeValue::L(l) if l.len() == 3));
+
+    // A condition can reach inside a serde map; an epoch field compares as its number.
+    let f = Typed::fields();
+    client
+        .update::<Typed>(Typed::key("t1"))
+        .action(f.settings.set(AttributeValue::S("{}".into())))
+        .condition(
+            f.address.key("city").eq(AttributeValue::S("Porto".into()))
+                & f.seen.lt(1_800_000_000i64),
+        )
+        .await
+        .unwrap();
+
+    // Out-of-range decimals are refused, never rounded.
+    let mut bad = typed();
+    bad.price = Decimal::from_str(&"9".repeat(39)).unwrap();
+    assert!(client.put(&bad).await.unwrap_err().is_conversion());
+    // A wrong-dimension vector does not decode.
+    let mut item = v.to_item().unwrap();
+    item.insert(
+        "embedding".into(),
+        AttributeValue::L(vec![AttributeValue::N("1".into())]),
+    );
+    assert!(
+        Typed::from_item(item)
+            .unwrap_err()
+            .to_string()
+            .contains("3-dimensional")
+    );
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dynox(table = "docs-versioned", hooks)]
+struct Doc {
+    #[dynox(partition_key, generate = "uuid7")]
+    id: String,
+    title: String,
+    #[dynox(default)]
+    body: String,
+    #[dynox(version)]
+    version: u64,
+    #[dynox(created_at)]
+    created: Option<DateTime<Utc>>,
+    #[dynox(updated_at, timestamp = "epoch_millis")]
+    updated: DateTime<Utc>,
+    #[dynox(generate = "ulid")]
+    trace: Option<String>,
+}
+
+impl Hooks for Doc {
+    fn before_save(&mut self) -> dynox::Result<()> {
+        if self.title.trim().is_empty() {
+            return Err(Error::validation("a document needs a title"));
+        }
+        self.title = self.title.trim().to_owned();
+        Ok(())
+    }
+    fn before_delete(key: &DocKey) -> dynox::Result<()> {
+        if key.id == "protected" {
+            return Err(Error::validation("protected documents stay"));
+        }
+        Ok(())
+    }
+    fn after_load(&mut self) -> dynox::Result<()> {
+        self.body = self.body.replace("\r\n", "\n");
+        Ok(())
+    }
+}
+
+fn doc(title: &str) -> Doc {
+    Doc {
+        id: String::new(),
+        title: title.into(),
+        body: String::new(),
+        version: 0,
+        created: None,
+        updated: DateTime::<Utc>::UNIX_EPOCH,
+        trace: None,
+    }
+}
+
+async fn docs() -> (LocalDynamo, Client) {
+    let local = LocalDynamo::start().await.unwrap();
+    let client = local.client();
+    local.create_table::<Doc>(&client).await.unwrap();
+    (local, client)
+}
+
+#[tokio::test]
+async fn save_generates_values_runs_hooks_and_versions() {
+    let (_local, client) = docs().await;
+    let mut d = doc("  Hello  ");
+    client.save(&mut d).await.unwrap();
+    assert_eq!(d.id.len(), 36, "uuid7 generated");
+    assert_eq!(d.title, "Hello", "before_save normalized it");
+    assert_eq!(d.version, 1);
+    let created = d.created.unwrap();
+    let first_update = d.updated;
+    assert_eq!(d.trace.as_ref().unwrap().len(), 26);
+
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    d.body = "more".into();
+    client.save(&mut d).await.unwrap();
+    assert_eq!(d.version, 2);
+    assert_eq!(d.created.unwrap(), created, "created_at is set once");
+    assert!(d.updated > first_update, "updated_at moves at every save");
+
+    let stored = client
+        .get::<Doc>(Doc::key(d.id.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.version, 2);
+    assert_eq!(stored.body, "more");
+
+    // A hook refuses; skip_hooks bypasses.
+    let mut untitled = doc("   ");
+    assert!(
+        client
+            .save(&mut untitled)
+            .await
+            .unwrap_err()
+            .is_validation()
+    );
+    assert_eq!(untitled.version, 0);
+    client.save(&mut untitled).skip_hooks().await.unwrap();
+    let err = client
+        .delete::<Doc>(Doc::key("protected"))
+        .await
+        .unwrap_err();
+    assert!(err.is_validation());
+    client
+        .delete::<Doc>(Doc::key("protected"))
+        .skip_hooks()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn two_writers_one_wins_the_other_gets_a_version_conflict() {
+    let (_local, client) = docs().await;
+    let mut d = doc("shared");
+    client.save(&mut d).await.unwrap();
+    let key = || Doc::key(d.id.clone());
+
+    let mut a = client.get::<Doc>(key()).await.unwrap().unwrap();
+    let mut b = client.get::<Doc>(key()).await.unwrap().unwrap();
+    a.body = "from a".into();
+    b.body = "from b".into();
+    client.save(&mut a).await.unwrap();
+    let err = client.save(&mut b).await.unwrap_err();
+    assert!(err.is_version_conflict(), "{err:?}");
+    assert!(matches!(
+        err,
+        Error::VersionConflict {
+            expected: 1,
+            found: Some(2),
+            ..
+        }
+    ));
+    assert_eq!(b.version, 1, "the loser's version is left as it was");
+    let stored = client.get::<Doc>(key()).await.unwrap().unwrap();
+    assert_eq!(stored.body, "from a");
+
+    // A second create of the same id is a conflict too (version 0 means new).
+    let mut again = doc("dup");
+    again.id = d.id.clone();
+    assert!(
+        client
+            .save(&mut again)
+            .await
+            .unwrap_err()
+            .is_version_conflict()
+    );
+
+    // Versioned update and delete.
+    let f = Doc::fields();
+    let err = client
+        .update::<Doc>(key())
+        .action(f.body.set("stale"))
+        .if_version(1)
+        .await
+        .unwrap_err();
+    assert!(err.is_condition_failed());
+    client
+        .update::<Doc>(key())
+        .action(f.body.set("fresh"))
+        .if_version(2)
+        .await
+        .unwrap();
+    let current = client.get::<Doc>(key()).await.unwrap().unwrap();
+    assert_eq!(current.version, 3);
+    assert!(
+        client
+            .delete_versioned(&stored)
+            .await
+            .unwrap_err()
+            .is_version_conflict()
+    );
+    client.delete_versioned(&current).await.unwrap();
+    assert!(client.get::<Doc>(key()).await.unwrap().is_none());
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dynox(table = "profiles")]
+struct Profile {
+    #[dynox(partition_key)]
+    id: String,
+    name: String,
+    bio: Option<String>,
+    visits: u64,
+}
+
+#[tokio::test]
+async fn smart_save_writes_only_what_changed() {
+    let local = LocalDynamo::start().await.unwrap();
+    let client = local.client();
+    local.create_table::<Profile>(&client).await.unwrap();
+    let mut p = Tracked::new(Profile {
+        id: "p".into(),
+        name: "Ann".into(),
+        bio: Some("x".into()),
+        visits: 0,
+    });
+    client.save_tracked(&mut p).await.unwrap();
+    assert!(p.is_stored());
+
+    // Writer A loads; writer B bumps the counter; A changes the name and saves.
+    let mut a = client
+        .load::<Profile>(Profile::key("p"))
+        .await
+        .unwrap()
+        .unwrap();
+    client
+        .update::<Profile>(Profile::key("p"))
+        .action(Profile::fields().visits.increment(5))
+        .await
+        .unwrap();
+    a.name = "Anne".into();
+    a.bio = None;
+    assert_eq!(a.changed().unwrap(), ["bio", "name"]);
+    client.save_tracked(&mut a).await.unwrap();
+    let stored = client
+        .get::<Profile>(Profile::key("p"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.name, "Anne");
+    assert_eq!(stored.bio, None, "a cleared field is removed");
+    assert_eq!(
+        stored.visits, 5,
+        "B's counter survived: only name and bio were written"
+    );
+    assert!(a.changed().unwrap().is_empty());
+    // Nothing changed: nothing sent, nothing fails.
+    client.save_tracked(&mut a).await.unwrap();
+    // A loaded item that was deleted meanwhile is not recreated.
+    client.delete::<Profile>(Profile::key("p")).await.unwrap();
+    a.name = "ghost".into();
+    assert!(
+        client
+            .save_tracked(&mut a)
+            .await
+            .unwrap_err()
+            .is_condition_failed()
+    );
+    assert!(
+        client
+            .get::<Profile>(Profile::key("p"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[derive(Model, Debug, Clone)]
+#[dynox(table = "small-items", max_size = 100)]
+struct Small {
+    #[dynox(partition_key)]
+    id: String,
+    text: String,
+}
+
+#[tokio::test]
+async fn item_size_limits_fail_before_sending() {
+    let local = LocalDynamo::start().await.unwrap();
+    let client = local.client();
+    local.create_table::<Small>(&client).await.unwrap();
+    let ok = Small {
+        id: "a".into(),
+        text: "x".repeat(50),
+    };
+    client.put(&ok).await.unwrap();
+    let big = Small {
+        id: "b".into(),
+        text: "x".repeat(200),
+    };
+    let size = dynox::size::of(&big).unwrap();
+    assert_eq!(size.total, (2 + 1) + (4 + 200));
+    assert_eq!(size.attributes[0].0, "text");
+    let err = client.put(&big).await.unwrap_err();
+    assert!(err.is_item_too_large());
+    let msg = err.to_string();
+    assert!(
+        msg.contains("Small item id=") && msg.contains("207 bytes"),
+        "{msg}"
+    );
+    assert!(
+        client
+            .get::<Small>(Small::key("b"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let err = client.batch_write().put(&big).send().await.unwrap_err();
+    assert!(err.is_item_too_large());
+}
