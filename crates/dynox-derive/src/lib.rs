@@ -470,12 +470,14 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     if let Some(f) = version_field {
         let (t, i) = (&f.ty, &f.ident);
         lifecycle_checks.push(quote_spanned! {t.span()=> ::dynox::model::assert_version::<#t>(); });
+        let to = quote_spanned! {t.span()=> <#t as ::dynox::model::VersionNumber>::to_version };
+        let from = quote_spanned! {t.span()=> <#t as ::dynox::model::VersionNumber>::from_version };
         lifecycle_methods.push(quote! {
             fn version(&self) -> ::core::option::Option<u64> {
-                ::core::option::Option::Some(::dynox::model::VersionNumber::to_version(self.#i))
+                ::core::option::Option::Some(#to(self.#i))
             }
             fn set_version(&mut self, version: u64) {
-                self.#i = <#t as ::dynox::model::VersionNumber>::from_version(version);
+                self.#i = #from(version);
             }
         });
     }
