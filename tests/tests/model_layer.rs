@@ -406,3 +406,119 @@ async fn item_size_limits_fail_before_sending() {
     let err = client.batch_write().put(&big).send().await.unwrap_err();
     assert!(err.is_item_too_large());
 }
+
+#[derive(dynox::Attribute, Debug, Clone, PartialEq)]
+enum Status {
+    Active,
+    #[dynox(rename = "on-hold")]
+    OnHold,
+}
+
+#[derive(dynox::Attribute, Debug, Clone, PartialEq)]
+struct Place {
+    city: String,
+    #[dynox(rename = "zip")]
+    postcode: Option<String>,
+    #[dynox(default)]
+    tags: Vec<String>,
+    inner: Option<Box<Place>>,
+}
+
+#[derive(dynox::Attribute, Debug, Clone, PartialEq)]
+#[dynox(tag = "kind")]
+enum Payment {
+    Card {
+        last4: String,
+        expires: DateTime<Utc>,
+    },
+    Cash,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dynox(table = "customers-nested")]
+struct Buyer {
+    #[dynox(partition_key)]
+    id: String,
+    status: Status,
+    home: Place,
+    payments: Vec<Payment>,
+}
+
+#[tokio::test]
+async fn nested_structs_and_enums() {
+    let local = LocalDynamo::start().await.unwrap();
+    let client = local.client();
+    local.create_table::<Buyer>(&client).await.unwrap();
+    let b = Buyer {
+        id: "b".into(),
+        status: Status::OnHold,
+        home: Place {
+            city: "Braga".into(),
+            postcode: Some("4700".into()),
+            tags: vec![],
+            inner: Some(Box::new(Place {
+                city: "deep".into(),
+                postcode: None,
+                tags: vec!["x".into()],
+                inner: None,
+            })),
+        },
+        payments: vec![
+            Payment::Card {
+                last4: "4242".into(),
+                expires: Utc.timestamp_opt(1_900_000_000, 0).unwrap(),
+            },
+            Payment::Cash,
+        ],
+    };
+    client.put(&b).await.unwrap();
+    assert_eq!(
+        client.get::<Buyer>(Buyer::key("b")).await.unwrap().unwrap(),
+        b
+    );
+    let raw: Item = client
+        .get::<Buyer>(Buyer::key("b"))
+        .send_as()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raw["status"], AttributeValue::S("on-hold".into()));
+    let AttributeValue::M(home) = &raw["home"] else {
+        panic!()
+    };
+    assert!(home.contains_key("zip"));
+    let AttributeValue::L(pays) = &raw["payments"] else {
+        panic!()
+    };
+    let AttributeValue::M(card) = &pays[0] else {
+        panic!()
+    };
+    assert_eq!(card["kind"], AttributeValue::S("Card".into()));
+
+    // Typed paths reach into nested fields, with stored names.
+    let f = Buyer::fields();
+    client
+        .update::<Buyer>(Buyer::key("b"))
+        .action(f.home.fields().city.set("Porto"))
+        .condition(f.home.fields().postcode.eq("4700") & f.status.eq(Status::OnHold))
+        .await
+        .unwrap();
+    let after = client.get::<Buyer>(Buyer::key("b")).await.unwrap().unwrap();
+    assert_eq!(after.home.city, "Porto");
+
+    // Unknown variants and missing fields name where they are.
+    let mut item = b.to_item().unwrap();
+    item.insert("status".into(), AttributeValue::S("Gone".into()));
+    let err = Buyer::from_item(item).unwrap_err().to_string();
+    assert!(
+        err.contains("`Gone` is not one of Active, on-hold"),
+        "{err}"
+    );
+    let mut item = b.to_item().unwrap();
+    item.insert("home".into(), AttributeValue::M(Default::default()));
+    let err = Buyer::from_item(item).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "Buyer.home: at .city: the required attribute is missing"
+    );
+}

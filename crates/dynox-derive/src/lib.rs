@@ -12,7 +12,21 @@ use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
 use syn::{Data, DeriveInput, Fields, GenericArgument, Ident, LitStr, PathArguments, Type};
 
+mod nested;
 mod partiql;
+
+/// Derives `dynox::attr::Attribute` for a nested type: a struct becomes a map, an enum of unit
+/// variants a string, an enum with struct variants a map with a tag attribute (`type`, or
+/// `#[dynox(tag = "...")]`). Fields take the same `rename`, `skip`, `default`, `timestamp`,
+/// `serde` and `json` attributes as a model's.
+#[proc_macro_derive(Attribute, attributes(dynox))]
+pub fn derive_attribute(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as DeriveInput);
+    match nested::expand(&input) {
+        Ok(ts) => ts.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
 
 /// Reads a literal PartiQL statement at compile time (verb, table, index, parameter count), so
 /// that the permission it needs is exact. Use it as `dynox::partiql!("SELECT ...")`.
@@ -125,15 +139,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         None => quote! { ::core::option::Option::None },
     };
 
-    // Spanned at the field's type, so a type that cannot be stored is reported there.
-    let codec_ty = |f: &Field| match f.codec {
-        Codec::Native => quote_spanned! {f.ty.span()=> ::dynox::attr::Native },
-        Codec::Bytes => quote_spanned! {f.ty.span()=> ::dynox::attr::Bytes },
-        Codec::EpochSeconds => quote_spanned! {f.ty.span()=> ::dynox::attr::EpochSeconds },
-        Codec::EpochMillis => quote_spanned! {f.ty.span()=> ::dynox::attr::EpochMillis },
-        Codec::Serde => quote_spanned! {f.ty.span()=> ::dynox::attr::SerdeValue },
-        Codec::Json => quote_spanned! {f.ty.span()=> ::dynox::attr::Json },
-    };
+    let codec_ty = codec_tokens;
 
     // The key type.
     let key_fields = keys.iter().map(|f| {
@@ -853,6 +859,19 @@ fn parse_index(meta: &syn::meta::ParseNestedMeta<'_>, kind: IndexKind) -> syn::R
         sort,
         projection: projection.unwrap_or(Projection::All),
     })
+}
+
+/// The codec type of a field, spanned at the field's type so that a type that cannot be stored
+/// is reported there.
+fn codec_tokens(f: &Field) -> TokenStream2 {
+    match f.codec {
+        Codec::Native => quote_spanned! {f.ty.span()=> ::dynox::attr::Native },
+        Codec::Bytes => quote_spanned! {f.ty.span()=> ::dynox::attr::Bytes },
+        Codec::EpochSeconds => quote_spanned! {f.ty.span()=> ::dynox::attr::EpochSeconds },
+        Codec::EpochMillis => quote_spanned! {f.ty.span()=> ::dynox::attr::EpochMillis },
+        Codec::Serde => quote_spanned! {f.ty.span()=> ::dynox::attr::SerdeValue },
+        Codec::Json => quote_spanned! {f.ty.span()=> ::dynox::attr::Json },
+    }
 }
 
 fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {

@@ -153,6 +153,53 @@ impl IntoAttributeValue for &str {
     }
 }
 
+/// Encodes a field of a nested type (`#[derive(dynox::Attribute)]`) into its map.
+pub fn put_nested<T, C: Codec<T>>(
+    map: &mut crate::Item,
+    name: &'static str,
+    value: &T,
+) -> Result<(), ValueError> {
+    if let Some(v) = C::encode(value).map_err(|e| nested_key(name, e))? {
+        map.insert(name.to_owned(), v);
+    }
+    Ok(())
+}
+
+/// Decodes a field of a nested type from its map.
+pub fn take_nested<T, C: Codec<T>>(map: &mut crate::Item, name: &str) -> Result<T, ValueError> {
+    match map.remove(name) {
+        Some(v) => C::decode(v).map_err(|e| nested_key(name, e)),
+        None => C::absent().ok_or_else(|| nested_key(name, ValueError::Missing)),
+    }
+}
+
+/// Like [`take_nested`], with `T::default()` when absent.
+pub fn take_nested_or_default<T: Default, C: Codec<T>>(
+    map: &mut crate::Item,
+    name: &str,
+) -> Result<T, ValueError> {
+    match map.remove(name) {
+        Some(v) => C::decode(v).map_err(|e| nested_key(name, e)),
+        None => Ok(C::absent().unwrap_or_default()),
+    }
+}
+
+/// The map inside a nested value, or a type error.
+pub fn expect_map(value: AttributeValue) -> Result<crate::Item, ValueError> {
+    match value {
+        AttributeValue::M(m) => Ok(m),
+        other => Err(wrong("M", &other)),
+    }
+}
+
+/// The string of a unit-variant enum, or a type error.
+pub fn expect_string(value: AttributeValue) -> Result<String, ValueError> {
+    match value {
+        AttributeValue::S(s) => Ok(s),
+        other => Err(wrong("S", &other)),
+    }
+}
+
 /// Fails to compile unless `T` is an [`Attribute`]: the derive calls it at each field's type, so
 /// an unsupported type is reported there.
 pub const fn assert_attribute<T: Attribute>() {}
@@ -347,6 +394,21 @@ fn nested_key(k: &str, e: ValueError) -> ValueError {
     ValueError::Nested {
         at: format!(".{k}"),
         source: Box::new(e),
+    }
+}
+
+impl<T: Attribute> Attribute for Box<T> {
+    fn to_attribute(&self) -> Result<Option<AttributeValue>, ValueError> {
+        (**self).to_attribute()
+    }
+    fn into_attribute(self) -> Result<Option<AttributeValue>, ValueError> {
+        (*self).into_attribute()
+    }
+    fn from_attribute(value: AttributeValue) -> Result<Self, ValueError> {
+        T::from_attribute(value).map(Box::new)
+    }
+    fn when_absent() -> Option<Self> {
+        T::when_absent().map(Box::new)
     }
 }
 

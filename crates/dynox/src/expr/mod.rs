@@ -10,7 +10,7 @@ mod render;
 mod update;
 
 pub use condition::{AttributeType, Condition, Size};
-pub use path::{AnyPath, Contains, IntoValue, Path, Segment};
+pub use path::{AnyPath, Contains, HasFields, IntoValue, Path, Segment};
 pub use render::Placeholders;
 pub(crate) use update::render as update_render;
 pub use update::{ReturnValues, UpdateAction};

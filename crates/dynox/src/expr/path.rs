@@ -69,6 +69,12 @@ impl<T> Path<T> {
         &self.segments
     }
 
+    /// A typed path to the map entry `name` below this one: what derived nested types use for
+    /// their field paths.
+    pub fn field<U>(&self, name: &'static str) -> Path<U> {
+        self.child(Segment::Name(Cow::Borrowed(name)))
+    }
+
     /// The stored name of the top-level attribute.
     pub fn root(&self) -> &str {
         match &self.segments[0] {
@@ -264,5 +270,20 @@ impl IntoValue<Binary> for &[u8] {
 impl<const N: usize> IntoValue<Binary> for &[u8; N] {
     fn into_value(self) -> Binary {
         Binary(self.to_vec())
+    }
+}
+
+/// A nested type (`#[derive(dynox::Attribute)]` on a struct) with typed paths to its fields.
+pub trait HasFields: Sized {
+    /// The typed paths, below some base path.
+    type Fields;
+    /// The field paths below `base`.
+    fn fields_under(base: &Path<Self>) -> Self::Fields;
+}
+
+impl<T: HasFields> Path<T> {
+    /// Typed paths to the fields of the nested value here, e.g. `f.address.fields().city`.
+    pub fn fields(&self) -> T::Fields {
+        T::fields_under(self)
     }
 }
