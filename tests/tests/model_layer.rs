@@ -522,3 +522,177 @@ async fn nested_structs_and_enums() {
         "Buyer.home: at .city: the required attribute is missing"
     );
 }
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dynox(table = "app", entity = "User", unknown = "error")]
+struct AppUser {
+    #[dynox(partition_key, template = "USER#{user_id}")]
+    pk: String,
+    #[dynox(sort_key, template = "PROFILE")]
+    sk: String,
+    user_id: String,
+    name: String,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dynox(table = "app", entity = "Order", unknown = "keep")]
+struct AppOrder {
+    #[dynox(partition_key, template = "USER#{user_id}")]
+    pk: String,
+    #[dynox(sort_key, template = "ORDER#{order_id}")]
+    sk: String,
+    user_id: String,
+    order_id: u64,
+    total: u64,
+    #[dynox(extra)]
+    extra: Item,
+}
+
+#[derive(dynox::Collection, Debug, PartialEq)]
+enum UserItems {
+    User(AppUser),
+    Order(AppOrder),
+}
+
+fn order(user: &str, id: u64) -> AppOrder {
+    AppOrder {
+        pk: String::new(),
+        sk: String::new(),
+        user_id: user.into(),
+        order_id: id,
+        total: id * 10,
+        extra: Item::new(),
+    }
+}
+
+#[tokio::test]
+async fn key_templates_and_one_query_for_a_user_and_their_orders() {
+    use dynox::query::SortCondition;
+    use futures::TryStreamExt;
+    let local = LocalDynamo::start().await.unwrap();
+    let client = local.client();
+    local.create_table::<AppUser>(&client).await.unwrap();
+    let u = AppUser {
+        pk: String::new(),
+        sk: String::new(),
+        user_id: "u1".into(),
+        name: "Ann".into(),
+    };
+    client.put(&u).await.unwrap();
+    for id in 1..=3 {
+        client.put(&order("u1", id)).await.unwrap();
+    }
+    client.put(&order("u2", 9)).await.unwrap();
+
+    // Keys are built from the placeholders, and parsed back.
+    let raw: Item = client
+        .get::<AppOrder>(AppOrder::key("u1", 2))
+        .send_as()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raw["pk"], AttributeValue::S("USER#u1".into()));
+    assert_eq!(raw["sk"], AttributeValue::S("ORDER#2".into()));
+    assert_eq!(raw["_type"], AttributeValue::S("Order".into()));
+    let back = client
+        .get::<AppOrder>(AppOrder::key("u1", 2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (back.pk.as_str(), back.order_id, back.total),
+        ("USER#u1", 2, 20)
+    );
+    let user = client
+        .get::<AppUser>(AppUser::key("u1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.sk, "PROFILE");
+
+    // One query, a typed result per model.
+    let items: Vec<UserItems> = client
+        .query::<AppUser>("u1")
+        .items_as()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 4);
+    assert!(matches!(&items[0], UserItems::Order(o) if o.order_id == 1));
+    assert!(matches!(&items[3], UserItems::User(u) if u.name == "Ann"));
+    // Only the orders, by sort key prefix.
+    let orders: Vec<AppOrder> = client
+        .query::<AppOrder>("u1")
+        .sort_key(SortCondition::begins_with("ORDER#"))
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(
+        orders.iter().map(|o| o.order_id).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+
+    // Decoding one entity as another is an error, not garbage.
+    let err = client
+        .get::<AppUser>(
+            AppUser {
+                user_id: "u1".into(),
+                ..u.clone()
+            }
+            .primary_key(),
+        )
+        .await;
+    assert!(err.is_ok());
+    let mut as_user = raw.clone();
+    as_user.remove("total");
+    assert!(
+        AppUser::from_item(as_user)
+            .unwrap_err()
+            .to_string()
+            .contains("is a `Order`, not a `User`")
+    );
+
+    // Strict reading: unknown attributes are an error for users, kept for orders.
+    client
+        .update::<AppUser>(AppUser::key("u1"))
+        .action(dynox::expr::Path::<AttributeValue>::new("legacy").set(AttributeValue::Bool(true)))
+        .await
+        .unwrap();
+    let err = client.get::<AppUser>(AppUser::key("u1")).await.unwrap_err();
+    assert!(
+        err.to_string().contains("unknown attributes: legacy"),
+        "{err}"
+    );
+    client
+        .update::<AppOrder>(AppOrder::key("u1", 3))
+        .action(
+            dynox::expr::Path::<AttributeValue>::new("note").set(AttributeValue::S("gift".into())),
+        )
+        .await
+        .unwrap();
+    let kept = client
+        .get::<AppOrder>(AppOrder::key("u1", 3))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.extra["note"], AttributeValue::S("gift".into()));
+    client.put(&kept).await.unwrap();
+    let raw: Item = client
+        .get::<AppOrder>(AppOrder::key("u1", 3))
+        .send_as()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        raw["note"],
+        AttributeValue::S("gift".into()),
+        "kept attributes are written back"
+    );
+
+    // A placeholder missing from the item is read back from the key.
+    let mut sparse = raw.clone();
+    sparse.remove("user_id");
+    sparse.remove("order_id");
+    let parsed = AppOrder::from_item(sparse).unwrap();
+    assert_eq!((parsed.user_id.as_str(), parsed.order_id), ("u1", 3));
+}

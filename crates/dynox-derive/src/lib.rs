@@ -15,6 +15,69 @@ use syn::{Data, DeriveInput, Fields, GenericArgument, Ident, LitStr, PathArgumen
 mod nested;
 mod partiql;
 
+/// Derives `dynox::FromItem` for an enum of models that share a table, one variant per model
+/// (`User(User)`): each item decodes as the model its discriminator names, so one query returns
+/// a typed result per model. Each model declares `#[dynox(entity = "...")]`.
+#[proc_macro_derive(Collection)]
+pub fn derive_collection(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as DeriveInput);
+    match collection(&input) {
+        Ok(ts) => ts.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn collection(input: &DeriveInput) -> syn::Result<TokenStream2> {
+    let name = &input.ident;
+    let Data::Enum(data) = &input.data else {
+        return Err(syn::Error::new_spanned(
+            name,
+            "#[derive(Collection)] needs an enum with one variant per model: `User(User)`",
+        ));
+    };
+    let mut arms = Vec::new();
+    let mut checks = Vec::new();
+    let mut entities = Vec::new();
+    for v in &data.variants {
+        let Fields::Unnamed(f) = &v.fields else {
+            return Err(syn::Error::new_spanned(
+                v,
+                "each variant holds one model: `User(User)`",
+            ));
+        };
+        if f.unnamed.len() != 1 {
+            return Err(syn::Error::new_spanned(
+                v,
+                "each variant holds one model: `User(User)`",
+            ));
+        }
+        let ty = &f.unnamed[0].ty;
+        let vi = &v.ident;
+        checks.push(quote_spanned! {ty.span()=>
+            const _: () = ::core::assert!(
+                <#ty as ::dynox::Model>::ENTITY.is_some(),
+                "a collection member declares #[dynox(entity = \"...\")]"
+            );
+        });
+        arms.push(quote! {
+            if ::dynox::model::is_entity::<#ty>(&item) {
+                return ::core::result::Result::Ok(#name::#vi(<#ty as ::dynox::FromItem>::from_item(item)?));
+            }
+        });
+        entities.push(quote! { <#ty as ::dynox::Model>::ENTITY.unwrap_or_default() });
+    }
+    let label = name.to_string();
+    Ok(quote! {
+        #(#checks)*
+        impl ::dynox::FromItem for #name {
+            fn from_item(item: ::dynox::Item) -> ::dynox::Result<Self> {
+                #(#arms)*
+                ::core::result::Result::Err(::dynox::model::unknown_entity(&item, #label, &[#(#entities),*]))
+            }
+        }
+    })
+}
+
 /// Derives `dynox::attr::Attribute` for a nested type: a struct becomes a map, an enum of unit
 /// variants a string, an enum with struct variants a map with a tag attribute (`type`, or
 /// `#[dynox(tag = "...")]`). Fields take the same `rename`, `skip`, `default`, `timestamp`,
@@ -85,6 +148,104 @@ struct Field {
     generate: Option<(String, Span)>,
     /// `#[dynox(updated_at)]`: set at every save.
     updated_at: bool,
+    /// `#[dynox(extra)]`: holds the attributes no field names (`unknown = "keep"`).
+    extra: bool,
+    /// `#[dynox(template = "USER#{id}")]` on a key field: built from other fields.
+    template: Option<LitStr>,
+}
+
+/// A piece of a key template: literal text, or a placeholder naming a field.
+#[derive(Clone)]
+enum Part {
+    Lit(String),
+    Var(String),
+}
+
+fn parse_template(lit: &LitStr) -> syn::Result<Vec<Part>> {
+    let text = lit.value();
+    let mut parts = Vec::new();
+    let mut rest = text.as_str();
+    while !rest.is_empty() {
+        match rest.find(['{', '}']) {
+            Some(i) if rest.as_bytes()[i] == b'}' => {
+                return Err(syn::Error::new_spanned(
+                    lit,
+                    "a `}` without its `{` in the template",
+                ));
+            }
+            Some(i) => {
+                if i > 0 {
+                    parts.push(Part::Lit(rest[..i].to_owned()));
+                }
+                let close = rest[i..].find('}').ok_or_else(|| {
+                    syn::Error::new_spanned(lit, "a `{` without its `}` in the template")
+                })? + i;
+                let name = rest[i + 1..close].trim();
+                if name.is_empty() {
+                    return Err(syn::Error::new_spanned(
+                        lit,
+                        "an empty `{}` in the template",
+                    ));
+                }
+                if matches!(parts.last(), Some(Part::Var(_))) {
+                    return Err(syn::Error::new_spanned(
+                        lit,
+                        "two placeholders need text between them, or the key cannot be read back",
+                    ));
+                }
+                parts.push(Part::Var(name.to_owned()));
+                rest = &rest[close + 1..];
+            }
+            None => {
+                parts.push(Part::Lit(rest.to_owned()));
+                rest = "";
+            }
+        }
+    }
+    Ok(parts)
+}
+
+/// `format!` arguments for a template, reading placeholders from `owner.field`.
+fn template_format(parts: &[Part], owner: TokenStream2) -> TokenStream2 {
+    let mut fmt = String::new();
+    let mut args = Vec::new();
+    for p in parts {
+        match p {
+            Part::Lit(l) => fmt.push_str(&l.replace('{', "{{").replace('}', "}}")),
+            Part::Var(v) => {
+                fmt.push_str("{}");
+                let i = Ident::new(v, Span::call_site());
+                args.push(quote! { #owner.#i });
+            }
+        }
+    }
+    quote! { ::std::format!(#fmt, #(#args),*) }
+}
+
+/// `format!` arguments for a template, reading placeholders from locals of the same names.
+fn template_format_locals(parts: &[Part]) -> TokenStream2 {
+    let mut fmt = String::new();
+    let mut args = Vec::new();
+    for p in parts {
+        match p {
+            Part::Lit(l) => fmt.push_str(&l.replace('{', "{{").replace('}', "}}")),
+            Part::Var(v) => {
+                fmt.push_str("{}");
+                let i = Ident::new(v, Span::call_site());
+                args.push(quote! { #i });
+            }
+        }
+    }
+    quote! { ::std::format!(#fmt, #(#args),*) }
+}
+
+/// The template as `dynox::model::TemplatePart`s, for reading a key back.
+fn template_const(parts: &[Part]) -> TokenStream2 {
+    let items = parts.iter().map(|p| match p {
+        Part::Lit(l) => quote! { ::dynox::model::TemplatePart::Text(#l) },
+        Part::Var(_) => quote! { ::dynox::model::TemplatePart::Value },
+    });
+    quote! { &[#(#items),*] }
 }
 
 fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
@@ -114,6 +275,20 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         fields.push(parse_field(f)?);
     }
     check_fields(&input.ident, &fields)?;
+    if let Some(f) = fields.iter().find(|f| f.extra)
+        && attrs.unknown != "keep"
+    {
+        return Err(syn::Error::new_spanned(
+            &f.ident,
+            "an `extra` field holds unknown attributes: add #[dynox(unknown = \"keep\")] to the model",
+        ));
+    }
+    if attrs.unknown == "keep" && !fields.iter().any(|f| f.extra) {
+        return Err(syn::Error::new_spanned(
+            &input.ident,
+            "unknown = \"keep\" needs a field to keep them in: #[dynox(extra)] extra: dynox::Item",
+        ));
+    }
 
     let model = &input.ident;
     let vis = &input.vis;
@@ -123,6 +298,62 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let pk = fields.iter().find(|f| f.partition_key).expect("checked");
     let sk = fields.iter().find(|f| f.sort_key);
     let keys: Vec<&Field> = std::iter::once(pk).chain(sk).collect();
+
+    // Key templates: a key field built from other fields, which then make up the key type.
+    let mut templates: std::collections::HashMap<String, (Vec<Part>, Vec<&Field>)> =
+        std::collections::HashMap::new();
+    for f in fields.iter().filter(|f| f.template.is_some()) {
+        let lit = f.template.as_ref().expect("filtered");
+        if !(f.partition_key || f.sort_key) {
+            return Err(syn::Error::new_spanned(
+                lit,
+                "a template builds a key: put it on the partition or sort key",
+            ));
+        }
+        if !matches!(&f.ty, Type::Path(p) if p.path.is_ident("String")) {
+            return Err(syn::Error::new_spanned(
+                &f.ty,
+                "a templated key is a String",
+            ));
+        }
+        let parts = parse_template(lit)?;
+        let mut vars = Vec::new();
+        for p in &parts {
+            if let Part::Var(v) = p {
+                let field = fields
+                    .iter()
+                    .find(|g| g.ident.unraw() == *v)
+                    .ok_or_else(|| {
+                        syn::Error::new_spanned(
+                            lit,
+                            format!("the template names `{v}`, which is not a field of `{model}`"),
+                        )
+                    })?;
+                if field.skip || field.extra || field.template.is_some() || field.ident == f.ident {
+                    return Err(syn::Error::new_spanned(
+                        lit,
+                        format!("`{v}` must be a stored field other than a templated key"),
+                    ));
+                }
+                vars.push(field);
+            }
+        }
+        templates.insert(f.ident.to_string(), (parts, vars));
+    }
+    // What the key type holds: each key field, or the fields its template names.
+    let mut key_components: Vec<&Field> = Vec::new();
+    for k in &keys {
+        match templates.get(&k.ident.to_string()) {
+            Some((_, vars)) => {
+                for v in vars {
+                    if !key_components.iter().any(|c| c.ident == v.ident) {
+                        key_components.push(v);
+                    }
+                }
+            }
+            None => key_components.push(k),
+        }
+    }
 
     let key_attr = |f: &Field| {
         let name = &f.stored;
@@ -142,34 +373,48 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let codec_ty = codec_tokens;
 
     // The key type.
-    let key_fields = keys.iter().map(|f| {
+    let key_fields = key_components.iter().map(|f| {
         let (i, t) = (&f.ident, &f.ty);
-        let doc = format!("The `{}` key attribute.", f.stored);
+        let doc = format!("The `{}` key value.", f.stored);
         quote! { #[doc = #doc] pub #i: #t }
     });
-    let key_params = keys.iter().map(|f| {
+    let key_params = key_components.iter().map(|f| {
         let (i, t) = (&f.ident, &f.ty);
         quote! { #i: impl ::dynox::expr::IntoValue<#t> }
     });
-    let key_inits = keys.iter().map(|f| {
+    let key_inits = key_components.iter().map(|f| {
         let i = &f.ident;
         quote! { #i: ::dynox::expr::IntoValue::into_value(#i) }
     });
-    let key_clone = keys.iter().map(|f| {
+    let key_clone = key_components.iter().map(|f| {
         let i = &f.ident;
         quote! { #i: ::core::clone::Clone::clone(&self.#i) }
     });
-    let key_puts = keys.iter().map(|f| {
+    // Encodes a key field of `owner` (the model or its key type).
+    let put_key_of = |f: &Field, owner: TokenStream2| {
         let (i, t, n, fname) = (&f.ident, &f.ty, &f.stored, f.ident.unraw().to_string());
-        let c = codec_ty(f);
-        {
-            let f = quote_spanned! {t.span()=> ::dynox::model::put_key::<#t, #c> };
-            quote! { #f(&mut item, #n, &self.#i, #model_name, #fname)?; }
+        match templates.get(&f.ident.to_string()) {
+            Some((parts, _)) => {
+                let value = template_format(parts, owner);
+                quote! {
+                    ::dynox::model::put_key::<::std::string::String, ::dynox::attr::Native>(
+                        &mut item, #n, &#value, #model_name, #fname)?;
+                }
+            }
+            None => {
+                let c = codec_ty(f);
+                let call = quote_spanned! {t.span()=> ::dynox::model::put_key::<#t, #c> };
+                quote! { #call(&mut item, #n, &#owner.#i, #model_name, #fname)?; }
+            }
         }
-    });
+    };
+    let key_puts: Vec<TokenStream2> = keys
+        .iter()
+        .map(|f| put_key_of(f, quote! { self }))
+        .collect();
 
     // Typed paths.
-    let stored_fields: Vec<&Field> = fields.iter().filter(|f| !f.skip).collect();
+    let stored_fields: Vec<&Field> = fields.iter().filter(|f| !f.skip && !f.extra).collect();
     let path_fields = stored_fields.iter().map(|f| {
         let (i, t) = (&f.ident, &f.path_ty);
         let doc = format!("Path to `{}`.", f.stored);
@@ -192,10 +437,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         let (i, t, n, fname) = (&f.ident, &f.ty, &f.stored, f.ident.unraw().to_string());
         let c = codec_ty(f);
         if f.partition_key || f.sort_key {
-            {
-                let f = quote_spanned! {t.span()=> ::dynox::model::put_key::<#t, #c> };
-                quote! { #f(&mut item, #n, &self.#i, #model_name, #fname)?; }
-            }
+            put_key_of(f, quote! { self })
         } else {
             {
                 let f = quote_spanned! {t.span()=> ::dynox::model::put_field::<#t, #c> };
@@ -216,10 +458,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             let (i, t, n, fname) = (&f.ident, &f.ty, &f.stored, f.ident.unraw().to_string());
             let c = codec_ty(f);
             if f.partition_key || f.sort_key {
-                {
-                    let f = quote_spanned! {t.span()=> ::dynox::model::put_key::<#t, #c> };
-                    quote! { #f(&mut item, #n, &self.#i, #model_name, #fname)?; }
-                }
+                put_key_of(f, quote! { self })
             } else {
                 {
                     let f = quote_spanned! {t.span()=> ::dynox::model::put_field_owned::<#t, #c> };
@@ -227,24 +466,90 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 }
             }
         });
-    let takes = fields.iter().map(|f| {
-        let (i, t, n, fname) = (&f.ident, &f.ty, &f.stored, f.ident.unraw().to_string());
+    // Decoding: each field into a local, then what is left over (unknown attributes).
+    let take_vars: Vec<Ident> = (0..fields.len())
+        .map(|i| format_ident!("__f{}", i))
+        .collect();
+    // A placeholder field missing from an item is read back from its templated key.
+    let key_captures: Vec<TokenStream2> = templates
+        .keys()
+        .map(|k| {
+            let key_field = fields
+                .iter()
+                .find(|f| f.ident == k.as_str())
+                .expect("a key field");
+            let n = &key_field.stored;
+            let var = format_ident!("__tpl_{}", k);
+            quote! { let #var = ::dynox::model::string_of(&item, #n); }
+        })
+        .collect();
+    let placeholder_of = |f: &Field| -> Option<(Ident, TokenStream2, usize)> {
+        templates.iter().find_map(|(k, (parts, vars))| {
+            let pos = vars.iter().position(|v| v.ident == f.ident)?;
+            Some((format_ident!("__tpl_{}", k), template_const(parts), pos))
+        })
+    };
+    let takes = fields.iter().zip(&take_vars).filter(|(f, _)| !f.extra).map(|(f, v)| {
+        let (t, n, fname) = (&f.ty, &f.stored, f.ident.unraw().to_string());
         let c = codec_ty(f);
-        if f.skip {
-            quote_spanned! {t.span()=> #i: <#t as ::core::default::Default>::default() }
-        } else if f.default {
-            {
-                let f =
-                    quote_spanned! {t.span()=> ::dynox::model::take_field_or_default::<#t, #c> };
-                quote! { #i: #f(&mut item, #n, #model_name, #fname)? }
-            }
-        } else {
-            {
-                let f = quote_spanned! {t.span()=> ::dynox::model::take_field::<#t, #c> };
-                quote! { #i: #f(&mut item, #n, #model_name, #fname)? }
-            }
+        if let Some((key_var, tpl, pos)) = placeholder_of(f) {
+            let call = quote_spanned! {t.span()=> ::dynox::model::take_or_parse::<#t, #c> };
+            return quote! {
+                let #v = #call(&mut item, #n, #model_name, #fname, #key_var.as_deref(), #tpl, #pos)?;
+            };
         }
+        if f.skip {
+            quote_spanned! {t.span()=> let #v = <#t as ::core::default::Default>::default(); }
+        } else if f.default {
+            let call = quote_spanned! {t.span()=> ::dynox::model::take_field_or_default::<#t, #c> };
+            quote! { let #v = #call(&mut item, #n, #model_name, #fname)?; }
+        } else {
+            let call = quote_spanned! {t.span()=> ::dynox::model::take_field::<#t, #c> };
+            quote! { let #v = #call(&mut item, #n, #model_name, #fname)?; }
+        }
+    }).collect::<Vec<_>>();
+    let extra_field = fields.iter().zip(&take_vars).find(|(f, _)| f.extra);
+    let leftovers = match (attrs.unknown.as_str(), extra_field) {
+        ("keep", Some((_, v))) => quote! { let #v = item; },
+        ("error", _) => quote! { ::dynox::model::refuse_unknown(&item, #model_name)?; },
+        _ => quote! {},
+    };
+    let inits = fields.iter().zip(&take_vars).map(|(f, v)| {
+        let i = &f.ident;
+        quote! { #i: #v }
     });
+    let (discriminator_put, discriminator_take, entity_const) = match &attrs.entity {
+        Some(e) => {
+            let d = &attrs.discriminator;
+            (
+                quote! { ::dynox::model::put_entity(&mut item, #d, #e); },
+                quote! { ::dynox::model::take_entity(&mut item, #d, #e, #model_name)?; },
+                quote! {
+                    const ENTITY: ::core::option::Option<&'static str> = ::core::option::Option::Some(#e);
+                    const DISCRIMINATOR: &'static str = #d;
+                },
+            )
+        }
+        None => (quote! {}, quote! {}, quote! {}),
+    };
+    let extra_put = match extra_field {
+        Some((f, _)) => {
+            let i = &f.ident;
+            quote! { ::dynox::model::put_extra(&mut item, &self.#i); }
+        }
+        None => quote! {},
+    };
+    let extra_put_owned = match extra_field {
+        Some(_) => quote! { ::dynox::model::put_extra(&mut item, &extra); },
+        None => quote! {},
+    };
+    let take_extra_owned = match extra_field {
+        Some((f, _)) => {
+            let i = &f.ident;
+            quote! { let extra = ::core::mem::take(&mut self.#i); }
+        }
+        None => quote! {},
+    };
 
     // Key schemas: the table itself, and one generated type per declared index.
     let find = |lit: &LitStr| -> syn::Result<&Field> {
@@ -270,6 +575,48 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                        global: bool,
                        part: &[&Field],
                        sort: &[&Field]| {
+        // A templated partition key takes its placeholders' values and builds the string.
+        let templated = (part.len() == 1)
+            .then(|| templates.get(&part[0].ident.to_string()))
+            .flatten();
+        if let Some((parts, vars)) = templated {
+            let tys: Vec<&Type> = vars.iter().map(|f| &f.ty).collect();
+            let idents: Vec<&Ident> = vars.iter().map(|f| &f.ident).collect();
+            let partition_ty = if tys.len() == 1 {
+                let t = tys[0];
+                quote! { #t }
+            } else {
+                quote! { (#(#tys,)*) }
+            };
+            let bind = if idents.len() == 1 {
+                let v = idents[0];
+                quote! { let #v = partition; }
+            } else {
+                quote! { let (#(#idents,)*) = partition; }
+            };
+            let value = template_format_locals(parts);
+            let sort_ty = match sort.first() {
+                Some(f) => f.path_ty.clone(),
+                None => quote! { ::dynox::model::NoSortKey },
+            };
+            let pk_attrs = part.iter().map(|f| key_attr_of(f));
+            let sk_attrs = sort.iter().map(|f| key_attr_of(f));
+            return quote! {
+                impl ::dynox::model::KeySchema for #target {
+                    type Model = #model;
+                    type Partition = #partition_ty;
+                    type Sort = #sort_ty;
+                    const INDEX: ::core::option::Option<&'static str> = #index;
+                    const GLOBAL: bool = #global;
+                    const PARTITION_KEY: &'static [::dynox::model::KeyAttribute] = &[#(#pk_attrs),*];
+                    const SORT_KEY: &'static [::dynox::model::KeyAttribute] = &[#(#sk_attrs),*];
+                    fn partition_values(partition: Self::Partition) -> ::dynox::Result<::std::vec::Vec<::dynox::AttributeValue>> {
+                        #bind
+                        ::core::result::Result::Ok(::std::vec![::dynox::AttributeValue::S(#value)])
+                    }
+                }
+            };
+        }
         let part_tys: Vec<Type> = part.iter().map(|f| key_inner(f)).collect();
         let partition_ty = if part_tys.len() == 1 {
             let t = &part_tys[0];
@@ -582,8 +929,12 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 
         impl ::dynox::FromItem for #model {
             fn from_item(mut item: ::dynox::Item) -> ::dynox::Result<Self> {
+                #(#key_captures)*
+                #discriminator_take
+                #(#takes)*
+                #leftovers
                 ::core::result::Result::Ok(#model {
-                    #(#takes,)*
+                    #(#inits,)*
                 })
             }
         }
@@ -593,6 +944,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 
         impl ::dynox::Model for #model {
             const INDEXES: &'static [::dynox::model::IndexDef] = &[#(#index_defs),*];
+            #entity_const
             const TTL_ATTRIBUTE: ::core::option::Option<&'static str> = #ttl_const;
             const VERSION_ATTRIBUTE: ::core::option::Option<&'static str> = #version_const;
             #max_size
@@ -618,12 +970,18 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 #(#lifecycle_checks)*
                 let mut item = ::dynox::Item::new();
                 #(#puts)*
+                #discriminator_put
+                #extra_put
                 ::core::result::Result::Ok(item)
             }
 
-            fn into_item(self) -> ::dynox::Result<::dynox::Item> {
+            #[allow(unused_mut)]
+            fn into_item(mut self) -> ::dynox::Result<::dynox::Item> {
+                #take_extra_owned
                 let mut item = ::dynox::Item::new();
                 #(#owned_puts)*
+                #discriminator_put
+                #extra_put_owned
                 ::core::result::Result::Ok(item)
             }
         }
@@ -668,6 +1026,12 @@ struct StructAttrs {
     vectors: Vec<VectorAttr>,
     hooks: bool,
     max_size: Option<syn::LitInt>,
+    /// `unknown = "ignore" | "error" | "keep"`
+    unknown: String,
+    /// `entity = "..."`: the discriminator value of this model in a shared table.
+    entity: Option<LitStr>,
+    /// `discriminator = "..."`: the attribute holding it (default `_type`).
+    discriminator: String,
 }
 
 fn parse_vector_index(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<VectorAttr> {
@@ -880,6 +1244,9 @@ fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
     let mut vectors = Vec::new();
     let mut hooks = false;
     let mut max_size: Option<syn::LitInt> = None;
+    let mut unknown = "ignore".to_owned();
+    let mut entity: Option<LitStr> = None;
+    let mut discriminator = "_type".to_owned();
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("dynox")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
@@ -900,6 +1267,22 @@ fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
             } else if meta.path.is_ident("hooks") {
                 hooks = true;
                 Ok(())
+            } else if meta.path.is_ident("unknown") {
+                let lit: LitStr = meta.value()?.parse()?;
+                if !matches!(lit.value().as_str(), "ignore" | "error" | "keep") {
+                    return Err(syn::Error::new_spanned(
+                        lit,
+                        "unknown is \"ignore\", \"error\" or \"keep\" (with an #[dynox(extra)] field)",
+                    ));
+                }
+                unknown = lit.value();
+                Ok(())
+            } else if meta.path.is_ident("entity") {
+                entity = Some(meta.value()?.parse()?);
+                Ok(())
+            } else if meta.path.is_ident("discriminator") {
+                discriminator = meta.value()?.parse::<LitStr>()?.value();
+                Ok(())
             } else if meta.path.is_ident("max_size") {
                 let lit: syn::LitInt = meta.value()?.parse()?;
                 let n: usize = lit.base10_parse()?;
@@ -914,8 +1297,9 @@ fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
             } else {
                 Err(meta.error(format!(
                     "unknown dynox attribute `{}` on a model; expected `table = \"...\"`, \
-                     `global_index(...)`, `local_index(...)`, `vector_index(...)`, `hooks` or \
-                     `max_size = N`",
+                     `global_index(...)`, `local_index(...)`, `vector_index(...)`, `hooks`, \
+                     `max_size = N`, `unknown = \"...\"`, `entity = \"...\"` or \
+                     `discriminator = \"...\"`",
                     path_name(&meta.path)
                 )))
             }
@@ -967,6 +1351,9 @@ fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
         vectors,
         hooks,
         max_size,
+        unknown,
+        entity,
+        discriminator,
     })
 }
 
@@ -995,6 +1382,8 @@ fn parse_field(f: &syn::Field) -> syn::Result<Field> {
         version: false,
         generate: None,
         updated_at: false,
+        extra: false,
+        template: None,
     };
     let mut codec: Option<Codec> = None;
     for attr in f.attrs.iter().filter(|a| a.path().is_ident("dynox")) {
@@ -1044,6 +1433,11 @@ fn parse_field(f: &syn::Field) -> syn::Result<Field> {
                 set_codec(&mut codec, Codec::Serde, &meta)
             } else if meta.path.is_ident("json") {
                 set_codec(&mut codec, Codec::Json, &meta)
+            } else if meta.path.is_ident("template") {
+                out.template = Some(meta.value()?.parse()?);
+                Ok(())
+            } else if meta.path.is_ident("extra") {
+                flag(&mut out.extra, "extra")
             } else if meta.path.is_ident("ttl") {
                 flag(&mut out.ttl, "ttl")
             } else if meta.path.is_ident("version") {
@@ -1068,7 +1462,7 @@ fn parse_field(f: &syn::Field) -> syn::Result<Field> {
                     "unknown dynox attribute `{}` on a field; expected one of `partition_key`, \
                      `sort_key`, `rename = \"...\"`, `skip`, `default`, `timestamp = \"...\"`, \
                      `serde`, `json`, `ttl`, `version`, `generate = \"...\"`, `created_at`, \
-                     `updated_at`",
+                     `updated_at`, `extra`, `template = \"...\"`",
                     path_name(&meta.path)
                 )))
             }
@@ -1235,6 +1629,13 @@ fn check_fields(model: &Ident, fields: &[Field]) -> syn::Result<()> {
         return Err(syn::Error::new_spanned(
             model,
             "a model needs a partition key: mark one field with #[dynox(partition_key)]",
+        ));
+    }
+    let extras: Vec<&Field> = fields.iter().filter(|f| f.extra).collect();
+    if let Some(second) = extras.get(1) {
+        return Err(syn::Error::new_spanned(
+            &second.ident,
+            "a model has at most one `extra` field",
         ));
     }
     for (what, pick) in [("ttl", 0), ("version", 1)] {

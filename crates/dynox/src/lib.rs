@@ -43,7 +43,7 @@ pub mod vector;
 
 pub use aws_sdk_dynamodb::types::AttributeValue;
 pub use client::{Client, ClientBuilder};
-pub use dynox_derive::{Attribute, Model, partiql};
+pub use dynox_derive::{Attribute, Collection, Model, partiql};
 pub use error::{Error, Result};
 pub use lifecycle::Tracked;
 pub use model::{FromItem, Hooks, Model, ModelKey};

@@ -189,6 +189,11 @@ pub trait Model: FromItem + Send + Sync + 'static {
     fn into_item(self) -> Result<Item> {
         self.to_item()
     }
+    /// This model's discriminator value, when several models share a table
+    /// (`#[dynox(entity = "...")]`).
+    const ENTITY: Option<&'static str> = None;
+    /// The attribute holding [`ENTITY`](Model::ENTITY) (`_type` unless declared).
+    const DISCRIMINATOR: &'static str = "_type";
     /// The time-to-live attribute (`#[dynox(ttl)]`), enabled when the table is created.
     const TTL_ATTRIBUTE: Option<&'static str> = None;
     /// The version attribute for optimistic locking (`#[dynox(version)]`).
@@ -374,6 +379,154 @@ impl TtlField for Option<crate::attr::Ttl> {}
 pub const fn assert_version<T: VersionNumber>() {}
 /// Compile-time checks the derive places on a field's type.
 pub const fn assert_ttl<T: TtlField>() {}
+
+/// A piece of a key template (`USER#{id}`): text, or a placeholder's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TemplatePart {
+    /// Literal text.
+    Text(&'static str),
+    /// A placeholder.
+    Value,
+}
+
+/// The string value of attribute `name`, if it is one.
+pub fn string_of(item: &Item, name: &str) -> Option<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// The `index`-th placeholder value of `key` under `template`, as text.
+pub fn template_value<'k>(
+    template: &[TemplatePart],
+    key: &'k str,
+    index: usize,
+) -> Option<&'k str> {
+    let mut rest = key;
+    let mut n = 0;
+    for (i, part) in template.iter().enumerate() {
+        match part {
+            TemplatePart::Text(t) => rest = rest.strip_prefix(t)?,
+            TemplatePart::Value => {
+                // A value runs to the next text (placeholders are always separated by text).
+                let end = match template.get(i + 1) {
+                    Some(TemplatePart::Text(t)) => rest.find(t)?,
+                    _ => rest.len(),
+                };
+                if n == index {
+                    return Some(&rest[..end]);
+                }
+                n += 1;
+                rest = &rest[end..];
+            }
+        }
+    }
+    None
+}
+
+/// Takes a placeholder field; when the item does not hold it, reads it back from the templated
+/// key (a key written by another tool, say).
+pub fn take_or_parse<T: std::str::FromStr, C: Codec<T>>(
+    item: &mut Item,
+    name: &str,
+    model: &'static str,
+    field: &'static str,
+    key: Option<&str>,
+    template: &[TemplatePart],
+    index: usize,
+) -> Result<T> {
+    if item.contains_key(name) {
+        return take_field::<T, C>(item, name, model, field);
+    }
+    let text = key
+        .and_then(|k| template_value(template, k, index))
+        .ok_or(Error::conversion(model, field, ValueError::Missing))?;
+    text.parse().map_err(|_| {
+        Error::conversion(
+            model,
+            field,
+            ValueError::Invalid(format!("`{text}` from the key does not parse")),
+        )
+    })
+}
+
+/// Writes the discriminator of a model that shares its table.
+pub fn put_entity(item: &mut Item, attribute: &'static str, entity: &'static str) {
+    item.insert(attribute.to_owned(), AttributeValue::S(entity.to_owned()));
+}
+
+/// Reads and checks the discriminator: an item of another model is an error, not a silent
+/// mis-decoding.
+pub fn take_entity(
+    item: &mut Item,
+    attribute: &'static str,
+    entity: &'static str,
+    model: &'static str,
+) -> Result<()> {
+    match item.remove(attribute) {
+        Some(AttributeValue::S(s)) if s == entity => Ok(()),
+        Some(AttributeValue::S(s)) => Err(Error::conversion(
+            model,
+            attribute,
+            ValueError::Invalid(format!("this item is a `{s}`, not a `{entity}`")),
+        )),
+        Some(other) => Err(Error::conversion(
+            model,
+            attribute,
+            ValueError::WrongType {
+                expected: "S",
+                found: crate::attr::type_name(&other),
+            },
+        )),
+        None => Err(Error::conversion(model, attribute, ValueError::Missing)),
+    }
+}
+
+/// Whether `item` is an `M` by its discriminator.
+pub fn is_entity<M: Model>(item: &Item) -> bool {
+    match (M::ENTITY, item.get(M::DISCRIMINATOR)) {
+        (Some(e), Some(AttributeValue::S(s))) => s == e,
+        _ => false,
+    }
+}
+
+/// The error for an item of a collection that is none of its models.
+pub fn unknown_entity(item: &Item, collection: &'static str, entities: &[&str]) -> Error {
+    let found = ["_type"]
+        .iter()
+        .find_map(|d| item.get(*d))
+        .map_or_else(|| "no discriminator".to_owned(), |v| format!("{v:?}"));
+    Error::conversion(
+        collection,
+        "(entity)",
+        ValueError::Invalid(format!(
+            "the item is none of {} ({found})",
+            entities.join(", ")
+        )),
+    )
+}
+
+/// Refuses attributes no field names (`#[dynox(unknown = "error")]`).
+pub fn refuse_unknown(item: &Item, model: &'static str) -> Result<()> {
+    if item.is_empty() {
+        return Ok(());
+    }
+    let mut names: Vec<&str> = item.keys().map(String::as_str).collect();
+    names.sort();
+    Err(Error::conversion(
+        model,
+        "(unknown)",
+        ValueError::Invalid(format!("unknown attributes: {}", names.join(", "))),
+    ))
+}
+
+/// Writes back the attributes kept from a read (`#[dynox(extra)]`), never over a field's.
+pub fn put_extra(item: &mut Item, extra: &Item) {
+    for (k, v) in extra {
+        item.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+}
 
 /// Encodes one key value (for key conditions and index keys), which must be present.
 pub fn key_value<T, C: Codec<T>>(
