@@ -696,3 +696,77 @@ async fn key_templates_and_one_query_for_a_user_and_their_orders() {
     let parsed = AppOrder::from_item(sparse).unwrap();
     assert_eq!((parsed.user_id.as_str(), parsed.order_id), ("u1", 3));
 }
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dynox(table = "articles")]
+struct Article {
+    #[dynox(partition_key)]
+    id: String,
+    #[dynox(compress = "zstd")]
+    body: String,
+    #[dynox(compress(algorithm = "gzip", level = 9, min_size = 10, max_ratio = 0.95))]
+    summary: Option<String>,
+    #[dynox(compress = "lz4")]
+    note: String,
+}
+
+#[tokio::test]
+async fn compressed_fields_round_trip_in_pydynox_format() {
+    let local = LocalDynamo::start().await.unwrap();
+    let client = local.client();
+    local.create_table::<Article>(&client).await.unwrap();
+    let a = Article {
+        id: "a".into(),
+        body: "DynamoDB stores items. ".repeat(200),
+        summary: Some("short summary, short summary, short summary".into()),
+        note: "tiny".into(),
+    };
+    client.put(&a).await.unwrap();
+    assert_eq!(
+        client
+            .get::<Article>(Article::key("a"))
+            .await
+            .unwrap()
+            .unwrap(),
+        a
+    );
+    let raw: Item = client
+        .get::<Article>(Article::key("a"))
+        .send_as()
+        .await
+        .unwrap()
+        .unwrap();
+    let AttributeValue::S(body) = &raw["body"] else {
+        panic!()
+    };
+    assert!(
+        body.starts_with("ZSTD:") && body.len() < 200,
+        "{}",
+        body.len()
+    );
+    let AttributeValue::S(summary) = &raw["summary"] else {
+        panic!()
+    };
+    assert!(summary.starts_with("GZIP:"));
+    assert_eq!(
+        raw["note"],
+        AttributeValue::S("tiny".into()),
+        "small values pass through"
+    );
+    // A value pydynox wrote (gzip of "hello world") reads back.
+    let mut item = raw.clone();
+    item.insert(
+        "note".into(),
+        AttributeValue::S("GZIP:H4sIAAAAAAAC/8tIzcnJVyjPL8pJAQCFEUoNCwAAAA==".into()),
+    );
+    assert_eq!(Article::from_item(item).unwrap().note, "hello world");
+    // A damaged value is a clear error.
+    let mut item = raw;
+    item.insert("body".into(), AttributeValue::S("ZSTD:AAAA".into()));
+    assert!(
+        Article::from_item(item)
+            .unwrap_err()
+            .to_string()
+            .starts_with("Article.body: the compressed value is damaged")
+    );
+}

@@ -126,6 +126,8 @@ enum Codec {
     Serde,
     /// Any serde type as a JSON string.
     Json,
+    /// A compressed string: algorithm (0 zstd, 1 lz4, 2 gzip), level, min size, ratio (percent).
+    Compressed(u8, i32, usize, u32),
 }
 
 struct Field {
@@ -1235,6 +1237,9 @@ fn codec_tokens(f: &Field) -> TokenStream2 {
         Codec::EpochMillis => quote_spanned! {f.ty.span()=> ::dynox::attr::EpochMillis },
         Codec::Serde => quote_spanned! {f.ty.span()=> ::dynox::attr::SerdeValue },
         Codec::Json => quote_spanned! {f.ty.span()=> ::dynox::attr::Json },
+        Codec::Compressed(a, l, m, r) => {
+            quote_spanned! {f.ty.span()=> ::dynox::attr::Compressed<#a, #l, #m, #r> }
+        }
     }
 }
 
@@ -1429,6 +1434,8 @@ fn parse_field(f: &syn::Field) -> syn::Result<Field> {
                     }
                 };
                 set_codec(&mut codec, c, &meta)
+            } else if meta.path.is_ident("compress") {
+                set_codec(&mut codec, parse_compress(&meta)?, &meta)
             } else if meta.path.is_ident("serde") {
                 set_codec(&mut codec, Codec::Serde, &meta)
             } else if meta.path.is_ident("json") {
@@ -1461,7 +1468,7 @@ fn parse_field(f: &syn::Field) -> syn::Result<Field> {
                 Err(meta.error(format!(
                     "unknown dynox attribute `{}` on a field; expected one of `partition_key`, \
                      `sort_key`, `rename = \"...\"`, `skip`, `default`, `timestamp = \"...\"`, \
-                     `serde`, `json`, `ttl`, `version`, `generate = \"...\"`, `created_at`, \
+                     `serde`, `json`, `compress`, `ttl`, `version`, `generate = \"...\"`, `created_at`, \
                      `updated_at`, `extra`, `template = \"...\"`",
                     path_name(&meta.path)
                 )))
@@ -1476,6 +1483,8 @@ fn parse_field(f: &syn::Field) -> syn::Result<Field> {
         Codec::EpochSeconds | Codec::EpochMillis => quote! { i64 },
         // Reached untyped.
         Codec::Serde | Codec::Json => quote! { ::dynox::AttributeValue },
+        // Stored compressed: compared as the stored text.
+        Codec::Compressed(..) => quote! { ::std::string::String },
     };
     Ok(out)
 }
@@ -1491,13 +1500,68 @@ const GENERATORS: [&str; 7] = [
     "iso8601",
 ];
 
+/// `compress = "zstd"` or `compress(algorithm = "gzip", level = 9, min_size = 64, max_ratio = 0.8)`.
+fn parse_compress(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Codec> {
+    let alg_of = |lit: &LitStr| match lit.value().as_str() {
+        "zstd" => Ok((0u8, 3i32)),
+        "lz4" => Ok((1, 0)),
+        "gzip" => Ok((2, 6)),
+        _ => Err(syn::Error::new_spanned(
+            lit,
+            "compress is \"zstd\", \"lz4\" or \"gzip\"",
+        )),
+    };
+    if meta.input.peek(syn::Token![=]) {
+        let lit: LitStr = meta.value()?.parse()?;
+        let (a, l) = alg_of(&lit)?;
+        return Ok(Codec::Compressed(a, l, 100, 90));
+    }
+    let (mut a, mut l, mut m, mut r) = (0u8, 3i32, 100usize, 90u32);
+    let mut level_given = None;
+    meta.parse_nested_meta(|m2| {
+        if m2.path.is_ident("algorithm") {
+            let lit: LitStr = m2.value()?.parse()?;
+            let (aa, ll) = alg_of(&lit)?;
+            a = aa;
+            l = ll;
+        } else if m2.path.is_ident("level") {
+            level_given = Some(m2.value()?.parse::<syn::LitInt>()?.base10_parse::<i32>()?);
+        } else if m2.path.is_ident("min_size") {
+            m = m2.value()?.parse::<syn::LitInt>()?.base10_parse()?;
+        } else if m2.path.is_ident("max_ratio") {
+            let f: f64 = m2.value()?.parse::<syn::LitFloat>()?.base10_parse()?;
+            if !(0.0..=1.0).contains(&f) {
+                return Err(m2.error("max_ratio is between 0 and 1"));
+            }
+            r = (f * 100.0).round() as u32;
+        } else {
+            return Err(m2.error("compress takes `algorithm`, `level`, `min_size`, `max_ratio`"));
+        }
+        Ok(())
+    })?;
+    if let Some(level) = level_given {
+        let ok = match a {
+            0 => (1..=22).contains(&level),
+            2 => (0..=9).contains(&level),
+            _ => false,
+        };
+        if !ok {
+            return Err(meta.error("level is 1 to 22 for zstd, 0 to 9 for gzip; lz4 takes none"));
+        }
+        l = level;
+    }
+    Ok(Codec::Compressed(a, l, m, r))
+}
+
 fn set_codec(
     slot: &mut Option<Codec>,
     c: Codec,
     meta: &syn::meta::ParseNestedMeta<'_>,
 ) -> syn::Result<()> {
     if slot.is_some() {
-        return Err(meta.error("a field has one storage form: `timestamp`, `serde` or `json`"));
+        return Err(
+            meta.error("a field has one storage form: `timestamp`, `serde`, `json` or `compress`")
+        );
     }
     *slot = Some(c);
     Ok(())

@@ -1,7 +1,8 @@
-//! Field-level KMS envelope encryption for dynox models.
+//! Stored formats for protected attribute values: compression now, KMS envelope encryption
+//! next.
 //!
-//! A model field declared encrypted is sealed with AES-256-GCM under a data key from KMS
-//! `GenerateDataKey`, and opened with KMS `Decrypt`; the KMS permissions are marked with
-//! `dynox-iam` like every other operation. The crate sits between `dynox-iam` and `dynox` in the
-//! dependency order, and its API arrives with the encryption work on the roadmap: until then it
-//! exports nothing.
+//! [`compress`] reads and writes the `"ZSTD:"`, `"LZ4:"` and `"GZIP:"` forms pydynox uses, with
+//! bounded decompression. The crate sits between `dynox-iam` (whose markers its KMS calls will
+//! carry) and `dynox` (whose attribute codecs call it).
+
+pub mod compress;

@@ -7,12 +7,14 @@
 //! `Vec<u8>` is stored as binary by the derive (the [`Bytes`] codec), and [`Binary`] is the binary
 //! type for nested positions.
 
+mod compressed;
 mod decimal;
 mod json;
 mod time;
 mod ttl;
 mod vector;
 
+pub use compressed::Compressed;
 pub use decimal::Decimal;
 pub use json::{Json, SerdeValue};
 pub use time::{EpochMillis, EpochSeconds};
