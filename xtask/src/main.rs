@@ -14,7 +14,9 @@ commands:
          [--region R] [--account A] [--partition P] [--output FILE] [--allow-wildcard]
                  print the exact IAM policy of a linked binary
   demo           run the example service on the embedded backend and print its policy
-  test           run the whole test suite (cargo-nextest when installed, cargo test otherwise)";
+  test           run the whole test suite (cargo-nextest when installed, cargo test otherwise)
+  setup          install what the tests need: a Python virtual environment under target/ with
+                 the pinned local KMS (moto's server)";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
         Some("policy") => policy(args.collect()),
         Some("demo") => demo(),
         Some("test") => test(),
+        Some("setup") => setup().map(|_| ()),
         Some("-h" | "--help" | "help") | None => {
             println!("{HELP}");
             Ok(())
@@ -66,6 +69,39 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
+/// The pinned Python requirements of the test backends.
+const REQUIREMENTS: &str = include_str!("../python/requirements.txt");
+
+/// Creates `target/dynox-venv` and installs the pinned requirements into it, once per version
+/// of the requirements file. Returns the path of `moto_server`.
+fn setup() -> Result<PathBuf, String> {
+    let venv = workspace_root().join("target").join("dynox-venv");
+    let server = venv.join("bin").join("moto_server");
+    let stamp = venv.join("requirements.installed");
+    if server.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == REQUIREMENTS) {
+        return Ok(server);
+    }
+    eprintln!(
+        "xtask: installing the local KMS (moto's server) into {}",
+        venv.display()
+    );
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    run(Command::new(&python).arg("-m").arg("venv").arg(&venv))
+        .map_err(|e| format!("{e}\nxtask: a Python 3 with the venv module is needed"))?;
+    let requirements = workspace_root()
+        .join("xtask")
+        .join("python")
+        .join("requirements.txt");
+    run(Command::new(venv.join("bin").join("pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements))?;
+    if !server.exists() {
+        return Err(format!("{} was not installed", server.display()));
+    }
+    std::fs::write(&stamp, REQUIREMENTS).map_err(|e| e.to_string())?;
+    Ok(server)
+}
+
 /// The example service, run end to end on the embedded backend, then its policy.
 fn demo() -> Result<(), String> {
     let target = dynox_iam::cli::Target::Example("service".into());
@@ -97,6 +133,13 @@ fn has_nextest() -> bool {
 /// The whole suite: doc tests first, then unit, integration, compile-fail and marker-exactness
 /// tests, so the runner's summary is the last thing printed.
 fn test() -> Result<(), String> {
+    // The local KMS the encryption tests start; its path reaches them through the environment.
+    let moto = setup()?;
+    let cargo = || {
+        let mut c = cargo();
+        c.env("DYNOX_MOTO_SERVER", &moto);
+        c
+    };
     // nextest does not run doctests; cargo test --doc does.
     run(cargo().args(["test", "--workspace", "--doc"]))?;
     if has_nextest() {

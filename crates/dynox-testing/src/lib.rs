@@ -4,7 +4,7 @@
 //! `127.0.0.1:0`, with a fresh in-memory database per instance, so tests exercise the real AWS SDK
 //! code path with zero setup. Setting `DYNOX_ENDPOINT` (or the standard
 //! `AWS_ENDPOINT_URL_DYNAMODB`) points every instance at that endpoint instead: real AWS or any
-//! emulator.
+//! emulator. [`LocalKms`] runs moto's KMS server on loopback for encryption tests.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,6 +30,8 @@ pub enum StartError {
     Io(std::io::Error),
     /// The embedded engine could not open its database.
     Engine(String),
+    /// The local KMS is not installed or did not come up.
+    Kms(String),
 }
 
 impl fmt::Display for StartError {
@@ -37,6 +39,7 @@ impl fmt::Display for StartError {
         match self {
             StartError::Io(e) => write!(f, "cannot start the embedded DynamoDB server: {e}"),
             StartError::Engine(e) => write!(f, "the embedded DynamoDB engine failed: {e}"),
+            StartError::Kms(e) => write!(f, "the local KMS failed: {e}"),
         }
     }
 }
@@ -45,7 +48,7 @@ impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StartError::Io(e) => Some(e),
-            StartError::Engine(_) => None,
+            StartError::Engine(_) | StartError::Kms(_) => None,
         }
     }
 }
@@ -233,4 +236,157 @@ pub fn external_endpoint() -> Option<String> {
     ENDPOINT_VARIABLES
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
+}
+
+/// The environment variables that point [`LocalKms`] at an external KMS endpoint, in order.
+pub const KMS_ENDPOINT_VARIABLES: [&str; 2] = ["DYNOX_KMS_ENDPOINT", "AWS_ENDPOINT_URL_KMS"];
+
+/// A KMS for tests: moto's server started on loopback as a child process (installed by
+/// `cargo xtask setup` under `target/dynox-venv`), or the endpoint from the environment.
+///
+/// Dropping it stops the server (by its PID).
+pub struct LocalKms {
+    endpoint: String,
+    config: SdkConfig,
+    child: Option<std::process::Child>,
+}
+
+impl fmt::Debug for LocalKms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalKms")
+            .field("endpoint", &self.endpoint)
+            .field("pid", &self.child.as_ref().map(std::process::Child::id))
+            .finish()
+    }
+}
+
+/// Where `moto_server` is: `DYNOX_MOTO_SERVER`, or `target/dynox-venv` of the nearest workspace.
+fn moto_server() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("DYNOX_MOTO_SERVER") {
+        return Some(p.into());
+    }
+    let mut dir = std::env::current_dir().ok()?;
+    loop {
+        let candidate = dir.join("target/dynox-venv/bin/moto_server");
+        if candidate.exists() {
+            return Some(candidate);
+        }
+        if !dir.pop() {
+            return None;
+        }
+    }
+}
+
+impl LocalKms {
+    /// Starts moto's KMS on a free loopback port, unless the environment names an endpoint.
+    pub async fn start() -> Result<LocalKms, StartError> {
+        if let Some(endpoint) = KMS_ENDPOINT_VARIABLES
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
+        {
+            let config = aws_config::defaults(BehaviorVersion::latest())
+                .endpoint_url(&endpoint)
+                .load()
+                .await;
+            return Ok(LocalKms {
+                endpoint,
+                config,
+                child: None,
+            });
+        }
+        let server = moto_server().ok_or_else(|| {
+            StartError::Kms("moto_server is not installed: run `cargo xtask setup`".into())
+        })?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(StartError::Io)?
+            .port();
+        let mut child = std::process::Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| StartError::Kms(format!("cannot start {}: {e}", server.display())))?;
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(StartError::Kms(format!("moto_server exited with {status}")));
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(StartError::Kms(
+                    "moto_server did not listen within 30 s".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let endpoint = format!("http://{addr}");
+        let config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&endpoint)
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "dynox-testing",
+            )))
+            .sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep().expect("tokio sleep"))
+            .build();
+        Ok(LocalKms {
+            endpoint,
+            config,
+            child: Some(child),
+        })
+    }
+
+    /// The endpoint URL.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// A KMS client pointed at it.
+    pub fn client(&self) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.config)
+    }
+
+    /// Creates a symmetric key, with `alias/<name>` when given; returns the key id.
+    pub async fn create_key(&self, alias: Option<&str>) -> Result<String, StartError> {
+        let kms = self.client();
+        let out =
+            kms.create_key().send().await.map_err(|e| {
+                StartError::Kms(aws_sdk_kms::error::DisplayErrorContext(e).to_string())
+            })?;
+        let id = out
+            .key_metadata
+            .map(|m| m.key_id)
+            .ok_or_else(|| StartError::Kms("CreateKey returned no key".into()))?;
+        if let Some(a) = alias {
+            kms.create_alias()
+                .alias_name(format!("alias/{a}"))
+                .target_key_id(&id)
+                .send()
+                .await
+                .map_err(|e| {
+                    StartError::Kms(aws_sdk_kms::error::DisplayErrorContext(e).to_string())
+                })?;
+        }
+        Ok(id)
+    }
+}
+
+impl Drop for LocalKms {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }

@@ -1,0 +1,345 @@
+//! KMS envelope encryption of field values, with data-key caching and call counts.
+//!
+//! A field's declaration is a type implementing [`EncryptedField`] (the derive makes one per
+//! encrypted field), so its key is a constant and [`Encryptor::encrypt`] and
+//! [`Encryptor::decrypt`] mark exactly `kms:GenerateDataKey` and `kms:Decrypt` on that key. A
+//! write-only field's code never calls `decrypt`, so its binary has no `kms:Decrypt`.
+
+use crate::envelope::{self, Binding, Envelope, EnvelopeError, V2};
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::DataKeySpec;
+use dynox_iam::{ResourceRef, actions::kms, mark};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
+
+/// What a field allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Encrypts on write, decrypts on read.
+    ReadWrite,
+    /// Encrypts on write and never decrypts (reads give the ciphertext or an error, by choice).
+    WriteOnly,
+    /// Decrypts on read and refuses to write the field.
+    ReadOnly,
+}
+
+/// An encrypted field's declaration.
+pub trait EncryptedField: Send + Sync + 'static {
+    /// The KMS key: id, key ARN, alias name or alias ARN.
+    const KEY: &'static str;
+    /// What the field allows.
+    const MODE: Mode;
+    /// The stored format: [`V2`] (context-bound, the default) or [`V1`] (pydynox's).
+    const VERSION: u8;
+    /// The model's table.
+    const TABLE: &'static str;
+    /// The stored attribute name.
+    const ATTRIBUTE: &'static str;
+    /// User context pairs, added to the encryption context.
+    const CONTEXT: &'static [(&'static str, &'static str)];
+    /// Whether the item's key is bound too (version 2 only).
+    const BIND_ITEM_KEY: bool;
+}
+
+/// Why encryption or decryption failed.
+#[derive(Debug)]
+pub enum EncryptionError {
+    /// The stored value is not a readable encrypted value, or does not decrypt.
+    Envelope(EnvelopeError),
+    /// KMS refused or failed.
+    Kms(String),
+    /// The field's mode forbids this.
+    Refused(String),
+}
+
+impl fmt::Display for EncryptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncryptionError::Envelope(e) => write!(f, "{e}"),
+            EncryptionError::Kms(e) => write!(f, "KMS: {e}"),
+            EncryptionError::Refused(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for EncryptionError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EncryptionError::Envelope(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<EnvelopeError> for EncryptionError {
+    fn from(e: EnvelopeError) -> Self {
+        EncryptionError::Envelope(e)
+    }
+}
+
+/// How long and how much one data key is reused, and how many unwrapped keys are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheLimits {
+    /// Reuse a data key for at most this long (default 5 minutes).
+    pub max_age: Duration,
+    /// Encrypt at most this many values with one data key (default 4,096).
+    pub max_values: u64,
+    /// Encrypt at most this many bytes with one data key (default 64 MiB).
+    pub max_bytes: u64,
+    /// Keep at most this many unwrapped keys for decryption (default 1,024).
+    pub max_decrypt_entries: usize,
+}
+
+impl Default for CacheLimits {
+    fn default() -> Self {
+        CacheLimits {
+            max_age: Duration::from_secs(300),
+            max_values: 4096,
+            max_bytes: 64 << 20,
+            max_decrypt_entries: 1024,
+        }
+    }
+}
+
+/// How many KMS calls were made.
+#[derive(Debug, Default)]
+pub struct KmsMetrics {
+    generate_data_key: AtomicU64,
+    decrypt: AtomicU64,
+}
+
+impl KmsMetrics {
+    /// `GenerateDataKey` calls so far.
+    pub fn generate_data_key_calls(&self) -> u64 {
+        self.generate_data_key.load(Ordering::Relaxed)
+    }
+    /// `Decrypt` calls so far.
+    pub fn decrypt_calls(&self) -> u64 {
+        self.decrypt.load(Ordering::Relaxed)
+    }
+}
+
+struct DataKey {
+    plaintext: Zeroizing<Vec<u8>>,
+    encrypted: Vec<u8>,
+    created: Instant,
+    values: u64,
+    bytes: u64,
+}
+
+type ContextKey = (String, Vec<(String, String)>);
+/// Unwrapped data keys by their encrypted form and context, with when they were unwrapped.
+type DecryptCache = HashMap<(Vec<u8>, ContextKey), (Zeroizing<Vec<u8>>, Instant)>;
+
+/// Encrypts and decrypts field values with KMS data keys. Share one per process: its caches are
+/// what make bulk writes cheap.
+pub struct Encryptor {
+    kms: aws_sdk_kms::Client,
+    limits: Option<CacheLimits>,
+    encrypt_keys: Mutex<HashMap<ContextKey, DataKey>>,
+    decrypt_keys: Mutex<DecryptCache>,
+    metrics: KmsMetrics,
+}
+
+impl fmt::Debug for Encryptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Key material stays out of Debug output.
+        f.debug_struct("Encryptor")
+            .field("limits", &self.limits)
+            .field("metrics", &self.metrics)
+            .finish_non_exhaustive()
+    }
+}
+
+fn context_key(kms_key: &str, ctx: &BTreeMap<String, String>) -> ContextKey {
+    (
+        kms_key.to_owned(),
+        ctx.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    )
+}
+
+fn binding<F: EncryptedField>(item_key: Option<&str>) -> Binding {
+    Binding {
+        table: F::TABLE.to_owned(),
+        attribute: F::ATTRIBUTE.to_owned(),
+        item_key: if F::BIND_ITEM_KEY && F::VERSION == V2 {
+            item_key.map(str::to_owned)
+        } else {
+            None
+        },
+        context: F::CONTEXT
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    }
+}
+
+impl Encryptor {
+    /// An encryptor with the default cache limits.
+    pub fn new(kms: aws_sdk_kms::Client) -> Encryptor {
+        Encryptor::with_cache(kms, Some(CacheLimits::default()))
+    }
+
+    /// An encryptor with these cache limits, or no caching at all (`None`: one KMS call per
+    /// value).
+    pub fn with_cache(kms: aws_sdk_kms::Client, limits: Option<CacheLimits>) -> Encryptor {
+        Encryptor {
+            kms,
+            limits,
+            encrypt_keys: Mutex::new(HashMap::new()),
+            decrypt_keys: Mutex::new(HashMap::new()),
+            metrics: KmsMetrics::default(),
+        }
+    }
+
+    /// The KMS call counts.
+    pub fn metrics(&self) -> &KmsMetrics {
+        &self.metrics
+    }
+
+    /// Encrypts `plaintext` for field `F` of the item whose key text is `item_key`.
+    pub async fn encrypt<F: EncryptedField>(
+        &self,
+        plaintext: &[u8],
+        item_key: Option<&str>,
+    ) -> Result<String, EncryptionError> {
+        mark!(
+            kms::GENERATE_DATA_KEY,
+            ResourceRef::KmsKey(F::KEY),
+            "encrypt",
+            F::ATTRIBUTE
+        );
+        if F::MODE == Mode::ReadOnly {
+            return Err(EncryptionError::Refused(format!(
+                "{}.{} is read-only: it is never written",
+                F::TABLE,
+                F::ATTRIBUTE
+            )));
+        }
+        let b = binding::<F>(item_key);
+        let ctx = b.kms_context(F::VERSION);
+        let cache_key = context_key(F::KEY, &ctx);
+        if let Some(limits) = self.limits {
+            let mut keys = self.encrypt_keys.lock().expect("cache lock");
+            if let Some(k) = keys.get_mut(&cache_key) {
+                let fresh = k.created.elapsed() < limits.max_age
+                    && k.values < limits.max_values
+                    && k.bytes + plaintext.len() as u64 <= limits.max_bytes;
+                if fresh {
+                    k.values += 1;
+                    k.bytes += plaintext.len() as u64;
+                    let env =
+                        envelope::seal(F::VERSION, &k.plaintext, &k.encrypted, &b, plaintext)?;
+                    return Ok(env.to_stored()?);
+                }
+                keys.remove(&cache_key);
+            }
+        }
+        self.metrics
+            .generate_data_key
+            .fetch_add(1, Ordering::Relaxed);
+        let out = self
+            .kms
+            .generate_data_key()
+            .key_id(F::KEY)
+            .key_spec(DataKeySpec::Aes256)
+            .set_encryption_context(Some(ctx.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| {
+                EncryptionError::Kms(aws_sdk_kms::error::DisplayErrorContext(e).to_string())
+            })?;
+        let plain = Zeroizing::new(
+            out.plaintext
+                .ok_or_else(|| EncryptionError::Kms("GenerateDataKey returned no key".into()))?
+                .into_inner(),
+        );
+        let encrypted = out
+            .ciphertext_blob
+            .ok_or_else(|| EncryptionError::Kms("GenerateDataKey returned no ciphertext".into()))?
+            .into_inner();
+        let env = envelope::seal(F::VERSION, &plain, &encrypted, &b, plaintext)?;
+        if self.limits.is_some() {
+            self.encrypt_keys.lock().expect("cache lock").insert(
+                cache_key,
+                DataKey {
+                    plaintext: plain,
+                    encrypted,
+                    created: Instant::now(),
+                    values: 1,
+                    bytes: plaintext.len() as u64,
+                },
+            );
+        }
+        Ok(env.to_stored()?)
+    }
+
+    /// Decrypts a stored value of field `F` of the item whose key text is `item_key`.
+    pub async fn decrypt<F: EncryptedField>(
+        &self,
+        stored: &str,
+        item_key: Option<&str>,
+    ) -> Result<Vec<u8>, EncryptionError> {
+        mark!(
+            kms::DECRYPT,
+            ResourceRef::KmsKey(F::KEY),
+            "decrypt",
+            F::ATTRIBUTE
+        );
+        let env = Envelope::parse(stored)?;
+        let b = binding::<F>(item_key);
+        let ctx = b.kms_context(env.version);
+        // Cached by the encrypted key *and* its context, so a value moved elsewhere still goes
+        // through the context check.
+        let cache_key = (env.encrypted_key.clone(), context_key(F::KEY, &ctx));
+        if let Some(limits) = self.limits {
+            let keys = self.decrypt_keys.lock().expect("cache lock");
+            if let Some((k, at)) = keys.get(&cache_key)
+                && at.elapsed() < limits.max_age
+            {
+                return Ok(envelope::open(&env, k, &b)?);
+            }
+        }
+        self.metrics.decrypt.fetch_add(1, Ordering::Relaxed);
+        let out = self
+            .kms
+            .decrypt()
+            .ciphertext_blob(Blob::new(env.encrypted_key.clone()))
+            .key_id(F::KEY)
+            .set_encryption_context(Some(ctx.into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| {
+                let text = aws_sdk_kms::error::DisplayErrorContext(&e).to_string();
+                if text.contains("InvalidCiphertext") {
+                    EncryptionError::Envelope(EnvelopeError::Authentication)
+                } else {
+                    EncryptionError::Kms(text)
+                }
+            })?;
+        let key = Zeroizing::new(
+            out.plaintext
+                .ok_or_else(|| EncryptionError::Kms("Decrypt returned no key".into()))?
+                .into_inner(),
+        );
+        let plain = envelope::open(&env, &key, &b)?;
+        if let Some(limits) = self.limits {
+            let mut keys = self.decrypt_keys.lock().expect("cache lock");
+            if keys.len() >= limits.max_decrypt_entries {
+                let oldest = keys
+                    .iter()
+                    .min_by_key(|(_, (_, at))| *at)
+                    .map(|(k, _)| k.clone());
+                if let Some(o) = oldest {
+                    keys.remove(&o);
+                }
+            }
+            keys.insert(cache_key, (key, Instant::now()));
+        }
+        Ok(plain)
+    }
+}
