@@ -232,3 +232,191 @@ async fn ten_thousand_values_cost_a_handful_of_kms_calls() {
     assert_eq!(uncached.metrics().generate_data_key_calls(), 200);
     assert_eq!(uncached.metrics().decrypt_calls(), 200);
 }
+
+mod models {
+    use dynox::attr::Secret;
+    use dynox::{AttributeValue, Item, Model};
+    use dynox_testing::{LocalDynamo, LocalKms};
+    use futures::TryStreamExt;
+    use std::sync::Arc;
+
+    #[derive(Model, Debug, Clone, PartialEq)]
+    #[dynox(table = "patients")]
+    pub struct Patient {
+        #[dynox(partition_key)]
+        pub id: String,
+        pub name: String,
+        #[dynox(encrypted(key = "alias/dynox-models", context(purpose = "care"), bind_item_key))]
+        pub diagnosis: Secret<String>,
+        #[dynox(encrypted(key = "alias/dynox-models", mode = "write_only"))]
+        pub audit: Option<Secret<Vec<u8>>>,
+        #[dynox(encrypted(key = "alias/dynox-models", version = 1, context(app = "pydynox")))]
+        pub legacy: Option<Secret<String>>,
+    }
+
+    #[derive(Model, Debug, Clone)]
+    #[dynox(table = "patients")]
+    pub struct PatientReader {
+        #[dynox(partition_key)]
+        pub id: String,
+        #[dynox(
+            rename = "diagnosis",
+            encrypted(
+                key = "alias/dynox-models",
+                mode = "read_only",
+                context(purpose = "care"),
+                bind_item_key
+            )
+        )]
+        pub diagnosis: Secret<String>,
+    }
+
+    fn patient(id: &str) -> Patient {
+        Patient {
+            id: id.into(),
+            name: format!("name {id}"),
+            diagnosis: Secret::new(format!("diagnosis of {id}")),
+            audit: Some(Secret::new(b"created by nurse 7".to_vec())),
+            legacy: Some(Secret::new("hello python".into())),
+        }
+    }
+
+    #[tokio::test]
+    async fn encrypted_fields_through_the_client() {
+        let kms = LocalKms::start()
+            .await
+            .expect("the local KMS (run `cargo xtask setup`)");
+        kms.create_key(Some("dynox-models")).await.unwrap();
+        let local = LocalDynamo::start().await.unwrap();
+        let plain_client = local.client();
+        local.create_table::<Patient>(&plain_client).await.unwrap();
+        let enc = Arc::new(dynox::encryption::Encryptor::new(kms.client()));
+        let client = plain_client.with_encryptor(enc.clone());
+
+        // Without an encryptor, nothing is written.
+        assert!(
+            plain_client
+                .put(&patient("p0"))
+                .await
+                .unwrap_err()
+                .is_encryption()
+        );
+
+        for i in 0..50 {
+            client.put(&patient(&format!("p{i}"))).await.unwrap();
+        }
+        let raw: Item = client
+            .get::<Patient>(Patient::key("p1"))
+            .send_as()
+            .await
+            .unwrap()
+            .unwrap();
+        for attr in ["diagnosis", "audit", "legacy"] {
+            assert!(
+                matches!(&raw[attr], AttributeValue::S(s) if s.starts_with("ENC:")),
+                "{attr}"
+            );
+        }
+        assert!(
+            !format!("{raw:?}").contains("diagnosis of"),
+            "no plaintext stored"
+        );
+
+        let p = client
+            .get::<Patient>(Patient::key("p1"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.diagnosis.plain().unwrap(), "diagnosis of p1");
+        assert_eq!(p.legacy.as_ref().unwrap().plain().unwrap(), "hello python");
+        // Write-only: read back as ciphertext, never plaintext.
+        assert!(matches!(p.audit, Some(Secret::Sealed(ref c)) if c.starts_with("ENC:")));
+        // Debug never shows plaintext.
+        assert!(!format!("{p:?}").contains("diagnosis of"));
+
+        // Queries and scans decrypt too.
+        let all: Vec<Patient> = client
+            .scan::<Patient>()
+            .items()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 50);
+        assert!(
+            all.iter()
+                .all(|p| p.diagnosis.plain().unwrap().starts_with("diagnosis of"))
+        );
+
+        // A read-only reader decrypts, and refuses to write.
+        let r = client
+            .get::<PatientReader>(PatientReader::key("p2"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.diagnosis.plain().unwrap(), "diagnosis of p2");
+        assert!(client.put(&r).await.unwrap_err().is_encryption());
+
+        // A ciphertext copied to another item does not decrypt.
+        let stolen = raw["diagnosis"].clone();
+        client.put(&patient("p3")).await.unwrap();
+        let mut moved: Item = client
+            .get::<Patient>(Patient::key("p3"))
+            .send_as()
+            .await
+            .unwrap()
+            .unwrap();
+        moved.insert("diagnosis".into(), stolen);
+        let moved_item = dynox::expr::Path::<AttributeValue>::new("diagnosis");
+        plain_client
+            .update::<Patient>(Patient::key("p3"))
+            .action(moved_item.set(moved["diagnosis"].clone()))
+            .await
+            .unwrap_err(); // typed updates of encrypted fields are refused
+        plain_client.put(&PatientRaw(moved)).await.unwrap();
+        let err = client.get::<Patient>(Patient::key("p3")).await.unwrap_err();
+        assert!(err.is_encryption(), "{err}");
+
+        // Bulk paths refuse instead of storing plaintext.
+        assert!(
+            client
+                .batch_write()
+                .put(&patient("b1"))
+                .send()
+                .await
+                .unwrap_err()
+                .is_encryption()
+        );
+        println!(
+            "KMS calls for 50 items written and read: {} GenerateDataKey, {} Decrypt",
+            enc.metrics().generate_data_key_calls(),
+            enc.metrics().decrypt_calls()
+        );
+        assert!(enc.metrics().generate_data_key_calls() <= 4);
+    }
+
+    /// A raw item written to the patients table, to plant a moved ciphertext.
+    pub struct PatientRaw(pub Item);
+    impl dynox::FromItem for PatientRaw {
+        fn from_item(item: Item) -> dynox::Result<Self> {
+            Ok(PatientRaw(item))
+        }
+    }
+    impl Model for PatientRaw {
+        const TABLE: &'static str = "patients";
+        const NAME: &'static str = "PatientRaw";
+        const PARTITION_KEY: dynox::model::KeyAttribute = Patient::PARTITION_KEY;
+        const SORT_KEY: Option<dynox::model::KeyAttribute> = None;
+        type Key = PatientKey;
+        type Fields = ();
+        fn fields() {}
+        fn primary_key(&self) -> PatientKey {
+            match &self.0["id"] {
+                AttributeValue::S(s) => Patient::key(s.clone()),
+                _ => unreachable!("test items have string ids"),
+            }
+        }
+        fn to_item(&self) -> dynox::Result<Item> {
+            Ok(self.0.clone())
+        }
+    }
+}

@@ -38,6 +38,7 @@ fn collection(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let mut arms = Vec::new();
     let mut checks = Vec::new();
     let mut entities = Vec::new();
+    let mut unseals = Vec::new();
     for v in &data.variants {
         let Fields::Unnamed(f) = &v.fields else {
             return Err(syn::Error::new_spanned(
@@ -65,11 +66,22 @@ fn collection(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
         });
         entities.push(quote! { <#ty as ::dynox::Model>::ENTITY.unwrap_or_default() });
+        unseals.push(quote! {
+            if ::dynox::model::is_entity::<#ty>(item) {
+                return <#ty as ::dynox::FromItem>::unseal(item, client).await;
+            }
+        });
     }
     let label = name.to_string();
     Ok(quote! {
         #(#checks)*
         impl ::dynox::FromItem for #name {
+            fn unseal<'a>(item: &'a mut ::dynox::Item, client: &'a ::dynox::Client) -> ::dynox::model::BoxFuture<'a, ::dynox::Result<()>> {
+                ::std::boxed::Box::pin(async move {
+                    #(#unseals)*
+                    ::core::result::Result::Ok(())
+                })
+            }
             fn from_item(item: ::dynox::Item) -> ::dynox::Result<Self> {
                 #(#arms)*
                 ::core::result::Result::Err(::dynox::model::unknown_entity(&item, #label, &[#(#entities),*]))
@@ -128,6 +140,76 @@ enum Codec {
     Json,
     /// A compressed string: algorithm (0 zstd, 1 lz4, 2 gzip), level, min size, ratio (percent).
     Compressed(u8, i32, usize, u32),
+    /// A `Secret<T>` field, encrypted with KMS.
+    Encrypted,
+}
+
+/// `#[dynox(encrypted(...))]` on a field.
+struct EncryptSpec {
+    key: LitStr,
+    /// 0 read-write, 1 write-only, 2 read-only.
+    mode: u8,
+    version: u8,
+    context: Vec<(String, String)>,
+    bind_item_key: bool,
+    /// Write-only fields: refuse reads instead of giving the ciphertext.
+    read_error: bool,
+}
+
+fn parse_encrypted(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<EncryptSpec> {
+    let mut spec = EncryptSpec {
+        key: LitStr::new("", meta.path.span()),
+        mode: 0,
+        version: 2,
+        context: Vec::new(),
+        bind_item_key: false,
+        read_error: false,
+    };
+    let mut key = None;
+    meta.parse_nested_meta(|m| {
+        if m.path.is_ident("key") {
+            key = Some(m.value()?.parse::<LitStr>()?);
+        } else if m.path.is_ident("mode") {
+            let l: LitStr = m.value()?.parse()?;
+            spec.mode = match l.value().as_str() {
+                "read_write" => 0,
+                "write_only" => 1,
+                "read_only" => 2,
+                _ => return Err(syn::Error::new_spanned(l, "mode is \"read_write\", \"write_only\" or \"read_only\"")),
+            };
+        } else if m.path.is_ident("version") {
+            let v: u8 = m.value()?.parse::<syn::LitInt>()?.base10_parse()?;
+            if v != 1 && v != 2 {
+                return Err(m.error("version is 1 (pydynox's format) or 2 (context-bound, the default)"));
+            }
+            spec.version = v;
+        } else if m.path.is_ident("context") {
+            m.parse_nested_meta(|c| {
+                let k = c.path.get_ident().map(|i| i.to_string()).ok_or_else(|| c.error("a context key is a name"))?;
+                let v: LitStr = c.value()?.parse()?;
+                spec.context.push((k, v.value()));
+                Ok(())
+            })?;
+        } else if m.path.is_ident("bind_item_key") {
+            spec.bind_item_key = true;
+        } else if m.path.is_ident("on_read") {
+            let l: LitStr = m.value()?.parse()?;
+            spec.read_error = match l.value().as_str() {
+                "ciphertext" => false,
+                "error" => true,
+                _ => return Err(syn::Error::new_spanned(l, "on_read is \"ciphertext\" or \"error\"")),
+            };
+        } else {
+            return Err(m.error("encrypted takes `key`, `mode`, `version`, `context(...)`, `bind_item_key`, `on_read`"));
+        }
+        Ok(())
+    })?;
+    spec.key =
+        key.ok_or_else(|| meta.error("encrypted needs `key = \"alias/...\"` or a key ARN"))?;
+    if spec.bind_item_key && spec.version == 1 {
+        return Err(meta.error("version 1 (pydynox's format) binds nothing: drop bind_item_key"));
+    }
+    Ok(spec)
 }
 
 struct Field {
@@ -154,6 +236,8 @@ struct Field {
     extra: bool,
     /// `#[dynox(template = "USER#{id}")]` on a key field: built from other fields.
     template: Option<LitStr>,
+    /// `#[dynox(encrypted(...))]`
+    encrypted: Option<EncryptSpec>,
 }
 
 /// A piece of a key template: literal text, or a placeholder naming a field.
@@ -889,6 +973,86 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
         });
     }
+    // Encrypted fields: one declaration type each, sealed on write and unsealed on read as their
+    // modes allow (a write-only field never links decryption, a read-only one never encryption).
+    let mut enc_items = Vec::new();
+    let mut seals = Vec::new();
+    let mut unseals = Vec::new();
+    let mut enc_names = Vec::new();
+    let key_names: Vec<&String> = keys.iter().map(|f| &f.stored).collect();
+    for f in fields.iter().filter(|f| f.encrypted.is_some()) {
+        let spec = f.encrypted.as_ref().expect("filtered");
+        let inner_opt = option_inner(&f.ty).unwrap_or(&f.ty);
+        let Some(plain_ty) = generic_arg(inner_opt, "Secret") else {
+            return Err(syn::Error::new_spanned(
+                &f.ty,
+                "an encrypted field is a dynox::attr::Secret<String> or Secret<Vec<u8>> (or an Option of one)",
+            ));
+        };
+        let decl = format_ident!(
+            "__DynoxEncrypted{}{}",
+            model,
+            camel(&f.ident.unraw().to_string())
+        );
+        let (k, n, version, bind) = (&spec.key, &f.stored, spec.version, spec.bind_item_key);
+        let mode = match spec.mode {
+            0 => quote! { ::dynox::encryption::Mode::ReadWrite },
+            1 => quote! { ::dynox::encryption::Mode::WriteOnly },
+            _ => quote! { ::dynox::encryption::Mode::ReadOnly },
+        };
+        let ctx = spec.context.iter().map(|(a, b)| quote! { (#a, #b) });
+        enc_items.push(quote! {
+            #[doc(hidden)]
+            #[derive(::core::fmt::Debug)]
+            #vis struct #decl;
+            impl ::dynox::encryption::EncryptedField for #decl {
+                const KEY: &'static str = #k;
+                const MODE: ::dynox::encryption::Mode = #mode;
+                const VERSION: u8 = #version;
+                const TABLE: &'static str = #table;
+                const ATTRIBUTE: &'static str = #n;
+                const CONTEXT: &'static [(&'static str, &'static str)] = &[#(#ctx),*];
+                const BIND_ITEM_KEY: bool = #bind;
+            }
+        });
+        enc_names.push(n.clone());
+        match spec.mode {
+            2 => seals.push(quote! { ::dynox::sealing::refuse_write::<#decl>(item)?; }),
+            _ => seals.push(quote! { ::dynox::sealing::seal_field::<#decl, #plain_ty>(client, item, &key).await?; }),
+        }
+        match (spec.mode, spec.read_error) {
+            (1, true) => unseals.push(quote! { ::dynox::sealing::refuse_read::<#decl>(item)?; }),
+            (1, false) => {}
+            _ => unseals.push(quote! { ::dynox::sealing::unseal_field::<#decl, #plain_ty>(client, item, &key).await?; }),
+        }
+    }
+    if !seals.is_empty() {
+        lifecycle_methods.push(quote! {
+            const ENCRYPTED_ATTRIBUTES: &'static [&'static str] = &[#(#enc_names),*];
+            fn seal<'a>(item: &'a mut ::dynox::Item, client: &'a ::dynox::Client) -> ::dynox::model::BoxFuture<'a, ::dynox::Result<()>> {
+                ::std::boxed::Box::pin(async move {
+                    let key = ::dynox::sealing::key_text(item, &[#(#key_names),*]);
+                    #(#seals)*
+                    ::core::result::Result::Ok(())
+                })
+            }
+        });
+    }
+    let unseal_method = if enc_names.is_empty() {
+        quote! {}
+    } else {
+        quote! {
+            #[allow(unused_variables)]
+            fn unseal<'a>(item: &'a mut ::dynox::Item, client: &'a ::dynox::Client) -> ::dynox::model::BoxFuture<'a, ::dynox::Result<()>> {
+                ::std::boxed::Box::pin(async move {
+                    let key = ::dynox::sealing::key_text(item, &[#(#key_names),*]);
+                    #(#unseals)*
+                    ::core::result::Result::Ok(())
+                })
+            }
+        }
+    };
+
     let max_size = match &attrs.max_size {
         Some(n) => quote! { const MAX_SIZE: usize = #n; },
         None => quote! {},
@@ -930,6 +1094,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         }
 
         impl ::dynox::FromItem for #model {
+            #unseal_method
             fn from_item(mut item: ::dynox::Item) -> ::dynox::Result<Self> {
                 #(#key_captures)*
                 #discriminator_take
@@ -943,6 +1108,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 
         #table_schema
         #(#index_items)*
+        #(#enc_items)*
 
         impl ::dynox::Model for #model {
             const INDEXES: &'static [::dynox::model::IndexDef] = &[#(#index_defs),*];
@@ -1240,6 +1406,7 @@ fn codec_tokens(f: &Field) -> TokenStream2 {
         Codec::Compressed(a, l, m, r) => {
             quote_spanned! {f.ty.span()=> ::dynox::attr::Compressed<#a, #l, #m, #r> }
         }
+        Codec::Encrypted => quote_spanned! {f.ty.span()=> ::dynox::attr::Encrypted },
     }
 }
 
@@ -1389,6 +1556,7 @@ fn parse_field(f: &syn::Field) -> syn::Result<Field> {
         updated_at: false,
         extra: false,
         template: None,
+        encrypted: None,
     };
     let mut codec: Option<Codec> = None;
     for attr in f.attrs.iter().filter(|a| a.path().is_ident("dynox")) {
@@ -1434,6 +1602,9 @@ fn parse_field(f: &syn::Field) -> syn::Result<Field> {
                     }
                 };
                 set_codec(&mut codec, c, &meta)
+            } else if meta.path.is_ident("encrypted") {
+                out.encrypted = Some(parse_encrypted(&meta)?);
+                set_codec(&mut codec, Codec::Encrypted, &meta)
             } else if meta.path.is_ident("compress") {
                 set_codec(&mut codec, parse_compress(&meta)?, &meta)
             } else if meta.path.is_ident("serde") {
@@ -1468,7 +1639,7 @@ fn parse_field(f: &syn::Field) -> syn::Result<Field> {
                 Err(meta.error(format!(
                     "unknown dynox attribute `{}` on a field; expected one of `partition_key`, \
                      `sort_key`, `rename = \"...\"`, `skip`, `default`, `timestamp = \"...\"`, \
-                     `serde`, `json`, `compress`, `ttl`, `version`, `generate = \"...\"`, `created_at`, \
+                     `serde`, `json`, `compress`, `encrypted(...)`, `ttl`, `version`, `generate = \"...\"`, `created_at`, \
                      `updated_at`, `extra`, `template = \"...\"`",
                     path_name(&meta.path)
                 )))
@@ -1485,6 +1656,8 @@ fn parse_field(f: &syn::Field) -> syn::Result<Field> {
         Codec::Serde | Codec::Json => quote! { ::dynox::AttributeValue },
         // Stored compressed: compared as the stored text.
         Codec::Compressed(..) => quote! { ::std::string::String },
+        // Ciphertext: reached untyped.
+        Codec::Encrypted => quote! { ::dynox::AttributeValue },
     };
     Ok(out)
 }

@@ -53,6 +53,20 @@ impl Retry {
     }
 }
 
+/// Batch and transaction writes do not encrypt: refuse models whose fields would need it.
+pub(crate) fn refuse_encrypted<M: Model>(what: &str) -> Result<()> {
+    if M::ENCRYPTED_ATTRIBUTES.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Encryption {
+        message: format!(
+            "{what} do not encrypt fields: write {} with put or save",
+            M::NAME
+        ),
+        source: None,
+    })
+}
+
 /// A canonical form of a key item, for finding duplicates.
 fn fingerprint(table: &str, key: &Item) -> Vec<u8> {
     let mut names: Vec<&String> = key.keys().collect();
@@ -380,6 +394,7 @@ impl Write {
             "batch_write",
             M::NAME
         );
+        refuse_encrypted::<M>("batch writes")?;
         let item = item.to_item()?;
         crate::size::check::<M>(&item)?;
         Ok(Write {

@@ -21,6 +21,7 @@ pub struct Client {
 struct Inner {
     sdk: aws_sdk_dynamodb::Client,
     stack: Stack,
+    encryptor: Option<Arc<dynox_encryption::kms::Encryptor>>,
 }
 
 impl fmt::Debug for Client {
@@ -43,8 +44,26 @@ impl Client {
             inner: Arc::new(Inner {
                 sdk,
                 stack: Stack::new(Dispatch),
+                encryptor: None,
             }),
         }
+    }
+
+    /// This client, encrypting and decrypting model fields declared `encrypted(...)` with
+    /// `encryptor` (share one: its caches make bulk writes cheap).
+    pub fn with_encryptor(&self, encryptor: Arc<dynox_encryption::kms::Encryptor>) -> Client {
+        Client {
+            inner: Arc::new(Inner {
+                sdk: self.inner.sdk.clone(),
+                stack: self.inner.stack.clone(),
+                encryptor: Some(encryptor),
+            }),
+        }
+    }
+
+    /// The encryptor, if one is configured.
+    pub fn encryptor(&self) -> Option<&dynox_encryption::kms::Encryptor> {
+        self.inner.encryptor.as_deref()
     }
 
     /// A builder for what is usually set by hand: region, profile, endpoint, credentials,

@@ -122,6 +122,14 @@ pub enum Error {
         /// The decoding error.
         source: Box<Error>,
     },
+    /// Encrypting or decrypting a field failed: no encryptor configured, KMS refused, a value
+    /// that does not decrypt (tampered, moved, wrong context), or a mode that forbids it.
+    Encryption {
+        /// What happened.
+        message: String,
+        /// The encryption error.
+        source: Option<BoxError>,
+    },
     /// The credentials were refused (unknown key, bad signature, expired token).
     Authentication {
         /// The service's error code.
@@ -210,6 +218,10 @@ impl Error {
     /// The write happened but its returned item did not decode.
     pub fn is_written_but_undecodable(&self) -> bool {
         matches!(self, Error::WrittenButUndecodable { .. })
+    }
+    /// Encryption or decryption failed.
+    pub fn is_encryption(&self) -> bool {
+        matches!(self, Error::Encryption { .. })
     }
     /// The credentials were refused.
     pub fn is_authentication(&self) -> bool {
@@ -338,6 +350,7 @@ impl fmt::Display for Error {
                     "the write was applied, but its returned item did not decode: {source}"
                 )
             }
+            Error::Encryption { message, .. } => write!(f, "encryption: {message}"),
             Error::Authentication { code, message, .. } => {
                 write!(f, "credentials refused ({code}): {message}")
             }
@@ -362,6 +375,7 @@ impl std::error::Error for Error {
             | Error::Transport { source, .. } => Some(source.as_ref()),
             Error::ConditionFailed { source, .. }
             | Error::TransactionCancelled { source, .. }
+            | Error::Encryption { source, .. }
             | Error::ItemTooLarge { source, .. }
             | Error::Validation { source, .. } => source.as_deref().map(|s| s as _),
             Error::Conversion { source, .. } => Some(source),

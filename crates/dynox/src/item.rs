@@ -242,7 +242,10 @@ impl<'c, M: Model> GetItem<'c, M> {
             .set_projection_expression(projection)
             .set_expression_attribute_names(p.take_names())
             .set_return_consumed_capacity(self.capacity.map(Capacity::to_sdk));
-        let out = self.client.send(req).await?;
+        let mut out = self.client.send(req).await?;
+        if let Some(item) = out.item.as_mut() {
+            T::unseal(item, self.client).await?;
+        }
         Ok(WithCapacity {
             value: decode(out.item)?,
             consumed_capacity: out.consumed_capacity,
@@ -296,7 +299,8 @@ impl<'c, M: Model> PutItem<'c, M> {
             "put",
             M::NAME
         );
-        let item = self.item?;
+        let mut item = self.item?;
+        M::seal(&mut item, self.client).await?;
         crate::size::check::<M>(&item)?;
         let mut p = Placeholders::new();
         let condition = self.options.render_condition(&mut p)?;
@@ -427,6 +431,14 @@ impl<'c, M: Model> UpdateItem<'c, M> {
             M::before_update(&self.key)?;
         }
         for a in &self.actions {
+            if let Some(crate::expr::Segment::Name(n)) = a.path().first()
+                && M::ENCRYPTED_ATTRIBUTES.contains(&n.as_ref())
+            {
+                return Err(Error::validation(format!(
+                    "`{n}` of {} is encrypted: write it with put or save, which encrypt it",
+                    M::NAME
+                )));
+            }
             if let [crate::expr::Segment::Name(n)] = a.path()
                 && M::is_key_attribute(n)
             {

@@ -27,6 +27,12 @@ pub mod attr;
 pub mod batch;
 pub mod capacity;
 mod client;
+/// Field encryption (re-exported from `dynox-encryption`): declarations, modes, the encryptor.
+pub mod encryption {
+    pub use dynox_encryption::kms::{
+        CacheLimits, EncryptedField, EncryptionError, Encryptor, KmsMetrics, Mode,
+    };
+}
 pub mod error;
 pub mod expr;
 pub mod generate;
@@ -35,6 +41,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod partiql;
 pub mod query;
+pub mod sealing;
 pub mod send;
 pub mod size;
 pub mod table;

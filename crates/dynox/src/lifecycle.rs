@@ -159,7 +159,9 @@ impl Client {
         else {
             return Ok(None);
         };
-        let mut model = M::from_item(item.clone())?;
+        let mut decoded = item.clone();
+        M::unseal(&mut decoded, self).await?;
+        let mut model = M::from_item(decoded)?;
         model.after_load()?;
         Ok(Some(Tracked {
             model,
@@ -189,7 +191,7 @@ impl Client {
         if let Some((_, _, next)) = &step {
             model.set_version(*next);
         }
-        let current = match model.to_item() {
+        let mut current = match model.to_item() {
             Ok(i) => i,
             Err(e) => {
                 if let Some((_, v, _)) = &step {
@@ -198,6 +200,13 @@ impl Client {
                 return Err(e);
             }
         };
+        if let Err(e) = M::seal(&mut current, self).await {
+            if let Some((_, v, _)) = &step {
+                tracked.model.set_version(*v);
+            }
+            return Err(e);
+        }
+        let model = &mut tracked.model;
         let (set, remove) = diff(&stored, &current);
         let changed_beyond_version = set
             .iter()

@@ -97,6 +97,12 @@ pub const fn schema_resource<Q: KeySchema>() -> dynox_iam::ResourceRef<'static> 
 pub trait FromItem: Sized {
     /// Decodes `item`, taking ownership so that no value is copied.
     fn from_item(item: Item) -> Result<Self>;
+
+    /// Decrypts the encrypted fields of a stored item before decoding (nothing, for types
+    /// without encrypted fields).
+    fn unseal<'a>(_item: &'a mut Item, _client: &'a crate::Client) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 impl FromItem for Item {
@@ -194,6 +200,12 @@ pub trait Model: FromItem + Send + Sync + 'static {
     const ENTITY: Option<&'static str> = None;
     /// The attribute holding [`ENTITY`](Model::ENTITY) (`_type` unless declared).
     const DISCRIMINATOR: &'static str = "_type";
+    /// The stored names of the encrypted fields.
+    const ENCRYPTED_ATTRIBUTES: &'static [&'static str] = &[];
+    /// Encrypts the encrypted fields of an encoded item before it is written.
+    fn seal<'a>(_item: &'a mut Item, _client: &'a crate::Client) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
     /// The time-to-live attribute (`#[dynox(ttl)]`), enabled when the table is created.
     const TTL_ATTRIBUTE: Option<&'static str> = None;
     /// The version attribute for optimistic locking (`#[dynox(version)]`).

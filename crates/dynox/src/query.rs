@@ -472,6 +472,9 @@ fn paginate<B: PagedRequest, T: FromItem + Send + 'static>(
             .send_page(&st.client)
             .await?;
         let mut items = raw.items;
+        for item in &mut items {
+            T::unseal(item, &st.client).await?;
+        }
         let mut cursor = raw.last_key;
         if let Some(rem) = st.remaining.as_mut() {
             if items.len() >= *rem {

@@ -298,8 +298,8 @@ impl<'c> TransactWrite<'c> {
             M::NAME
         );
         let Some(item) = self.keyed(
-            put.item
-                .to_item()
+            crate::batch::refuse_encrypted::<M>("transactions")
+                .and_then(|()| put.item.to_item())
                 .and_then(|i| crate::size::check::<M>(&i).map(|()| i)),
         ) else {
             return self;

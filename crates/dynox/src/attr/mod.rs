@@ -10,6 +10,7 @@
 mod compressed;
 mod decimal;
 mod json;
+mod secret;
 mod time;
 mod ttl;
 mod vector;
@@ -17,6 +18,7 @@ mod vector;
 pub use compressed::Compressed;
 pub use decimal::Decimal;
 pub use json::{Json, SerdeValue};
+pub use secret::{Encrypted, Secret, SecretValue, staged, unstage};
 pub use time::{EpochMillis, EpochSeconds};
 pub use ttl::Ttl;
 pub use vector::Vector;

@@ -1,0 +1,108 @@
+//! Encryption of model fields on the way out and decryption on the way in.
+//!
+//! The derive calls these for each `#[dynox(encrypted(...))]` field: [`seal_field`] where the
+//! field's mode writes, [`unseal_field`] where it reads, so the binary carries exactly the KMS
+//! permissions the modes need. Plaintext waits in the encoded item as a staged value DynamoDB
+//! would refuse, so a value that missed this step can never be stored.
+
+use crate::attr::{SecretValue, staged, unstage};
+use crate::{AttributeValue, Client, Error, Item, Result};
+use dynox_encryption::kms::EncryptedField;
+
+fn encryptor(client: &Client) -> Result<&dynox_encryption::kms::Encryptor> {
+    client.encryptor().ok_or_else(|| Error::Encryption {
+        message: "this model has encrypted fields: configure the client with_encryptor(...)".into(),
+        source: None,
+    })
+}
+
+fn failed(e: dynox_encryption::kms::EncryptionError) -> Error {
+    Error::Encryption {
+        message: e.to_string(),
+        source: Some(Box::new(e)),
+    }
+}
+
+/// The text an item's key is bound as: its key attributes, in order.
+pub fn key_text(item: &Item, names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| match item.get(*n) {
+            Some(AttributeValue::S(s)) => format!("{n}=S:{s}"),
+            Some(AttributeValue::N(s)) => format!("{n}=N:{s}"),
+            Some(AttributeValue::B(b)) => format!("{n}=B:{:02x?}", b.as_ref()),
+            _ => format!("{n}=?"),
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// Encrypts field `F` of an encoded item, if it holds a plaintext.
+pub async fn seal_field<F: EncryptedField, T: SecretValue>(
+    client: &Client,
+    item: &mut Item,
+    key: &str,
+) -> Result<()> {
+    let Some(inner) = item.get(F::ATTRIBUTE).and_then(unstage) else {
+        return Ok(());
+    };
+    let bytes = T::bytes(inner).ok_or_else(|| Error::Encryption {
+        message: format!("{} holds a value of the wrong type", F::ATTRIBUTE),
+        source: None,
+    })?;
+    let stored = encryptor(client)?
+        .encrypt::<F>(&bytes, Some(key))
+        .await
+        .map_err(failed)?;
+    item.insert(F::ATTRIBUTE.to_owned(), AttributeValue::S(stored));
+    Ok(())
+}
+
+/// Refuses to write field `F` (a read-only field) with a new plaintext.
+pub fn refuse_write<F: EncryptedField>(item: &Item) -> Result<()> {
+    if item.get(F::ATTRIBUTE).and_then(unstage).is_some() {
+        return Err(Error::Encryption {
+            message: format!(
+                "{} is read-only: this service decrypts it but never writes it",
+                F::ATTRIBUTE
+            ),
+            source: None,
+        });
+    }
+    Ok(())
+}
+
+/// Decrypts field `F` of a stored item, if it holds a ciphertext.
+pub async fn unseal_field<F: EncryptedField, T: SecretValue>(
+    client: &Client,
+    item: &mut Item,
+    key: &str,
+) -> Result<()> {
+    let Some(AttributeValue::S(stored)) = item.get(F::ATTRIBUTE) else {
+        return Ok(());
+    };
+    if !stored.starts_with(dynox_encryption::envelope::PREFIX) {
+        return Ok(());
+    }
+    let plain = encryptor(client)?
+        .decrypt::<F>(stored, Some(key))
+        .await
+        .map_err(failed)?;
+    let value = T::from_bytes(plain).map_err(|e| Error::Encryption {
+        message: e.to_string(),
+        source: None,
+    })?;
+    item.insert(F::ATTRIBUTE.to_owned(), staged(value));
+    Ok(())
+}
+
+/// For a write-only field read with `on_read = "error"`: a read is refused.
+pub fn refuse_read<F: EncryptedField>(item: &Item) -> Result<()> {
+    if item.contains_key(F::ATTRIBUTE) {
+        return Err(Error::Encryption {
+            message: format!("{} is write-only: it is never decrypted here", F::ATTRIBUTE),
+            source: None,
+        });
+    }
+    Ok(())
+}
