@@ -225,5 +225,8 @@ fn example_service_policy_is_exactly_what_it_calls() {
     expected.insert(("dynamodb:Query".into(), table("orders")));
     expected.insert(("dynamodb:Query".into(), index("orders", "by-status")));
     expected.insert(("dynamodb:BatchGetItem".into(), table("customers")));
+    let demo_key = || Resource::KmsKey("alias/dynox-demo".into());
+    expected.insert(("kms:GenerateDataKey".into(), demo_key()));
+    expected.insert(("kms:Decrypt".into(), demo_key()));
     assert_eq!(found(&report.requirements), expected);
 }

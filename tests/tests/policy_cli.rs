@@ -147,5 +147,18 @@ fn demo_runs_the_service_and_prints_its_policy() {
         by_resource[&arn("orders/index/by-status")],
         ["dynamodb:Query"]
     );
-    assert_eq!(by_resource.len(), 3);
+    // The encrypted field: exactly its two KMS actions, on any key requested by its alias.
+    let kms = statements
+        .iter()
+        .find(|s| s["Resource"][0] == "arn:aws:kms:REGION:ACCOUNT:key/*")
+        .expect("a KMS statement");
+    assert_eq!(
+        kms["Action"],
+        serde_json::json!(["kms:Decrypt", "kms:GenerateDataKey"])
+    );
+    assert_eq!(
+        kms["Condition"]["StringEquals"]["kms:RequestAlias"],
+        serde_json::json!(["alias/dynox-demo"])
+    );
+    assert_eq!(by_resource.len(), 4);
 }

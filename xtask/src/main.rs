@@ -104,11 +104,14 @@ fn setup() -> Result<PathBuf, String> {
 
 /// The example service, run end to end on the embedded backend, then its policy.
 fn demo() -> Result<(), String> {
+    let moto = setup()?;
     let target = dynox_iam::cli::Target::Example("service".into());
     let binary =
         dynox_iam::cli::build_target(&target, Some("dynox"), None).map_err(|e| e.to_string())?;
     println!("== running the example service ({}) ==", binary.display());
-    run(Command::new(&binary).current_dir(workspace_root()))?;
+    run(Command::new(&binary)
+        .current_dir(workspace_root())
+        .env("DYNOX_MOTO_SERVER", &moto))?;
     println!();
     println!("== its exact IAM policy, read from the linked binary ==");
     let options = dynox_iam::PolicyOptions::default();

@@ -3,6 +3,7 @@
 //! `cargo xtask demo` runs it, then prints the IAM policy read from this very binary: exactly the
 //! actions and tables used below, nothing more. Set `DYNOX_ENDPOINT` to run it elsewhere.
 
+use dynox::attr::Secret;
 use dynox::expr::ReturnValues;
 use dynox::query::SortCondition;
 use dynox::transaction::{TxPut, TxUpdate};
@@ -26,6 +27,12 @@ struct Customer {
     #[dynox(default)]
     preferences: HashMap<String, String>,
     avatar: Option<Vec<u8>>,
+    /// Encrypted with KMS, bound to this item: a copy elsewhere does not decrypt.
+    #[dynox(encrypted(key = "alias/dynox-demo", context(app = "shop"), bind_item_key))]
+    phone: Secret<String>,
+    /// Stored compressed (zstd) once long enough.
+    #[dynox(compress = "zstd", default)]
+    notes: String,
     #[dynox(skip)]
     session_cache: Option<String>,
 }
@@ -65,6 +72,8 @@ async fn signup(client: &Client, id: &str, name: &str) -> dynox::Result<()> {
         history: vec![],
         preferences: HashMap::new(),
         avatar: Some(vec![0x89, b'P', b'N', b'G']),
+        phone: Secret::new(format!("+351 900 000 {:03}", name.len())),
+        notes: format!("{name} prefers email. ").repeat(12),
         session_cache: None,
     };
     // Create only: a second signup with the same id fails with a typed error.
@@ -271,6 +280,34 @@ async fn run(client: &Client) -> dynox::Result<()> {
     Ok(())
 }
 
+async fn protected_fields(client: &Client) -> dynox::Result<()> {
+    let raw: dynox::Item = client
+        .get::<Customer>(Customer::key("c-1"))
+        .send_as()
+        .await?
+        .expect("c-1 exists");
+    let stored = |a: &str| match &raw[a] {
+        dynox::AttributeValue::S(s) => format!("{}... ({} chars)", &s[..s.len().min(16)], s.len()),
+        other => format!("{other:?}"),
+    };
+    println!(
+        "c-1 as stored: phone {}, notes {}",
+        stored("phone"),
+        stored("notes")
+    );
+    let ada = client
+        .get::<Customer>(Customer::key("c-1"))
+        .await?
+        .expect("c-1 exists");
+    println!(
+        "c-1 as read: phone {:?} (decrypted: {}), {} chars of notes",
+        ada.phone,
+        ada.phone.plain().map_or("no", |_| "yes"),
+        ada.notes.len()
+    );
+    Ok(())
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let local = dynox_testing::LocalDynamo::start().await?;
@@ -279,10 +316,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         local.endpoint(),
         local.is_embedded()
     );
-    let client = local.client();
+    let kms = dynox_testing::LocalKms::start().await?;
+    kms.create_key(Some("dynox-demo")).await?;
+    println!("KMS endpoint: {}", kms.endpoint());
+    let encryptor = std::sync::Arc::new(dynox::encryption::Encryptor::new(kms.client()));
+    let client = local.client().with_encryptor(encryptor.clone());
     local.create_table::<Customer>(&client).await?;
     local.create_table::<Order>(&client).await?;
     run(&client).await?;
+    protected_fields(&client).await?;
+    println!(
+        "KMS calls: {} GenerateDataKey, {} Decrypt",
+        encryptor.metrics().generate_data_key_calls(),
+        encryptor.metrics().decrypt_calls()
+    );
     println!("done");
     Ok(())
 }
