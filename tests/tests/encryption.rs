@@ -252,6 +252,8 @@ mod models {
         pub audit: Option<Secret<Vec<u8>>>,
         #[dynox(encrypted(key = "alias/dynox-models", version = 1, context(app = "pydynox")))]
         pub legacy: Option<Secret<String>>,
+        #[dynox(encrypted(key = "alias/dynox-models", compress = "zstd"))]
+        pub history: Option<Secret<String>>,
     }
 
     #[derive(Model, Debug, Clone)]
@@ -278,6 +280,7 @@ mod models {
             diagnosis: Secret::new(format!("diagnosis of {id}")),
             audit: Some(Secret::new(b"created by nurse 7".to_vec())),
             legacy: Some(Secret::new("hello python".into())),
+            history: Some(Secret::new("visit; ".repeat(500))),
         }
     }
 
@@ -329,6 +332,15 @@ mod models {
             .unwrap();
         assert_eq!(p.diagnosis.plain().unwrap(), "diagnosis of p1");
         assert_eq!(p.legacy.as_ref().unwrap().plain().unwrap(), "hello python");
+        // Compressed, then encrypted: far smaller than the 3,500-byte plaintext.
+        assert_eq!(
+            p.history.as_ref().unwrap().plain().unwrap(),
+            &"visit; ".repeat(500)
+        );
+        assert!(
+            matches!(&raw["history"], AttributeValue::S(s) if s.len() < 400),
+            "compressed before encryption"
+        );
         // Write-only: read back as ciphertext, never plaintext.
         assert!(matches!(p.audit, Some(Secret::Sealed(ref c)) if c.starts_with("ENC:")));
         // Debug never shows plaintext.

@@ -154,6 +154,8 @@ struct EncryptSpec {
     bind_item_key: bool,
     /// Write-only fields: refuse reads instead of giving the ciphertext.
     read_error: bool,
+    /// `compress = "zstd" | "lz4" | "gzip"`: compress before encrypting.
+    compress: Option<String>,
 }
 
 fn parse_encrypted(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<EncryptSpec> {
@@ -164,6 +166,7 @@ fn parse_encrypted(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Encrypt
         context: Vec::new(),
         bind_item_key: false,
         read_error: false,
+        compress: None,
     };
     let mut key = None;
     meta.parse_nested_meta(|m| {
@@ -192,6 +195,12 @@ fn parse_encrypted(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Encrypt
             })?;
         } else if m.path.is_ident("bind_item_key") {
             spec.bind_item_key = true;
+        } else if m.path.is_ident("compress") {
+            let l: LitStr = m.value()?.parse()?;
+            if !matches!(l.value().as_str(), "zstd" | "lz4" | "gzip") {
+                return Err(syn::Error::new_spanned(l, "compress is \"zstd\", \"lz4\" or \"gzip\""));
+            }
+            spec.compress = Some(l.value());
         } else if m.path.is_ident("on_read") {
             let l: LitStr = m.value()?.parse()?;
             spec.read_error = match l.value().as_str() {
@@ -200,7 +209,7 @@ fn parse_encrypted(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Encrypt
                 _ => return Err(syn::Error::new_spanned(l, "on_read is \"ciphertext\" or \"error\"")),
             };
         } else {
-            return Err(m.error("encrypted takes `key`, `mode`, `version`, `context(...)`, `bind_item_key`, `on_read`"));
+            return Err(m.error("encrypted takes `key`, `mode`, `version`, `context(...)`, `bind_item_key`, `on_read`, `compress`"));
         }
         Ok(())
     })?;
@@ -1001,6 +1010,13 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             _ => quote! { ::dynox::encryption::Mode::ReadOnly },
         };
         let ctx = spec.context.iter().map(|(a, b)| quote! { (#a, #b) });
+        let compression = match spec.compress.as_deref() {
+            Some(c) => {
+                let f = format_ident!("{}", c);
+                quote! { ::core::option::Option::Some(::dynox::encryption::Compression::#f()) }
+            }
+            None => quote! { ::core::option::Option::None },
+        };
         enc_items.push(quote! {
             #[doc(hidden)]
             #[derive(::core::fmt::Debug)]
@@ -1013,6 +1029,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 const ATTRIBUTE: &'static str = #n;
                 const CONTEXT: &'static [(&'static str, &'static str)] = &[#(#ctx),*];
                 const BIND_ITEM_KEY: bool = #bind;
+                const COMPRESSION: ::core::option::Option<::dynox::encryption::Compression> = #compression;
             }
         });
         enc_names.push(n.clone());

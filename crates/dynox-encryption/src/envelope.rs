@@ -256,6 +256,61 @@ mod tests {
     }
 
     #[test]
+    fn a_fixed_version_1_vector_decodes() {
+        // AES-256-GCM test case 14 of the GCM specification (zero key, zero nonce, sixteen zero
+        // bytes), framed as a version 1 value: what a pydynox writer produces for that key.
+        let ct_tag = [
+            0xce, 0xa7, 0x40, 0x3d, 0x4d, 0x60, 0x6b, 0x6e, 0x07, 0x4e, 0xc5, 0xd3, 0xba, 0xf3,
+            0x9d, 0x18, 0xd0, 0xd1, 0xc8, 0xa7, 0x99, 0x99, 0x6b, 0xf0, 0x26, 0x5b, 0x98, 0xb5,
+            0xd4, 0x8a, 0xb9, 0x19,
+        ];
+        let mut raw = vec![V1, 0, 3, b'e', b'd', b'k'];
+        raw.extend_from_slice(&[0u8; 12]);
+        raw.extend_from_slice(&ct_tag);
+        let stored = format!("{PREFIX}{}", STANDARD.encode(&raw));
+        let env = Envelope::parse(&stored).unwrap();
+        assert_eq!(
+            (env.version, env.encrypted_key.as_slice()),
+            (V1, &b"edk"[..])
+        );
+        let plain = open(&env, &[0u8; 32], &binding("any", None)).unwrap();
+        assert_eq!(plain, [0u8; 16]);
+        assert_eq!(env.to_stored().unwrap(), stored);
+    }
+
+    #[test]
+    fn random_inputs_never_panic() {
+        // A brief fuzz in the ordinary suite (the cargo-fuzz target in `fuzz/` runs longer).
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let good = seal(V2, &[1u8; 32], b"key", &binding("a", Some("k")), b"hello").unwrap();
+        let good = STANDARD
+            .decode(good.to_stored().unwrap().strip_prefix(PREFIX).unwrap())
+            .unwrap();
+        for _ in 0..20_000 {
+            let mut bytes = good.clone();
+            let n = (next() % 8) as usize;
+            for _ in 0..n {
+                let i = (next() as usize) % bytes.len();
+                bytes[i] = next() as u8;
+            }
+            bytes.truncate((next() as usize) % (good.len() + 1));
+            let stored = format!("{PREFIX}{}", STANDARD.encode(&bytes));
+            if let Ok(env) = Envelope::parse(&stored) {
+                let _ = open(&env, &[1u8; 32], &binding("a", Some("k")));
+            }
+            let _ = crate::compress::decompress(&format!("ZSTD:{}", STANDARD.encode(&bytes)), 4096);
+            let _ = crate::compress::decompress(&format!("LZ4:{}", STANDARD.encode(&bytes)), 4096);
+            let _ = crate::compress::decompress(&format!("GZIP:{}", STANDARD.encode(&bytes)), 4096);
+        }
+    }
+
+    #[test]
     fn malformed_values_are_errors_not_panics() {
         for bad in [
             "",

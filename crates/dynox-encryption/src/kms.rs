@@ -43,6 +43,8 @@ pub trait EncryptedField: Send + Sync + 'static {
     const CONTEXT: &'static [(&'static str, &'static str)];
     /// Whether the item's key is bound too (version 2 only).
     const BIND_ITEM_KEY: bool;
+    /// Compress text values before encrypting them (compress, then encrypt).
+    const COMPRESSION: Option<crate::compress::Compression> = None;
 }
 
 /// Why encryption or decryption failed.

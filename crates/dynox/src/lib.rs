@@ -29,6 +29,7 @@ pub mod capacity;
 mod client;
 /// Field encryption (re-exported from `dynox-encryption`): declarations, modes, the encryptor.
 pub mod encryption {
+    pub use dynox_encryption::compress::Compression;
     pub use dynox_encryption::kms::{
         CacheLimits, EncryptedField, EncryptionError, Encryptor, KmsMetrics, Mode,
     };

@@ -46,10 +46,19 @@ pub async fn seal_field<F: EncryptedField, T: SecretValue>(
     let Some(inner) = item.get(F::ATTRIBUTE).and_then(unstage) else {
         return Ok(());
     };
-    let bytes = T::bytes(inner).ok_or_else(|| Error::Encryption {
+    let mut bytes = T::bytes(inner).ok_or_else(|| Error::Encryption {
         message: format!("{} holds a value of the wrong type", F::ATTRIBUTE),
         source: None,
     })?;
+    // Compress, then encrypt (text values only; the compressed form is itself text).
+    if let (Some(c), Ok(text)) = (F::COMPRESSION, std::str::from_utf8(&bytes)) {
+        let packed =
+            dynox_encryption::compress::compress_text(&c, text).map_err(|e| Error::Encryption {
+                message: e.to_string(),
+                source: None,
+            })?;
+        bytes = packed.into_bytes();
+    }
     let stored = encryptor(client)?
         .encrypt::<F>(&bytes, Some(key))
         .await
@@ -84,10 +93,22 @@ pub async fn unseal_field<F: EncryptedField, T: SecretValue>(
     if !stored.starts_with(dynox_encryption::envelope::PREFIX) {
         return Ok(());
     }
-    let plain = encryptor(client)?
+    let mut plain = encryptor(client)?
         .decrypt::<F>(stored, Some(key))
         .await
         .map_err(failed)?;
+    if F::COMPRESSION.is_some()
+        && let Ok(text) = std::str::from_utf8(&plain)
+    {
+        let unpacked =
+            dynox_encryption::compress::decompress_text(text, crate::size::MAX_ITEM_SIZE).map_err(
+                |e| Error::Encryption {
+                    message: e.to_string(),
+                    source: None,
+                },
+            )?;
+        plain = unpacked.into_bytes();
+    }
     let value = T::from_bytes(plain).map_err(|e| Error::Encryption {
         message: e.to_string(),
         source: None,
