@@ -30,9 +30,9 @@ struct Customer {
     /// Encrypted with KMS, bound to this item: a copy elsewhere does not decrypt.
     #[dynox(encrypted(key = "alias/dynox-demo", context(app = "shop"), bind_item_key))]
     phone: Secret<String>,
-    /// Stored compressed (zstd) once long enough.
-    #[dynox(compress = "zstd", default)]
-    notes: String,
+    /// Compressed (zstd), then encrypted with KMS.
+    #[dynox(encrypted(key = "alias/dynox-demo", compress = "zstd"))]
+    notes: Secret<String>,
     #[dynox(skip)]
     session_cache: Option<String>,
 }
@@ -73,7 +73,7 @@ async fn signup(client: &Client, id: &str, name: &str) -> dynox::Result<()> {
         preferences: HashMap::new(),
         avatar: Some(vec![0x89, b'P', b'N', b'G']),
         phone: Secret::new(format!("+351 900 000 {:03}", name.len())),
-        notes: format!("{name} prefers email. ").repeat(12),
+        notes: Secret::new(format!("{name} prefers email. ").repeat(12)),
         session_cache: None,
     };
     // Create only: a second signup with the same id fails with a typed error.
@@ -300,10 +300,10 @@ async fn protected_fields(client: &Client) -> dynox::Result<()> {
         .await?
         .expect("c-1 exists");
     println!(
-        "c-1 as read: phone {:?} (decrypted: {}), {} chars of notes",
+        "c-1 as read: phone {:?} (decrypted: {}), notes of {} chars (decompressed and decrypted)",
         ada.phone,
         ada.phone.plain().map_or("no", |_| "yes"),
-        ada.notes.len()
+        ada.notes.plain().map_or(0, String::len)
     );
     Ok(())
 }
