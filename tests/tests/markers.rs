@@ -98,6 +98,36 @@ fn fixtures() -> Vec<(&'static str, Expected)> {
             "vectors",
             set(&[("SearchVectors", index("fixture-docs", "by-meaning"))]),
         ),
+        (
+            "encrypted_write_only",
+            set(&[
+                ("PutItem", table("fixture-audit")),
+                ("GetItem", table("fixture-audit")),
+            ])
+            .into_iter()
+            .chain([(
+                "kms:GenerateDataKey".to_string(),
+                Resource::KmsKey("alias/fixture-audit".into()),
+            )])
+            .collect(),
+        ),
+        (
+            "encrypted_read_only",
+            set(&[
+                ("GetItem", table("fixture-audit")),
+                ("PutItem", table("fixture-audit")),
+            ])
+            .into_iter()
+            .filter(|(a, _)| a == "dynamodb:GetItem")
+            .chain([(
+                "kms:Decrypt".to_string(),
+                Resource::KmsKey(
+                    "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+                        .into(),
+                ),
+            )])
+            .collect(),
+        ),
         ("get_only", set(&[("GetItem", users())])),
         ("no_calls", set(&[])),
         (
