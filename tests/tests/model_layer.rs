@@ -82,7 +82,7 @@ async fn every_new_type_round_trips_in_its_stored_form() {
     );
     assert_eq!(
         raw["at"],
-        AttributeValue::S("2026-12-01T10:00:00.500-03:00".into())
+        AttributeValue::S("2026-12-01T10:00:00.500000000-03:00".into())
     );
     assert_eq!(raw["seen"], AttributeValue::N("1764590000".into()));
     assert_eq!(raw["clicked"], AttributeValue::N("1764590000123".into()));
@@ -769,4 +769,73 @@ async fn compressed_fields_round_trip_in_pydynox_format() {
             .to_string()
             .starts_with("Article.body: the compressed value is damaged")
     );
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dynox(table = "profiles-v")]
+struct VersionedProfile {
+    #[dynox(partition_key)]
+    id: String,
+    name: String,
+    #[dynox(version)]
+    version: u32,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dynox(table = "profiles-v")]
+struct LegacyProfile {
+    #[dynox(partition_key)]
+    id: String,
+    name: String,
+    legacy_flag: bool,
+}
+
+#[tokio::test]
+async fn smart_save_keeps_foreign_attributes_and_versions_legacy_items() {
+    let local = LocalDynamo::start().await.unwrap();
+    let client = local.client();
+    local
+        .create_table::<VersionedProfile>(&client)
+        .await
+        .unwrap();
+    // Written by an older service: no version attribute, one attribute this model does not know.
+    client
+        .put(&LegacyProfile {
+            id: "l".into(),
+            name: "old".into(),
+            legacy_flag: true,
+        })
+        .await
+        .unwrap();
+    let mut p = client
+        .load::<VersionedProfile>(VersionedProfile::key("l"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.version, 0);
+    p.name = "new".into();
+    client.save_tracked(&mut p).await.unwrap();
+    assert_eq!(p.version, 1, "a legacy item gets its first version");
+    let raw = client
+        .get::<LegacyProfile>(LegacyProfile::key("l"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        raw.legacy_flag,
+        "an attribute the model does not declare is left alone"
+    );
+    assert_eq!(raw.name, "new");
+    // A stale tracked copy loses the race and keeps its version.
+    let mut stale = client
+        .load::<VersionedProfile>(VersionedProfile::key("l"))
+        .await
+        .unwrap()
+        .unwrap();
+    p.name = "newer".into();
+    client.save_tracked(&mut p).await.unwrap();
+    stale.name = "stale".into();
+    let err = client.save_tracked(&mut stale).await.unwrap_err();
+    assert!(err.is_version_conflict(), "{err:?}");
+    assert_eq!(stale.version, 1);
 }

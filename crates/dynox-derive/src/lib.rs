@@ -309,7 +309,7 @@ fn template_format(parts: &[Part], owner: TokenStream2) -> TokenStream2 {
             Part::Lit(l) => fmt.push_str(&l.replace('{', "{{").replace('}', "}}")),
             Part::Var(v) => {
                 fmt.push_str("{}");
-                let i = Ident::new(v, Span::call_site());
+                let i = Ident::new_raw(v, Span::call_site());
                 args.push(quote! { #owner.#i });
             }
         }
@@ -326,7 +326,7 @@ fn template_format_locals(parts: &[Part]) -> TokenStream2 {
             Part::Lit(l) => fmt.push_str(&l.replace('{', "{{").replace('}', "}}")),
             Part::Var(v) => {
                 fmt.push_str("{}");
-                let i = Ident::new(v, Span::call_site());
+                let i = Ident::new_raw(v, Span::call_site());
                 args.push(quote! { #i });
             }
         }
@@ -574,14 +574,18 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
                 .find(|f| f.ident == k.as_str())
                 .expect("a key field");
             let n = &key_field.stored;
-            let var = format_ident!("__tpl_{}", k);
+            let var = format_ident!("__tpl_{}", k.trim_start_matches("r#"));
             quote! { let #var = ::dynox::model::string_of(&item, #n); }
         })
         .collect();
     let placeholder_of = |f: &Field| -> Option<(Ident, TokenStream2, usize)> {
         templates.iter().find_map(|(k, (parts, vars))| {
             let pos = vars.iter().position(|v| v.ident == f.ident)?;
-            Some((format_ident!("__tpl_{}", k), template_const(parts), pos))
+            Some((
+                format_ident!("__tpl_{}", k.trim_start_matches("r#")),
+                template_const(parts),
+                pos,
+            ))
         })
     };
     let takes = fields.iter().zip(&take_vars).filter(|(f, _)| !f.extra).map(|(f, v)| {
@@ -595,7 +599,8 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         }
         if f.skip {
             quote_spanned! {t.span()=> let #v = <#t as ::core::default::Default>::default(); }
-        } else if f.default {
+        } else if f.default || f.version {
+            // An item stored without a version (by an older writer) is at version 0.
             let call = quote_spanned! {t.span()=> ::dynox::model::take_field_or_default::<#t, #c> };
             quote! { let #v = #call(&mut item, #n, #model_name, #fname)?; }
         } else {
@@ -927,6 +932,9 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             fn set_version(&mut self, version: u64) {
                 self.#i = #from(version);
             }
+            fn max_version() -> u64 {
+                <#t as ::dynox::model::VersionNumber>::MAX
+            }
         });
     }
     let fills = fields.iter().filter_map(|f| {
@@ -1046,6 +1054,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     if !seals.is_empty() {
         lifecycle_methods.push(quote! {
             const ENCRYPTED_ATTRIBUTES: &'static [&'static str] = &[#(#enc_names),*];
+            #[allow(unused_variables)]
             fn seal<'a>(item: &'a mut ::dynox::Item, client: &'a ::dynox::Client) -> ::dynox::model::BoxFuture<'a, ::dynox::Result<()>> {
                 ::std::boxed::Box::pin(async move {
                     let key = ::dynox::sealing::key_text(item, &[#(#key_names),*]);
@@ -1069,6 +1078,17 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             }
         }
     };
+
+    let mut attribute_names: Vec<String> = stored_fields.iter().map(|f| f.stored.clone()).collect();
+    if attrs.entity.is_some() {
+        attribute_names.push(attrs.discriminator.clone());
+    }
+    if !fields.iter().any(|f| f.extra) {
+        lifecycle_methods.push(quote! {
+            const ATTRIBUTES: ::core::option::Option<&'static [&'static str]> =
+                ::core::option::Option::Some(&[#(#attribute_names),*]);
+        });
+    }
 
     let max_size = match &attrs.max_size {
         Some(n) => quote! { const MAX_SIZE: usize = #n; },

@@ -46,10 +46,19 @@ fn tag_of(input: &DeriveInput) -> syn::Result<String> {
 
 fn check_nested_fields(fields: &[Field]) -> syn::Result<()> {
     for f in fields {
-        if f.partition_key || f.sort_key || f.ttl || f.version || f.generate.is_some() {
+        if f.partition_key
+            || f.sort_key
+            || f.ttl
+            || f.version
+            || f.generate.is_some()
+            || f.encrypted.is_some()
+            || f.template.is_some()
+            || f.extra
+        {
             return Err(syn::Error::new_spanned(
                 &f.ident,
-                "keys, ttl, version and generated values belong on a model, not a nested type",
+                "keys, templates, ttl, version, generated values, encryption and extra belong on \
+                 a model, not a nested type",
             ));
         }
     }

@@ -88,7 +88,8 @@ impl From<EnvelopeError> for EncryptionError {
 pub struct CacheLimits {
     /// Reuse a data key for at most this long (default 5 minutes).
     pub max_age: Duration,
-    /// Encrypt at most this many values with one data key (default 4,096).
+    /// Encrypt at most this many values with one data key (default 4,096; random 96-bit nonces
+    /// stay safe far below 2^32).
     pub max_values: u64,
     /// Encrypt at most this many bytes with one data key (default 64 MiB).
     pub max_bytes: u64,
@@ -293,6 +294,17 @@ impl Encryptor {
             F::ATTRIBUTE
         );
         let env = Envelope::parse(stored)?;
+        // A version 1 value binds nothing, so a field declared version 2 refuses it: otherwise
+        // such a value could be moved into any field under the same key and context.
+        if env.version != F::VERSION {
+            return Err(EncryptionError::Refused(format!(
+                "{}.{} holds format version {}, declared {}",
+                F::TABLE,
+                F::ATTRIBUTE,
+                env.version,
+                F::VERSION
+            )));
+        }
         let b = binding::<F>(item_key);
         let ctx = b.kms_context(env.version);
         // Cached by the encrypted key *and* its context, so a value moved elsewhere still goes

@@ -301,6 +301,7 @@ impl<'c, M: Model> PutItem<'c, M> {
         );
         let mut item = self.item?;
         M::seal(&mut item, self.client).await?;
+        crate::sealing::assert_sealed(&item, M::ENCRYPTED_ATTRIBUTES)?;
         crate::size::check::<M>(&item)?;
         let mut p = Placeholders::new();
         let condition = self.options.render_condition(&mut p)?;

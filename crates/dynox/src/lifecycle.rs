@@ -18,11 +18,24 @@ use std::ops::{Deref, DerefMut};
 
 /// An item read with [`Client::load`] (or new, with [`Tracked::new`]), remembering what is
 /// stored so that [`Client::save_tracked`] writes only what changed.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Tracked<M> {
     model: M,
-    /// The item as stored; `None` for an item not saved yet.
+    /// The item as stored (encrypted fields as ciphertext); `None` when not known.
     stored: Option<Item>,
+    /// What was stored, decoded (encrypted fields as plaintext): what changes are measured
+    /// against. `None` for an item not saved yet.
+    baseline: Option<Item>,
+}
+
+impl<M: std::fmt::Debug> std::fmt::Debug for Tracked<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The snapshots hold decrypted values: only the model (whose secrets redact) is shown.
+        f.debug_struct("Tracked")
+            .field("model", &self.model)
+            .field("stored", &self.baseline.is_some())
+            .finish()
+    }
 }
 
 impl<M: Model> Tracked<M> {
@@ -31,25 +44,24 @@ impl<M: Model> Tracked<M> {
         Tracked {
             model,
             stored: None,
+            baseline: None,
         }
     }
 
     /// Whether the item has been saved (or was loaded).
     pub fn is_stored(&self) -> bool {
-        self.stored.is_some()
+        self.baseline.is_some()
     }
 
     /// The stored names of the attributes that differ from what is stored (all, for a new item).
     pub fn changed(&self) -> Result<Vec<String>> {
         let current = self.model.to_item()?;
-        let mut names: Vec<String> = match &self.stored {
+        let mut names: Vec<String> = match &self.baseline {
             None => current.keys().cloned().collect(),
-            Some(stored) => diff(stored, &current)
-                .0
-                .into_iter()
-                .map(|(k, _)| k)
-                .chain(diff(stored, &current).1)
-                .collect(),
+            Some(baseline) => {
+                let (set, remove) = diff::<M>(baseline, &current);
+                set.into_iter().map(|(k, _)| k).chain(remove).collect()
+            }
         };
         names.sort();
         Ok(names)
@@ -74,8 +86,9 @@ impl<M> DerefMut for Tracked<M> {
     }
 }
 
-/// What to SET and what to REMOVE to turn `stored` into `current`.
-fn diff(stored: &Item, current: &Item) -> (Vec<(String, AttributeValue)>, Vec<String>) {
+/// What to SET and what to REMOVE to turn `stored` into `current`. Only attributes the model
+/// declares are removed: what other writers added is left alone.
+fn diff<M: Model>(stored: &Item, current: &Item) -> (Vec<(String, AttributeValue)>, Vec<String>) {
     let set = current
         .iter()
         .filter(|(k, v)| stored.get(*k) != Some(v))
@@ -84,6 +97,7 @@ fn diff(stored: &Item, current: &Item) -> (Vec<(String, AttributeValue)>, Vec<St
     let remove = stored
         .keys()
         .filter(|k| !current.contains_key(*k))
+        .filter(|k| M::ATTRIBUTES.is_none_or(|names| names.contains(&k.as_str())))
         .cloned()
         .collect();
     (set, remove)
@@ -161,11 +175,13 @@ impl Client {
         };
         let mut decoded = item.clone();
         M::unseal(&mut decoded, self).await?;
+        let baseline = decoded.clone();
         let mut model = M::from_item(decoded)?;
         model.after_load()?;
         Ok(Some(Tracked {
             model,
             stored: Some(item),
+            baseline: Some(baseline),
         }))
     }
 
@@ -173,9 +189,10 @@ impl Client {
     /// `UpdateItem` of only the changed attributes, checking and bumping its version. Nothing
     /// changed, nothing sent.
     pub async fn save_tracked<M: Model>(&self, tracked: &mut Tracked<M>) -> Result<()> {
-        let Some(stored) = tracked.stored.clone() else {
+        let Some(baseline) = tracked.baseline.clone() else {
             self.save(&mut tracked.model).await?;
-            tracked.stored = Some(tracked.model.to_item()?);
+            tracked.baseline = Some(tracked.model.to_item()?);
+            tracked.stored = None;
             return Ok(());
         };
         mark!(
@@ -187,68 +204,75 @@ impl Client {
         let model = &mut tracked.model;
         model.before_save()?;
         model.prepare_save();
-        let step = version_step::<M>(model);
-        if let Some((_, _, next)) = &step {
-            model.set_version(*next);
-        }
-        let mut current = match model.to_item() {
-            Ok(i) => i,
-            Err(e) => {
-                if let Some((_, v, _)) = &step {
-                    model.set_version(*v);
-                }
-                return Err(e);
+        // Nothing on the model changes until the write succeeds: the new version is written into
+        // the item, and set on the model only afterwards.
+        let mut current = model.to_item()?;
+        let version = match M::VERSION_ATTRIBUTE {
+            Some(attr) => {
+                let v = model.version().unwrap_or(0);
+                let next = v
+                    .checked_add(1)
+                    .filter(|n| *n <= M::max_version())
+                    .ok_or_else(|| {
+                        Error::validation(format!("{} version {v} cannot grow", M::NAME))
+                    })?;
+                current.insert(attr.to_owned(), AttributeValue::N(next.to_string()));
+                Some((attr, v, next))
             }
+            None => None,
         };
-        if let Err(e) = M::seal(&mut current, self).await {
-            if let Some((_, v, _)) = &step {
-                tracked.model.set_version(*v);
-            }
-            return Err(e);
-        }
-        let model = &mut tracked.model;
-        let (set, remove) = diff(&stored, &current);
+        let (set, remove) = diff::<M>(&baseline, &current);
         let changed_beyond_version = set
             .iter()
             .any(|(k, _)| Some(k.as_str()) != M::VERSION_ATTRIBUTE)
             || !remove.is_empty();
         if !changed_beyond_version {
-            if let Some((_, v, _)) = &step {
-                model.set_version(*v);
-            }
             return Ok(());
         }
         if let Some(k) = set.iter().map(|(k, _)| k).find(|k| M::is_key_attribute(k)) {
-            if let Some((_, v, _)) = &step {
-                model.set_version(*v);
-            }
             return Err(Error::validation(format!(
                 "`{k}` is part of the key of {}: a changed key is a new item, save it with put",
                 M::NAME
             )));
         }
+        // Unchanged encrypted fields keep their stored ciphertext: not re-encrypted, and a
+        // read-only field is not "written".
+        let plain_current = current.clone();
+        let changed: Vec<&String> = set.iter().map(|(k, _)| k).collect();
+        for attr in M::ENCRYPTED_ATTRIBUTES {
+            if !changed.iter().any(|c| c.as_str() == *attr)
+                && let Some(v) = tracked.stored.as_ref().and_then(|s| s.get(*attr))
+            {
+                current.insert((*attr).to_owned(), v.clone());
+            }
+        }
+        M::seal(&mut current, self).await?;
+        crate::sealing::assert_sealed(&current, M::ENCRYPTED_ATTRIBUTES)?;
         crate::size::check::<M>(&current)?;
         let mut p = Placeholders::new();
         let mut clauses = Vec::new();
-        if !set.is_empty() {
-            let parts: Vec<String> = set
-                .into_iter()
-                .map(|(k, v)| format!("{} = {}", p.name(&k), p.value(v)))
-                .collect();
-            clauses.push(format!("SET {}", parts.join(", ")));
-        }
+        let parts: Vec<String> = set
+            .iter()
+            .map(|(k, _)| format!("{} = {}", p.name(k), p.value(current[k].clone())))
+            .collect();
+        clauses.push(format!("SET {}", parts.join(", ")));
         if !remove.is_empty() {
             let parts: Vec<String> = remove.iter().map(|k| p.name(k)).collect();
             clauses.push(format!("REMOVE {}", parts.join(", ")));
         }
-        // A loaded item must still exist (and be at its version, when versioned).
+        // A loaded item must still exist, and be at its version when versioned (a version 0
+        // item was stored without one).
         let exists = Path::<AttributeValue>::new(M::PARTITION_KEY.name).exists();
-        let condition = match &step {
-            Some((c, _, _)) => exists & c.clone(),
+        let condition = match &version {
+            Some((attr, 0, _)) => {
+                let path = Path::<u64>::new(*attr);
+                exists & (path.not_exists() | path.eq(0))
+            }
+            Some((attr, v, _)) => exists & Path::<u64>::new(*attr).eq(*v),
             None => exists,
         };
         let condition = condition.render(&mut p)?;
-        let key = model.primary_key().to_key_item()?;
+        let key = tracked.model.primary_key().to_key_item()?;
         let req = self
             .sdk()
             .update_item()
@@ -261,20 +285,17 @@ impl Client {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         match self.send(req).await {
             Ok(_) => {
+                if let Some((_, _, next)) = version {
+                    tracked.model.set_version(next);
+                }
                 tracked.stored = Some(current);
+                tracked.baseline = Some(plain_current);
                 tracked.model.after_save()
             }
-            Err(e) => {
-                let expected = step.as_ref().map_or(0, |s| s.1);
-                if step.is_some() {
-                    tracked.model.set_version(expected);
-                }
-                Err(if step.is_some() {
-                    version_conflict::<M>(e, expected)
-                } else {
-                    e
-                })
-            }
+            Err(e) => Err(match version {
+                Some((_, v, _)) => version_conflict::<M>(e, v),
+                None => e,
+            }),
         }
     }
 
@@ -328,6 +349,14 @@ impl<'c, 'm, M: Model> Save<'c, 'm, M> {
             item.before_save()?;
         }
         item.prepare_save();
+        if let Some(v) = item.version()
+            && v >= M::max_version()
+        {
+            return Err(Error::validation(format!(
+                "{} version {v} cannot grow",
+                M::NAME
+            )));
+        }
         let step = version_step::<M>(item);
         if let Some((_, _, next)) = &step {
             item.set_version(*next);

@@ -222,6 +222,14 @@ pub trait Model: FromItem + Send + Sync + 'static {
     }
     /// Sets the version, for versioned models.
     fn set_version(&mut self, _version: u64) {}
+    /// The largest version the version field holds.
+    fn max_version() -> u64 {
+        u64::MAX
+    }
+    /// The stored names of the model's attributes, when known: smart save removes only these
+    /// (attributes other writers added are left alone). `None` removes any attribute the model
+    /// no longer writes.
+    const ATTRIBUTES: Option<&'static [&'static str]> = None;
 
     /// Hook: before a save (may change the item, or refuse it).
     fn before_save(&mut self) -> Result<()> {
@@ -358,20 +366,23 @@ pub trait Hooks: Model {
     label = "not an integer"
 )]
 pub trait VersionNumber: Copy {
-    /// As a u64 (versions start at 0 for a new item and only grow).
+    /// The largest version the type holds.
+    const MAX: u64;
+    /// As a u64 (versions start at 0 for a new item and only grow; negative reads as 0).
     fn to_version(self) -> u64;
-    /// From a u64.
+    /// From a u64 no larger than [`MAX`](VersionNumber::MAX).
     fn from_version(v: u64) -> Self;
 }
 
 macro_rules! version_numbers {
     ($($t:ty),*) => {$(
         impl VersionNumber for $t {
+            const MAX: u64 = <$t>::MAX as u64;
             fn to_version(self) -> u64 {
-                self as u64
+                u64::try_from(self).unwrap_or(0)
             }
             fn from_version(v: u64) -> Self {
-                v as $t
+                <$t>::try_from(v).unwrap_or(<$t>::MAX)
             }
         }
     )*};

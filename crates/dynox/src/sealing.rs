@@ -23,18 +23,20 @@ fn failed(e: dynox_encryption::kms::EncryptionError) -> Error {
     }
 }
 
-/// The text an item's key is bound as: its key attributes, in order.
+/// The text an item's key is bound as: each key attribute's name, type and value, length-prefixed
+/// so that no two keys give the same text.
 pub fn key_text(item: &Item, names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|n| match item.get(*n) {
-            Some(AttributeValue::S(s)) => format!("{n}=S:{s}"),
-            Some(AttributeValue::N(s)) => format!("{n}=N:{s}"),
-            Some(AttributeValue::B(b)) => format!("{n}=B:{:02x?}", b.as_ref()),
-            _ => format!("{n}=?"),
-        })
-        .collect::<Vec<_>>()
-        .join(";")
+    let mut out = String::new();
+    for n in names {
+        let (t, v) = match item.get(*n) {
+            Some(AttributeValue::S(s)) => ("S", s.clone()),
+            Some(AttributeValue::N(s)) => ("N", s.clone()),
+            Some(AttributeValue::B(b)) => ("B", format!("{:02x?}", b.as_ref())),
+            _ => ("-", String::new()),
+        };
+        out.push_str(&format!("{}:{n}{t}{}:{v}", n.len(), v.len()));
+    }
+    out
 }
 
 /// Encrypts field `F` of an encoded item, if it holds a plaintext.
@@ -65,6 +67,21 @@ pub async fn seal_field<F: EncryptedField, T: SecretValue>(
         .map_err(failed)?;
     item.insert(F::ATTRIBUTE.to_owned(), AttributeValue::S(stored));
     Ok(())
+}
+
+/// Refuses an item in which a plaintext is still staged: nothing unencrypted leaves dynox, even
+/// if DynamoDB would not refuse it.
+pub fn assert_sealed(item: &Item, encrypted: &[&str]) -> Result<()> {
+    match encrypted
+        .iter()
+        .find(|a| item.get(**a).and_then(unstage).is_some())
+    {
+        Some(a) => Err(Error::Encryption {
+            message: format!("`{a}` was not encrypted"),
+            source: None,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Refuses to write field `F` (a read-only field) with a new plaintext.

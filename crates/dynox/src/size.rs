@@ -34,7 +34,7 @@ pub fn number_size(text: &str) -> usize {
         return 1;
     }
     // Where the decimal point falls, counted in significant digits from the first one.
-    let point = int_part.len() as i64 - leading as i64 + exponent;
+    let point = (int_part.len() as i64 - leading as i64).saturating_add(exponent);
     let int_digits = point.clamp(0, significant as i64) as usize;
     let frac_digits = significant - int_digits;
     int_digits.div_ceil(2) + frac_digits.div_ceil(2) + 1 + usize::from(negative)

@@ -1,7 +1,8 @@
 //! Timestamps (chrono): ISO-8601 strings by default, epoch seconds or milliseconds by choice.
 //!
-//! `DateTime<Utc>` and `DateTime<FixedOffset>` are stored as RFC 3339 strings, keeping the offset,
-//! so they sort as text in UTC and round-trip exactly. The [`EpochSeconds`] and [`EpochMillis`]
+//! `DateTime<Utc>` and `DateTime<FixedOffset>` are stored as RFC 3339 strings with nine
+//! fractional digits (fixed width, so UTC values sort as text) and their offset, and round-trip
+//! exactly. The [`EpochSeconds`] and [`EpochMillis`]
 //! codecs (`#[dynox(timestamp = "epoch_seconds")]`) store a number instead; seconds drop the
 //! sub-second part, which is the precision chosen.
 
@@ -17,7 +18,7 @@ fn parse(text: &str) -> Result<DateTime<FixedOffset>, ValueError> {
 impl Attribute for DateTime<Utc> {
     fn to_attribute(&self) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::S(
-            self.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            self.to_rfc3339_opts(SecondsFormat::Nanos, true),
         )))
     }
     fn from_attribute(value: AttributeValue) -> Result<Self, ValueError> {
@@ -31,7 +32,7 @@ impl Attribute for DateTime<Utc> {
 impl Attribute for DateTime<FixedOffset> {
     fn to_attribute(&self) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::S(
-            self.to_rfc3339_opts(SecondsFormat::AutoSi, false),
+            self.to_rfc3339_opts(SecondsFormat::Nanos, false),
         )))
     }
     fn from_attribute(value: AttributeValue) -> Result<Self, ValueError> {
@@ -115,7 +116,7 @@ mod tests {
         let a = t.to_attribute().unwrap().unwrap();
         assert_eq!(
             a,
-            AttributeValue::S("2026-12-01T09:30:15.123456+05:30".into())
+            AttributeValue::S("2026-12-01T09:30:15.123456000+05:30".into())
         );
         assert_eq!(
             DateTime::<FixedOffset>::from_attribute(a.clone()).unwrap(),
@@ -126,7 +127,7 @@ mod tests {
         assert_eq!(utc, t.with_timezone(&Utc));
         assert_eq!(
             utc.to_attribute().unwrap(),
-            Some(AttributeValue::S("2026-12-01T04:00:15.123456Z".into()))
+            Some(AttributeValue::S("2026-12-01T04:00:15.123456000Z".into()))
         );
         assert!(DateTime::<Utc>::from_attribute(AttributeValue::S("yesterday".into())).is_err());
     }

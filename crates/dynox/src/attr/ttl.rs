@@ -18,7 +18,7 @@ fn now() -> i64 {
 impl Ttl {
     /// Expires `d` from now (rounded down to the second).
     pub fn expires_in(d: Duration) -> Ttl {
-        Ttl(now().saturating_add(d.as_secs() as i64))
+        Ttl(now().saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
     }
     /// Expires `n` seconds from now.
     pub fn in_seconds(n: u64) -> Ttl {
@@ -43,12 +43,14 @@ impl Ttl {
     }
     /// How long until it expires; `None` once expired.
     pub fn time_left(&self) -> Option<Duration> {
-        let left = self.0 - now();
+        let left = self.0.saturating_sub(now());
         (left > 0).then(|| Duration::from_secs(left as u64))
     }
     /// Pushes the expiry back by `d`.
     pub fn extend(&mut self, d: Duration) {
-        self.0 = self.0.saturating_add(d.as_secs() as i64);
+        self.0 = self
+            .0
+            .saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     }
 }
 
