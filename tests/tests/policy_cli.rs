@@ -162,3 +162,123 @@ fn demo_runs_the_service_and_prints_its_policy() {
     );
     assert_eq!(by_resource.len(), 4);
 }
+
+#[test]
+fn check_gate_formats_and_explanations() {
+    let dir = std::env::temp_dir().join(format!("dynox-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let committed = dir.join("get_only.json");
+    let out = xtask(&[
+        "policy",
+        "-p",
+        "marker-fixtures",
+        "--bin",
+        "get_only",
+        "--output",
+        committed.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // The same binary passes the gate...
+    let out = xtask(&[
+        "policy",
+        "-p",
+        "marker-fixtures",
+        "--bin",
+        "get_only",
+        "--check",
+        committed.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // ... a binary that uses one more operation fails it, with a readable diff.
+    let out = xtask(&[
+        "policy",
+        "-p",
+        "marker-fixtures",
+        "--bin",
+        "everything",
+        "--check",
+        committed.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("+ dynamodb:PutItem on arn:aws:dynamodb:REGION:ACCOUNT:table/fixture-users"),
+        "{err}"
+    );
+    assert!(
+        !err.lines().any(|l| l.starts_with("- ")),
+        "nothing granted is unneeded: {err}"
+    );
+
+    // The formats carry the same grants.
+    let json = text(&xtask(&["policy", "-p", "marker-fixtures", "--bin", "transactions"]).stdout);
+    let tf = text(
+        &xtask(&[
+            "policy",
+            "-p",
+            "marker-fixtures",
+            "--bin",
+            "transactions",
+            "--format",
+            "terraform",
+        ])
+        .stdout,
+    );
+    let cf = text(
+        &xtask(&[
+            "policy",
+            "-p",
+            "marker-fixtures",
+            "--bin",
+            "transactions",
+            "--format",
+            "cloudformation",
+        ])
+        .stdout,
+    );
+    let md = text(
+        &xtask(&[
+            "policy",
+            "-p",
+            "marker-fixtures",
+            "--bin",
+            "transactions",
+            "--format",
+            "markdown",
+        ])
+        .stdout,
+    );
+    for action in [
+        "dynamodb:PutItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:GetItem",
+    ] {
+        for (name, out) in [
+            ("json", &json),
+            ("terraform", &tf),
+            ("cloudformation", &cf),
+            ("markdown", &md),
+        ] {
+            assert!(out.contains(action), "{name} lacks {action}:\n{out}");
+        }
+    }
+    assert!(tf.starts_with("data \"aws_iam_policy_document\""));
+    assert!(cf.contains("${AWS::Region}") && cf.contains("${AWS::AccountId}"));
+
+    // --explain names the operations and models behind each action.
+    let out = xtask(&[
+        "policy",
+        "-p",
+        "marker-fixtures",
+        "--bin",
+        "transactions",
+        "--explain",
+    ]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("dynamodb:ConditionCheckItem: transact_write check (Order)"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

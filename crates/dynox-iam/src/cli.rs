@@ -23,7 +23,21 @@ use std::process::{Command, Stdio};
 
 /// The usage line of the `policy` command.
 pub const USAGE: &str = "usage: policy (--bin NAME | --example NAME | --binary PATH) [-p PACKAGE] \
-[--profile P] [--region R] [--account A] [--partition P] [--output FILE] [--allow-wildcard]";
+[--profile P] [--region R] [--account A] [--partition P] [--output FILE] [--allow-wildcard] \
+[--format json|terraform|cloudformation|markdown] [--explain] [--check FILE] [--split]";
+
+/// The output form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// IAM policy JSON.
+    Json,
+    /// A Terraform `aws_iam_policy_document` data source.
+    Terraform,
+    /// A CloudFormation / SAM `PolicyDocument` (YAML).
+    CloudFormation,
+    /// A Markdown table.
+    Markdown,
+}
 
 /// What to scan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +63,14 @@ pub struct PolicyArgs {
     pub options: PolicyOptions,
     /// `--output FILE`: write the policy there instead of stdout.
     pub output: Option<PathBuf>,
+    /// `--format`: the output form (JSON by default).
+    pub format: Format,
+    /// `--explain`: also tell, on stderr, which operations need each action.
+    pub explain: bool,
+    /// `--check FILE`: compare with a committed policy JSON; fail with a diff when they differ.
+    pub check: Option<PathBuf>,
+    /// `--split`: when over AWS's managed policy size, write several documents.
+    pub split: bool,
 }
 
 /// Why the command failed.
@@ -64,6 +86,8 @@ pub enum CliError {
     Policy(crate::policy::PolicyError),
     /// Writing the output failed.
     Io(std::io::Error),
+    /// `--check`: the committed policy grants more or less than the binary needs.
+    Drift(String),
 }
 
 impl fmt::Display for CliError {
@@ -73,7 +97,8 @@ impl fmt::Display for CliError {
             CliError::Build(m) => write!(f, "build failed: {m}"),
             CliError::Scan(e) => write!(f, "scan failed: {e}"),
             CliError::Policy(e) => write!(f, "{e}"),
-            CliError::Io(e) => write!(f, "cannot write the policy: {e}"),
+            CliError::Io(e) => write!(f, "cannot read or write the policy: {e}"),
+            CliError::Drift(d) => f.write_str(d),
         }
     }
 }
@@ -84,7 +109,7 @@ impl std::error::Error for CliError {
             CliError::Scan(e) => Some(e),
             CliError::Policy(e) => Some(e),
             CliError::Io(e) => Some(e),
-            CliError::Usage(_) | CliError::Build(_) => None,
+            CliError::Usage(_) | CliError::Build(_) | CliError::Drift(_) => None,
         }
     }
 }
@@ -111,6 +136,10 @@ impl PolicyArgs {
         let mut profile = None;
         let mut options = PolicyOptions::default();
         let mut output = None;
+        let mut format = Format::Json;
+        let mut explain = false;
+        let mut check = None;
+        let mut split = false;
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let mut value = |name: &str| {
@@ -156,6 +185,32 @@ impl PolicyArgs {
                     options.allow_wildcard = true;
                     None
                 }
+                "--format" => {
+                    format = match value("--format")?.as_str() {
+                        "json" => Format::Json,
+                        "terraform" => Format::Terraform,
+                        "cloudformation" | "sam" => Format::CloudFormation,
+                        "markdown" => Format::Markdown,
+                        other => {
+                            return Err(CliError::Usage(format!(
+                                "--format is json, terraform, cloudformation or markdown, not `{other}`"
+                            )));
+                        }
+                    };
+                    None
+                }
+                "--explain" => {
+                    explain = true;
+                    None
+                }
+                "--check" => {
+                    check = Some(PathBuf::from(value("--check")?));
+                    None
+                }
+                "--split" => {
+                    split = true;
+                    None
+                }
                 other => return Err(CliError::Usage(format!("unknown argument `{other}`"))),
             };
             if let Some(t) = new_target {
@@ -175,12 +230,21 @@ impl PolicyArgs {
                 "-p and --profile build a target; --binary is already built".into(),
             ));
         }
+        if split && (output.is_none() || format != Format::Json) {
+            return Err(CliError::Usage(
+                "--split writes JSON documents next to --output FILE".into(),
+            ));
+        }
         Ok(PolicyArgs {
             target,
             package,
             profile,
             options,
             output,
+            format,
+            explain,
+            check,
+            split,
         })
     }
 }
@@ -272,10 +336,54 @@ pub fn run_policy(args: &PolicyArgs) -> Result<(), CliError> {
     for w in &policy.warnings {
         eprintln!("dynox-iam: warning: {w}");
     }
-    let json = policy.to_json();
+    if args.explain {
+        eprint!("{}", crate::render::explain(&policy));
+    }
+    if let Some(path) = &args.check {
+        let committed = std::fs::read_to_string(path).map_err(CliError::Io)?;
+        let diff = crate::render::check(&policy, &committed).map_err(CliError::Build)?;
+        if !diff.is_empty() {
+            return Err(CliError::Drift(format!(
+                "{} differs from what {} needs (+ needed, - not needed):\n{}",
+                path.display(),
+                binary.display(),
+                diff.join("\n")
+            )));
+        }
+        eprintln!(
+            "dynox-iam: {} grants exactly what the binary needs",
+            path.display()
+        );
+        return Ok(());
+    }
+    let size = crate::render::policy_size(&policy);
+    if size > crate::render::MANAGED_POLICY_LIMIT {
+        eprintln!(
+            "dynox-iam: warning: the policy is {size} characters without whitespace, over AWS's \
+             managed policy limit of {}; --split writes it as several documents",
+            crate::render::MANAGED_POLICY_LIMIT
+        );
+    }
+    if args.split {
+        let out = args.output.as_ref().expect("checked when parsing");
+        let parts = crate::render::split(&policy, crate::render::MANAGED_POLICY_LIMIT);
+        for (i, part) in parts.iter().enumerate() {
+            let stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or("policy");
+            let path = out.with_file_name(format!("{stem}-{}.json", i + 1));
+            write_atomically(&path, &part.to_json()).map_err(CliError::Io)?;
+            eprintln!("dynox-iam: wrote {}", path.display());
+        }
+        return Ok(());
+    }
+    let text = match args.format {
+        Format::Json => policy.to_json(),
+        Format::Terraform => crate::render::terraform(&policy, "dynox"),
+        Format::CloudFormation => crate::render::cloudformation(&policy, &args.options),
+        Format::Markdown => crate::render::markdown(&policy),
+    };
     match &args.output {
-        Some(path) => write_atomically(path, &json).map_err(CliError::Io)?,
-        None => print!("{json}"),
+        Some(path) => write_atomically(path, &text).map_err(CliError::Io)?,
+        None => print!("{text}"),
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod actions;
 pub mod cli;
 pub mod marker;
 pub mod policy;
+pub mod render;
 pub mod scan;
 
 pub use marker::{Requirement, Resource, ResourceRef};

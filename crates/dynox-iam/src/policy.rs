@@ -87,7 +87,7 @@ pub struct Statement {
 }
 
 /// An IAM policy document (`Version 2012-10-17`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Policy {
     /// The statements, in their fixed order.
     pub statements: Vec<Statement>,
