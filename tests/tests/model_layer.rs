@@ -839,3 +839,47 @@ async fn smart_save_keeps_foreign_attributes_and_versions_legacy_items() {
     assert!(err.is_version_conflict(), "{err:?}");
     assert_eq!(stale.version, 1);
 }
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dynox(table = "teams")]
+struct Team {
+    #[dynox(partition_key, template = "ORG#{org}#TEAM#{team}")]
+    pk: String,
+    org: String,
+    team: String,
+}
+
+#[tokio::test]
+async fn template_values_that_could_not_be_read_back_are_refused() {
+    let local = LocalDynamo::start().await.unwrap();
+    let client = local.client();
+    local.create_table::<Team>(&client).await.unwrap();
+    let ok = Team {
+        pk: String::new(),
+        org: "acme#1".into(),
+        team: "red".into(),
+    };
+    client.put(&ok).await.unwrap();
+    let raw: Item = client
+        .get::<Team>(Team::key("acme#1", "red"))
+        .send_as()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raw["pk"], AttributeValue::S("ORG#acme#1#TEAM#red".into()));
+    let mut sparse = raw.clone();
+    sparse.remove("org");
+    sparse.remove("team");
+    let back = Team::from_item(sparse).unwrap();
+    assert_eq!((back.org.as_str(), back.team.as_str()), ("acme#1", "red"));
+    let bad = Team {
+        pk: String::new(),
+        org: "a#TEAM#b".into(),
+        team: "x".into(),
+    };
+    let err = client.put(&bad).await.unwrap_err();
+    assert!(
+        err.is_conversion() && err.to_string().contains("could not be read back"),
+        "{err}"
+    );
+}

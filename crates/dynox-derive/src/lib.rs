@@ -300,38 +300,26 @@ fn parse_template(lit: &LitStr) -> syn::Result<Vec<Part>> {
     Ok(parts)
 }
 
-/// `format!` arguments for a template, reading placeholders from `owner.field`.
-fn template_format(parts: &[Part], owner: TokenStream2) -> TokenStream2 {
-    let mut fmt = String::new();
-    let mut args = Vec::new();
-    for p in parts {
-        match p {
-            Part::Lit(l) => fmt.push_str(&l.replace('{', "{{").replace('}', "}}")),
-            Part::Var(v) => {
-                fmt.push_str("{}");
-                let i = Ident::new_raw(v, Span::call_site());
-                args.push(quote! { #owner.#i });
-            }
+/// A checked rendering of a template, reading placeholders from `owner.field` (or from locals
+/// of the same names when `owner` is empty).
+fn template_render(
+    parts: &[Part],
+    owner: Option<TokenStream2>,
+    model: &str,
+    field: &str,
+) -> TokenStream2 {
+    let values = parts.iter().filter_map(|p| match p {
+        Part::Var(v) => {
+            let i = Ident::new_raw(v, Span::call_site());
+            Some(match &owner {
+                Some(o) => quote! { ::std::string::ToString::to_string(&#o.#i) },
+                None => quote! { ::std::string::ToString::to_string(&#i) },
+            })
         }
-    }
-    quote! { ::std::format!(#fmt, #(#args),*) }
-}
-
-/// `format!` arguments for a template, reading placeholders from locals of the same names.
-fn template_format_locals(parts: &[Part]) -> TokenStream2 {
-    let mut fmt = String::new();
-    let mut args = Vec::new();
-    for p in parts {
-        match p {
-            Part::Lit(l) => fmt.push_str(&l.replace('{', "{{").replace('}', "}}")),
-            Part::Var(v) => {
-                fmt.push_str("{}");
-                let i = Ident::new_raw(v, Span::call_site());
-                args.push(quote! { #i });
-            }
-        }
-    }
-    quote! { ::std::format!(#fmt, #(#args),*) }
+        Part::Lit(_) => None,
+    });
+    let tpl = template_const(parts);
+    quote! { ::dynox::model::render_template(#tpl, &[#(#values),*], #model, #field)? }
 }
 
 /// The template as `dynox::model::TemplatePart`s, for reading a key back.
@@ -490,7 +478,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         let (i, t, n, fname) = (&f.ident, &f.ty, &f.stored, f.ident.unraw().to_string());
         match templates.get(&f.ident.to_string()) {
             Some((parts, _)) => {
-                let value = template_format(parts, owner);
+                let value = template_render(parts, Some(owner), &model_name, &fname);
                 quote! {
                     ::dynox::model::put_key::<::std::string::String, ::dynox::attr::Native>(
                         &mut item, #n, &#value, #model_name, #fname)?;
@@ -694,7 +682,8 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             } else {
                 quote! { let (#(#idents,)*) = partition; }
             };
-            let value = template_format_locals(parts);
+            let value =
+                template_render(parts, None, &model_name, &part[0].ident.unraw().to_string());
             let sort_ty = match sort.first() {
                 Some(f) => f.path_ty.clone(),
                 None => quote! { ::dynox::model::NoSortKey },

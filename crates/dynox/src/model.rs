@@ -412,6 +412,45 @@ pub enum TemplatePart {
     Value,
 }
 
+/// Builds a templated key from its placeholder values. A value containing the text that follows
+/// its placeholder is refused: the key could not be read back.
+pub fn render_template(
+    template: &[TemplatePart],
+    values: &[String],
+    model: &'static str,
+    field: &'static str,
+) -> Result<String> {
+    let mut out = String::new();
+    let mut values = values.iter();
+    for (i, part) in template.iter().enumerate() {
+        match part {
+            TemplatePart::Text(t) => out.push_str(t),
+            TemplatePart::Value => {
+                let v = values.next().ok_or_else(|| {
+                    Error::conversion(
+                        model,
+                        field,
+                        ValueError::Invalid("a template value is missing".into()),
+                    )
+                })?;
+                if let Some(TemplatePart::Text(next)) = template.get(i + 1)
+                    && v.contains(next)
+                {
+                    return Err(Error::conversion(
+                        model,
+                        field,
+                        ValueError::Invalid(format!(
+                            "`{v}` contains `{next}`, which separates this key's parts: it could not be read back"
+                        )),
+                    ));
+                }
+                out.push_str(v);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The string value of attribute `name`, if it is one.
 pub fn string_of(item: &Item, name: &str) -> Option<String> {
     match item.get(name) {
