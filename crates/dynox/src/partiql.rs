@@ -524,20 +524,11 @@ impl<'c> ExecuteTransaction<'c> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        if self.statements.is_empty() || self.statements.len() > 100 {
-            return Err(Error::validation(format!(
-                "a statement transaction has 1 to 100 statements, not {}",
-                self.statements.len()
-            )));
-        }
-        let token = self
-            .token
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        if token.is_empty() || token.len() > 36 {
-            return Err(Error::validation(
-                "a client request token has 1 to 36 characters",
-            ));
-        }
+        let token = crate::transaction::checked_token(
+            "statement transaction",
+            self.statements.len(),
+            self.token,
+        )?;
         let req = self
             .client
             .sdk()

@@ -21,6 +21,23 @@ use std::marker::PhantomData;
 /// DynamoDB's limit of members per transaction.
 pub const MAX_MEMBERS: usize = 100;
 
+/// A transaction's size and idempotency token, checked: `count` members (1 to 100), and the
+/// given token or a generated UUID (1 to 36 characters).
+pub(crate) fn checked_token(what: &str, count: usize, token: Option<String>) -> Result<String> {
+    if count == 0 || count > MAX_MEMBERS {
+        return Err(Error::validation(format!(
+            "a {what} has 1 to {MAX_MEMBERS} members, not {count}"
+        )));
+    }
+    let token = token.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    if token.is_empty() || token.len() > 36 {
+        return Err(Error::validation(
+            "a client request token has 1 to 36 characters",
+        ));
+    }
+    Ok(token)
+}
+
 fn on_failure(asked: bool) -> Option<ReturnValuesOnConditionCheckFailure> {
     asked.then_some(ReturnValuesOnConditionCheckFailure::AllOld)
 }
@@ -442,20 +459,7 @@ impl<'c> TransactWrite<'c> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        if self.members.is_empty() || self.members.len() > MAX_MEMBERS {
-            return Err(Error::validation(format!(
-                "a transaction has 1 to {MAX_MEMBERS} members, not {}",
-                self.members.len()
-            )));
-        }
-        let token = self
-            .token
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        if token.is_empty() || token.len() > 36 {
-            return Err(Error::validation(
-                "a client request token has 1 to 36 characters",
-            ));
-        }
+        let token = checked_token("transaction", self.members.len(), self.token)?;
         let req = self
             .client
             .sdk()
