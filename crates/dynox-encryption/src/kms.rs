@@ -165,6 +165,15 @@ fn context_key(kms_key: &str, ctx: &BTreeMap<String, String>) -> ContextKey {
     )
 }
 
+/// The context pairs a version 2 value adds to the field's own (see `Binding::kms_context`).
+const fn bound_context<F: EncryptedField>() -> &'static [(&'static str, &'static str)] {
+    if F::VERSION == V2 {
+        &[("dynox:table", F::TABLE), ("dynox:attribute", F::ATTRIBUTE)]
+    } else {
+        &[]
+    }
+}
+
 fn binding<F: EncryptedField>(item_key: Option<&str>) -> Binding {
     Binding {
         table: F::TABLE.to_owned(),
@@ -214,7 +223,8 @@ impl Encryptor {
             kms::GENERATE_DATA_KEY,
             ResourceRef::KmsKey(F::KEY),
             "encrypt",
-            F::ATTRIBUTE
+            [F::TABLE, ".", F::ATTRIBUTE],
+            context: [bound_context::<F>(), F::CONTEXT]
         );
         if F::MODE == Mode::ReadOnly {
             return Err(EncryptionError::Refused(format!(
@@ -291,7 +301,8 @@ impl Encryptor {
             kms::DECRYPT,
             ResourceRef::KmsKey(F::KEY),
             "decrypt",
-            F::ATTRIBUTE
+            [F::TABLE, ".", F::ATTRIBUTE],
+            context: [bound_context::<F>(), F::CONTEXT]
         );
         let env = Envelope::parse(stored)?;
         // A version 1 value binds nothing, so a field declared version 2 refuses it: otherwise

@@ -14,6 +14,7 @@
 //! }
 //! ```
 
+use crate::mapping::Mapping;
 use crate::policy::{Policy, PolicyOptions};
 use crate::scan::{ScanReport, scan_file};
 use std::fmt;
@@ -24,7 +25,10 @@ use std::process::{Command, Stdio};
 /// The usage line of the `policy` command.
 pub const USAGE: &str = "usage: policy (--bin NAME | --example NAME | --binary PATH) [-p PACKAGE] \
 [--profile P] [--region R] [--account A] [--partition P] [--output FILE] [--allow-wildcard] \
-[--format json|terraform|cloudformation|markdown] [--explain] [--check FILE] [--split]";
+[--format json|terraform|cloudformation|markdown] [--explain] [--check FILE] [--split] \
+[--config FILE] [--env NAME] [--table-prefix P] [--table-suffix S] [--table LOGICAL=PHYSICAL] \
+[--table-arn PATTERN] [--kms-key DECLARED=KEY] [--runtime-table NAME] [--enclosing-operation] \
+[--encryption-context]";
 
 /// The output form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +75,31 @@ pub struct PolicyArgs {
     pub check: Option<PathBuf>,
     /// `--split`: when over AWS's managed policy size, write several documents.
     pub split: bool,
+    /// Whether `--partition` was given (it then wins over the mapping file's).
+    pub partition_given: bool,
+    /// `--config FILE`: the mapping file (default: `dynox-iam.toml` here or in a parent).
+    pub config: Option<PathBuf>,
+    /// `--env NAME`: the `[env.NAME]` section of the mapping file.
+    pub env: Option<String>,
+    /// Mapping flags, applied over the file: prefix, suffix, tables, keys, run-time tables.
+    pub mapping: MappingFlags,
+}
+
+/// Mapping given on the command line; each flag overrides the file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MappingFlags {
+    /// `--table-prefix`.
+    pub prefix: Option<String>,
+    /// `--table-suffix`.
+    pub suffix: Option<String>,
+    /// `--table-arn`.
+    pub table_arn: Option<String>,
+    /// `--table LOGICAL=PHYSICAL`, repeatable.
+    pub tables: Vec<(String, String)>,
+    /// `--kms-key DECLARED=KEY`, repeatable.
+    pub kms_keys: Vec<(String, String)>,
+    /// `--runtime-table NAME`, repeatable.
+    pub runtime_tables: Vec<String>,
 }
 
 /// Why the command failed.
@@ -140,6 +169,16 @@ impl PolicyArgs {
         let mut explain = false;
         let mut check = None;
         let mut split = false;
+        let mut config = None;
+        let mut env = None;
+        let mut partition_given = false;
+        let mut mapping = MappingFlags::default();
+        let pair = |flag: &str, v: String| {
+            v.split_once('=')
+                .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .ok_or_else(|| CliError::Usage(format!("{flag} takes NAME=VALUE, not `{v}`")))
+        };
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let mut value = |name: &str| {
@@ -175,6 +214,7 @@ impl PolicyArgs {
                 }
                 "--partition" => {
                     options.partition = arn_part("--partition", value("--partition")?)?;
+                    partition_given = true;
                     None
                 }
                 "--output" | "-o" => {
@@ -211,6 +251,48 @@ impl PolicyArgs {
                     split = true;
                     None
                 }
+                "--config" => {
+                    config = Some(PathBuf::from(value("--config")?));
+                    None
+                }
+                "--env" => {
+                    env = Some(value("--env")?);
+                    None
+                }
+                "--table-prefix" => {
+                    mapping.prefix = Some(value("--table-prefix")?);
+                    None
+                }
+                "--table-suffix" => {
+                    mapping.suffix = Some(value("--table-suffix")?);
+                    None
+                }
+                "--table-arn" => {
+                    mapping.table_arn = Some(value("--table-arn")?);
+                    None
+                }
+                "--table" => {
+                    mapping.tables.push(pair("--table", value("--table")?)?);
+                    None
+                }
+                "--kms-key" => {
+                    mapping
+                        .kms_keys
+                        .push(pair("--kms-key", value("--kms-key")?)?);
+                    None
+                }
+                "--runtime-table" => {
+                    mapping.runtime_tables.push(value("--runtime-table")?);
+                    None
+                }
+                "--enclosing-operation" => {
+                    options.conditions.enclosing_operation = true;
+                    None
+                }
+                "--encryption-context" => {
+                    options.conditions.encryption_context = true;
+                    None
+                }
                 other => return Err(CliError::Usage(format!("unknown argument `{other}`"))),
             };
             if let Some(t) = new_target {
@@ -245,7 +327,66 @@ impl PolicyArgs {
             explain,
             check,
             split,
+            partition_given,
+            config,
+            env,
+            mapping,
         })
+    }
+
+    /// The options with the mapping resolved: the file (`--config`, or `dynox-iam.toml` found from
+    /// the current directory up), its `--env` section, then the mapping flags; region, account
+    /// and partition flags win over the file's. Returns the file used, if any.
+    pub fn resolve(&self) -> Result<(PolicyOptions, Option<PathBuf>), CliError> {
+        let file = match &self.config {
+            Some(p) => Some(p.clone()),
+            None => std::env::current_dir()
+                .ok()
+                .and_then(|d| Mapping::find_file(&d)),
+        };
+        let mut mapping = match &file {
+            Some(p) => Mapping::from_file(p, self.env.as_deref())
+                .map_err(|e| CliError::Usage(e.to_string()))?,
+            None if self.env.is_some() => {
+                return Err(CliError::Usage(format!(
+                    "--env needs a mapping file: no {} found, and no --config given",
+                    crate::mapping::FILE_NAME
+                )));
+            }
+            None => Mapping::default(),
+        };
+        let f = &self.mapping;
+        if let Some(p) = &f.prefix {
+            mapping.prefix = p.clone();
+        }
+        if let Some(s) = &f.suffix {
+            mapping.suffix = s.clone();
+        }
+        if f.table_arn.is_some() {
+            mapping.table_arn = f.table_arn.clone();
+        }
+        mapping.tables.extend(f.tables.iter().cloned());
+        mapping.kms_keys.extend(f.kms_keys.iter().cloned());
+        if !f.runtime_tables.is_empty() {
+            mapping.runtime_tables = f.runtime_tables.clone();
+        }
+        mapping
+            .validate()
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let mut options = self.options.clone();
+        if options.region.is_none() {
+            options.region = mapping.region.clone();
+        }
+        if options.account.is_none() {
+            options.account = mapping.account.clone();
+        }
+        if !self.partition_given
+            && let Some(p) = &mapping.partition
+        {
+            options.partition = p.clone();
+        }
+        options.mapping = mapping;
+        Ok((options, file))
     }
 }
 
@@ -320,14 +461,18 @@ pub fn run_policy(args: &PolicyArgs) -> Result<(), CliError> {
         args.package.as_deref(),
         args.profile.as_deref(),
     )?;
-    let (policy, report) = export(&binary, &args.options)?;
+    let (options, mapping_file) = args.resolve()?;
+    if let Some(file) = &mapping_file {
+        eprintln!("dynox-iam: names mapped by {}", file.display());
+    }
+    let (policy, report) = export(&binary, &options)?;
     eprintln!(
         "dynox-iam: {} permission(s) from {} marker record(s) in {}",
         report.requirements.len(),
         report.records,
         binary.display()
     );
-    if args.options.uses_placeholders() {
+    if options.uses_placeholders() {
         eprintln!(
             "dynox-iam: ARNs carry the placeholders REGION and ACCOUNT; pass --region and --account \
              to fill them in"
@@ -378,7 +523,7 @@ pub fn run_policy(args: &PolicyArgs) -> Result<(), CliError> {
     let text = match args.format {
         Format::Json => policy.to_json(),
         Format::Terraform => crate::render::terraform(&policy, "dynox"),
-        Format::CloudFormation => crate::render::cloudformation(&policy, &args.options),
+        Format::CloudFormation => crate::render::cloudformation(&policy, &options),
         Format::Markdown => crate::render::markdown(&policy),
     };
     match &args.output {

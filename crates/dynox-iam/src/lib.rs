@@ -10,11 +10,13 @@
 
 pub mod actions;
 pub mod cli;
+pub mod mapping;
 pub mod marker;
 pub mod policy;
 pub mod render;
 pub mod scan;
 
+pub use mapping::Mapping;
 pub use marker::{Requirement, Resource, ResourceRef};
 pub use policy::{Policy, PolicyError, PolicyOptions};
 pub use scan::{ScanError, ScanReport, scan_bytes, scan_file};

@@ -200,6 +200,44 @@ pub const fn encode(
     operation: &str,
     detail: &str,
 ) -> [u8; RECORD_LEN] {
+    encode_with_context(action, resource, operation, &[detail], &[])
+}
+
+/// Appends `bytes` to the detail being written at `buf[at..]`.
+const fn put_bytes(buf: &mut [u8; RECORD_LEN], at: usize, bytes: &[u8]) -> usize {
+    if at + bytes.len() > HEADER_LEN + PAYLOAD_CAPACITY {
+        panic!("dynox-iam: marker fields are too long for one record");
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        buf[at + i] = bytes[i];
+        i += 1;
+    }
+    at + bytes.len()
+}
+
+/// Context keys and values are written as `{k=v, k=v}`: these bytes would make that ambiguous.
+const fn plain_context_text(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if matches!(b[i], b'=' | b',' | b'{' | b'}') {
+            return false;
+        }
+        i += 1;
+    }
+    !b.is_empty()
+}
+
+/// Like [`encode`], with the detail made of `parts` and followed by the KMS encryption context
+/// the operation always sends (` {k=v, k=v}`), so the export can require exactly that context.
+pub const fn encode_with_context(
+    action: &str,
+    resource: ResourceRef<'_>,
+    operation: &str,
+    parts: &[&str],
+    contexts: &[&[(&str, &str)]],
+) -> [u8; RECORD_LEN] {
     if !valid_action(action) {
         panic!("dynox-iam: an IAM action is `service:Action`, ASCII letters and digits only");
     }
@@ -217,7 +255,42 @@ pub const fn encode(
     at = put_field(&mut buf, at, name);
     at = put_field(&mut buf, at, sub);
     at = put_field(&mut buf, at, operation);
-    at = put_field(&mut buf, at, detail);
+    // The detail: its length is known only once written, so write it, then its length.
+    let len_at = at;
+    at += 2;
+    let start = at;
+    let mut p = 0;
+    while p < parts.len() {
+        at = put_bytes(&mut buf, at, parts[p].as_bytes());
+        p += 1;
+    }
+    let mut first = true;
+    let mut c = 0;
+    while c < contexts.len() {
+        let mut e = 0;
+        while e < contexts[c].len() {
+            let (k, v) = contexts[c][e];
+            if !plain_context_text(k) || !plain_context_text(v) {
+                panic!(
+                    "dynox-iam: encryption context keys and values must be non-empty and hold no \
+                     `=`, `,`, `{{` or `}}`"
+                );
+            }
+            at = put_bytes(&mut buf, at, if first { b" {" } else { b", " });
+            first = false;
+            at = put_bytes(&mut buf, at, k.as_bytes());
+            at = put_bytes(&mut buf, at, b"=");
+            at = put_bytes(&mut buf, at, v.as_bytes());
+            e += 1;
+        }
+        c += 1;
+    }
+    if !first {
+        at = put_bytes(&mut buf, at, b"}");
+    }
+    let detail_len = at - start;
+    buf[len_at] = (detail_len & 0xff) as u8;
+    buf[len_at + 1] = (detail_len >> 8) as u8;
     let payload = at - HEADER_LEN;
     buf[18] = (payload & 0xff) as u8;
     buf[19] = (payload >> 8) as u8;
@@ -228,6 +301,19 @@ pub const fn encode(
     buf[RECORD_LEN - 2] = sum[2];
     buf[RECORD_LEN - 1] = sum[3];
     buf
+}
+
+/// The encryption context a detail written by [`encode_with_context`] carries (empty if none).
+pub fn encryption_context(detail: &str) -> std::collections::BTreeMap<&str, &str> {
+    let Some(body) = detail
+        .rfind(" {")
+        .and_then(|at| detail[at + 2..].strip_suffix('}'))
+    else {
+        return Default::default();
+    };
+    body.split(", ")
+        .filter_map(|kv| kv.split_once('='))
+        .collect()
 }
 
 /// Why a run of bytes that starts with [`MAGIC`] is not a record.
@@ -367,6 +453,8 @@ pub fn reference(record: &'static [u8; RECORD_LEN]) {
 ///
 /// `mark!(action, resource, operation, detail)`: every argument must be a constant expression;
 /// inside a generic function it may use the generic parameters' associated constants.
+/// `mark!(action, resource, operation, [detail parts], context: [pair slices])` also records the
+/// KMS encryption context the operation always sends.
 ///
 /// ```
 /// use dynox_iam::{mark, actions::dynamodb, ResourceRef};
@@ -379,6 +467,11 @@ pub fn reference(record: &'static [u8; RECORD_LEN]) {
 /// ```
 #[macro_export]
 macro_rules! mark {
+    ($action:expr, $resource:expr, $operation:expr, [$($part:expr),* $(,)?], context: [$($ctx:expr),* $(,)?] $(,)?) => {
+        $crate::marker::reference(const {
+            &$crate::marker::encode_with_context($action, $resource, $operation, &[$($part),*], &[$($ctx),*])
+        })
+    };
     ($action:expr, $resource:expr, $operation:expr, $detail:expr $(,)?) => {
         $crate::marker::reference(
             const { &$crate::marker::encode($action, $resource, $operation, $detail) },
@@ -389,6 +482,26 @@ macro_rules! mark {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn context_round_trips() {
+        const REC: [u8; RECORD_LEN] = encode_with_context(
+            "kms:Decrypt",
+            ResourceRef::KmsKey("alias/app"),
+            "decrypt",
+            &["users", ".", "phone"],
+            &[&[("dynox:table", "users")], &[("app", "shop")]],
+        );
+        let req = decode(&REC).unwrap();
+        assert_eq!(req.detail, "users.phone {dynox:table=users, app=shop}");
+        let ctx = encryption_context(&req.detail);
+        assert_eq!(ctx.len(), 2);
+        assert_eq!(ctx["app"], "shop");
+        assert!(encryption_context("users.phone").is_empty());
+        assert_eq!(encode("a:B", ResourceRef::Any, "op", "d"), {
+            encode_with_context("a:B", ResourceRef::Any, "op", &["d"], &[])
+        });
+    }
 
     #[test]
     fn round_trip_every_kind() {

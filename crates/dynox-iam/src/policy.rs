@@ -7,7 +7,7 @@ use crate::marker::{Requirement, Resource};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write as _};
 
-/// Where the policy's ARNs point.
+/// Where the policy's ARNs point, and how narrow its statements are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyOptions {
     /// The AWS partition (`aws`, `aws-cn`, `aws-us-gov`).
@@ -18,6 +18,22 @@ pub struct PolicyOptions {
     pub account: Option<String>,
     /// Accept operations whose table is only known at run time, granting them `table/*`.
     pub allow_wildcard: bool,
+    /// Logical to deployed names: tables, table ARNs, KMS keys, run-time tables.
+    pub mapping: crate::mapping::Mapping,
+    /// Optional conditions that narrow statements further where the code proves them.
+    pub conditions: FineGrained,
+}
+
+/// Conditions a user can switch on; each is added only where every use in the binary allows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FineGrained {
+    /// `dynamodb:EnclosingOperation` on item actions the binary uses only inside transactions.
+    pub enclosing_operation: bool,
+    /// `kms:EncryptionContext:*` on KMS keys, from the encrypted fields' declared contexts.
+    pub encryption_context: bool,
+    /// `dynamodb:LeadingKeys` on tables of models that declare a tenant key: the IAM policy
+    /// variable that holds the caller's tenant, e.g. `${aws:PrincipalTag/tenant}`.
+    pub leading_keys: Option<String>,
 }
 
 impl Default for PolicyOptions {
@@ -27,6 +43,8 @@ impl Default for PolicyOptions {
             region: None,
             account: None,
             allow_wildcard: false,
+            mapping: crate::mapping::Mapping::default(),
+            conditions: FineGrained::default(),
         }
     }
 }
@@ -110,27 +128,23 @@ impl Policy {
         requirements: impl IntoIterator<Item = &'a Requirement>,
         options: &PolicyOptions,
     ) -> Result<Policy, PolicyError> {
-        let mut per_target: BTreeMap<Target, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+        // First every (resource, action) with the requirements that need it, so conditions that
+        // must hold for every use (the enclosing operation) can be decided per action.
+        let mut uses: BTreeMap<(Target, String), Vec<&Requirement>> = BTreeMap::new();
         let mut runtime = BTreeSet::new();
         let mut warnings = Vec::new();
+        let runtime_names = options.mapping.runtime_table_names();
         for req in requirements {
             if req.resource == Resource::RuntimeTable {
                 runtime.insert(format!("{} ({})", req.action, req.operation));
             }
-            let target = target(&req.resource, options);
-            let reason = if req.detail.is_empty() {
-                req.operation.clone()
-            } else {
-                format!("{} ({})", req.operation, req.detail)
-            };
-            per_target
-                .entry(target)
-                .or_default()
-                .entry(req.action.clone())
-                .or_default()
-                .insert(reason);
+            for target in targets(&req.resource, runtime_names.as_deref(), options) {
+                uses.entry((target, req.action.clone()))
+                    .or_default()
+                    .push(req);
+            }
         }
-        if !runtime.is_empty() {
+        if !runtime.is_empty() && runtime_names.is_none() {
             let operations: Vec<String> = runtime.into_iter().collect();
             if !options.allow_wildcard {
                 return Err(PolicyError::RuntimeTables { operations });
@@ -139,6 +153,23 @@ impl Policy {
                 "granted on every table (table/*) because the table is named at run time: {}",
                 operations.join(", ")
             ));
+        }
+
+        let mut per_target: BTreeMap<Target, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+        for ((mut target, action), reqs) in uses {
+            narrow(&mut target, &action, &reqs, &options.conditions);
+            let reasons = per_target
+                .entry(target)
+                .or_default()
+                .entry(action)
+                .or_default();
+            for req in reqs {
+                reasons.insert(if req.detail.is_empty() {
+                    req.operation.clone()
+                } else {
+                    format!("{} ({})", req.operation, req.detail)
+                });
+            }
         }
 
         // Group targets that need exactly the same actions under the same conditions.
@@ -256,22 +287,35 @@ fn json_list(items: &[String], indent: usize) -> String {
     out
 }
 
-fn target(resource: &Resource, o: &PolicyOptions) -> Target {
+fn targets(resource: &Resource, runtime: Option<&[String]>, o: &PolicyOptions) -> Vec<Target> {
     let (p, r, a) = (&o.partition, o.region(), o.account());
+    let m = &o.mapping;
     let plain = |arn: String| Target {
         arn,
         conditions: BTreeMap::new(),
     };
+    let one = |t: Target| vec![t];
     match resource {
-        Resource::Table(t) => plain(format!("arn:{p}:dynamodb:{r}:{a}:table/{t}")),
-        Resource::Index { table, index } => plain(format!(
-            "arn:{p}:dynamodb:{r}:{a}:table/{table}/index/{index}"
-        )),
-        Resource::Stream(t) => plain(format!("arn:{p}:dynamodb:{r}:{a}:table/{t}/stream/*")),
-        Resource::RuntimeTable => plain(format!("arn:{p}:dynamodb:{r}:{a}:table/*")),
-        Resource::Any => plain("*".to_owned()),
-        Resource::S3Prefix { bucket, prefix } => plain(format!("arn:{p}:s3:::{bucket}/{prefix}*")),
-        Resource::KmsKey(key) => {
+        Resource::Table(t) => one(plain(m.table_arn(t, p, r, a))),
+        Resource::Index { table, index } => one(plain(format!(
+            "{}/index/{index}",
+            m.table_arn(table, p, r, a)
+        ))),
+        Resource::Stream(t) => one(plain(format!("{}/stream/*", m.table_arn(t, p, r, a)))),
+        Resource::RuntimeTable => match runtime {
+            Some(names) => names
+                .iter()
+                .map(|n| plain(m.arn_for_physical(n, p, r, a)))
+                .collect(),
+            None => one(plain(m.arn_for_physical("*", p, r, a))),
+        },
+        Resource::Any => one(plain("*".to_owned())),
+        Resource::S3Prefix { bucket, prefix } => {
+            one(plain(format!("arn:{p}:s3:::{bucket}/{prefix}*")))
+        }
+        Resource::KmsKey(declared) => {
+            // The mapping may name the key the client will really call KMS with.
+            let key = m.kms_key(declared);
             // Crypto actions are authorized on the key ARN; an alias ARN grants nothing for them,
             // so a key declared by alias is granted as "any key, when requested by this alias".
             // An alias ARN names its own partition, region and account; keep them.
@@ -280,9 +324,9 @@ fn target(resource: &Resource, o: &PolicyOptions) -> Target {
                     .map(|(head, name)| (format!("arn:{head}:key/*"), format!("alias/{name}")))
             } else {
                 key.starts_with("alias/")
-                    .then(|| (format!("arn:{p}:kms:{r}:{a}:key/*"), key.clone()))
+                    .then(|| (format!("arn:{p}:kms:{r}:{a}:key/*"), key.to_owned()))
             };
-            match alias {
+            one(match alias {
                 Some((arn, alias)) => Target {
                     arn,
                     conditions: BTreeMap::from([(
@@ -290,8 +334,69 @@ fn target(resource: &Resource, o: &PolicyOptions) -> Target {
                         BTreeMap::from([("kms:RequestAlias".to_owned(), vec![alias])]),
                     )]),
                 },
-                None if key.starts_with("arn:") => plain(key.clone()),
+                None if key.starts_with("arn:") => plain(key.to_owned()),
                 None => plain(format!("arn:{p}:kms:{r}:{a}:key/{key}")),
+            })
+        }
+    }
+}
+
+/// The item actions that can run inside a transaction, and the operation name for each kind.
+const TRANSACTION_MEMBERS: [&str; 5] = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+];
+
+/// Adds the switched-on conditions that every requirement of `action` on `target` allows.
+fn narrow(target: &mut Target, action: &str, reqs: &[&Requirement], on: &FineGrained) {
+    let mut add = |op: &str, key: &str, values: Vec<String>| {
+        target
+            .conditions
+            .entry(op.to_owned())
+            .or_default()
+            .insert(key.to_owned(), values);
+    };
+    if on.enclosing_operation && TRANSACTION_MEMBERS.contains(&action) {
+        let enclosing: BTreeSet<Option<&str>> = reqs
+            .iter()
+            .map(|r| {
+                if r.operation.starts_with("transact_write") {
+                    Some("TransactWriteItems")
+                } else if r.operation.starts_with("transact_get") {
+                    Some("TransactGetItems")
+                } else {
+                    None
+                }
+            })
+            .collect();
+        if !enclosing.contains(&None) {
+            add(
+                "StringEquals",
+                "dynamodb:EnclosingOperation",
+                enclosing.into_iter().flatten().map(str::to_owned).collect(),
+            );
+        }
+    }
+    if on.encryption_context && action.starts_with("kms:") {
+        // Only keys that every use of this key puts in its context can be required.
+        let contexts: Vec<BTreeMap<&str, &str>> = reqs
+            .iter()
+            .map(|r| crate::marker::encryption_context(&r.detail))
+            .collect();
+        let Some(first) = contexts.first() else {
+            return;
+        };
+        for key in first.keys() {
+            if contexts.iter().all(|c| c.contains_key(key)) {
+                let values: BTreeSet<&str> = contexts.iter().map(|c| c[key]).collect();
+                add(
+                    "StringEquals",
+                    &format!("kms:EncryptionContext:{key}"),
+                    values.into_iter().map(str::to_owned).collect(),
+                );
             }
         }
     }
@@ -430,6 +535,127 @@ mod tests {
             p.statements[0].resources,
             ["arn:aws:kms:eu-west-1:111122223333:key/*"]
         );
+    }
+
+    fn with_op(action: &str, resource: Resource, operation: &str, detail: &str) -> Requirement {
+        Requirement {
+            action: action.into(),
+            resource,
+            operation: operation.into(),
+            detail: detail.into(),
+        }
+    }
+
+    #[test]
+    fn mapping_renames_tables_keys_and_covers_runtime_tables() {
+        let reqs = [
+            req("dynamodb:GetItem", Resource::Table("users".into())),
+            req(
+                "dynamodb:Query",
+                Resource::Index {
+                    table: "users".into(),
+                    index: "by-email".into(),
+                },
+            ),
+            req("dynamodb:DeleteTable", Resource::RuntimeTable),
+            req("kms:Decrypt", Resource::KmsKey("alias/app".into())),
+        ];
+        let mut opts = PolicyOptions {
+            region: Some("eu-west-1".into()),
+            account: Some("111122223333".into()),
+            ..PolicyOptions::default()
+        };
+        opts.mapping.prefix = "prod-".into();
+        opts.mapping.kms_keys.insert(
+            "alias/app".into(),
+            "arn:aws:kms:eu-west-1:111122223333:key/k1".into(),
+        );
+        let p = Policy::build(&reqs, &opts).unwrap();
+        let all: Vec<&str> = p
+            .statements
+            .iter()
+            .flat_map(|s| s.resources.iter().map(String::as_str))
+            .collect();
+        assert_eq!(
+            all,
+            [
+                "arn:aws:dynamodb:eu-west-1:111122223333:table/prod-*",
+                "arn:aws:dynamodb:eu-west-1:111122223333:table/prod-users",
+                "arn:aws:dynamodb:eu-west-1:111122223333:table/prod-users/index/by-email",
+                "arn:aws:kms:eu-west-1:111122223333:key/k1",
+            ]
+        );
+        assert!(p.statements.iter().all(|s| s.conditions.is_empty()));
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        opts.mapping.runtime_tables = vec!["imports".into()];
+        let p = Policy::build(&reqs, &opts).unwrap();
+        assert_eq!(
+            p.statements[0].resources,
+            ["arn:aws:dynamodb:eu-west-1:111122223333:table/imports"]
+        );
+    }
+
+    #[test]
+    fn enclosing_operation_only_where_every_use_is_transactional() {
+        let users = || Resource::Table("users".into());
+        let reqs = [
+            with_op("dynamodb:PutItem", users(), "transact_write put", "User"),
+            with_op(
+                "dynamodb:UpdateItem",
+                users(),
+                "transact_write update",
+                "User",
+            ),
+            with_op("dynamodb:UpdateItem", users(), "update", "User"),
+            with_op("dynamodb:GetItem", users(), "transact_get", "User"),
+        ];
+        let mut opts = PolicyOptions::default();
+        opts.conditions.enclosing_operation = true;
+        let p = Policy::build(&reqs, &opts).unwrap();
+        let cond = |action: &str| {
+            let s = p
+                .statements
+                .iter()
+                .find(|s| s.actions.iter().any(|a| a == action))
+                .unwrap();
+            s.conditions
+                .get("StringEquals")
+                .and_then(|c| c.get("dynamodb:EnclosingOperation"))
+                .cloned()
+        };
+        assert_eq!(cond("dynamodb:PutItem").unwrap(), ["TransactWriteItems"]);
+        assert_eq!(cond("dynamodb:GetItem").unwrap(), ["TransactGetItems"]);
+        assert_eq!(cond("dynamodb:UpdateItem"), None);
+    }
+
+    #[test]
+    fn encryption_context_keeps_only_keys_every_use_sends() {
+        let key = || Resource::KmsKey("alias/app".into());
+        let reqs = [
+            with_op(
+                "kms:Decrypt",
+                key(),
+                "decrypt",
+                "users.phone {dynox:table=users, dynox:attribute=phone, app=shop}",
+            ),
+            with_op(
+                "kms:Decrypt",
+                key(),
+                "decrypt",
+                "users.notes {dynox:table=users, dynox:attribute=notes}",
+            ),
+        ];
+        let mut opts = PolicyOptions::default();
+        opts.conditions.encryption_context = true;
+        let p = Policy::build(&reqs, &opts).unwrap();
+        let eq = &p.statements[0].conditions["StringEquals"];
+        assert_eq!(eq["kms:RequestAlias"], ["alias/app"]);
+        assert_eq!(eq["kms:EncryptionContext:dynox:table"], ["users"]);
+        assert_eq!(
+            eq["kms:EncryptionContext:dynox:attribute"],
+            ["notes", "phone"]
+        );
+        assert!(!eq.contains_key("kms:EncryptionContext:app"));
     }
 
     #[test]

@@ -1,0 +1,428 @@
+//! Logical names to deployed ones: the same mapping for the policy export and for the client.
+//!
+//! Models name logical tables (`users`); a deployment names physical ones (`prod-users`). The
+//! mapping comes from flags, the environment or a `dynox-iam.toml` in the workspace:
+//!
+//! ```toml
+//! prefix = "dev-"                  # every table
+//! suffix = ""
+//! # table_arn = "arn:{partition}:dynamodb:{region}:{account}:table/{table}"
+//! runtime_tables = ["imports"]     # the tables that run-time-named operations may touch
+//!
+//! [tables]
+//! audit = "shared-audit-log"       # one table, overriding prefix and suffix
+//!
+//! [kms]
+//! "alias/orders" = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+//!
+//! [env.prod]                       # selected by --env prod or DYNOX_ENV=prod
+//! prefix = "prod-"
+//! region = "eu-west-1"
+//! account = "111122223333"
+//! ```
+//!
+//! An `[env.NAME]` section overrides the top level: its scalars replace, its tables and keys are
+//! added. The export uses the result for ARNs; the client renames tables in every request (and back
+//! in every answer) and the encryptor uses the mapped key ids, so what runs is what the policy names.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The file the export and the client look for, in the current directory and its parents.
+pub const FILE_NAME: &str = "dynox-iam.toml";
+
+/// Environment variables: the mapping file, the section, and overrides of prefix and suffix.
+pub const CONFIG_VARIABLE: &str = "DYNOX_IAM_CONFIG";
+/// Selects an `[env.NAME]` section.
+pub const ENV_VARIABLE: &str = "DYNOX_ENV";
+/// Overrides the table prefix.
+pub const PREFIX_VARIABLE: &str = "DYNOX_TABLE_PREFIX";
+/// Overrides the table suffix.
+pub const SUFFIX_VARIABLE: &str = "DYNOX_TABLE_SUFFIX";
+
+/// How logical names become deployed ones. The default maps every name to itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mapping {
+    /// Put before every table name without an entry in `tables`.
+    pub prefix: String,
+    /// Put after every table name without an entry in `tables`.
+    pub suffix: String,
+    /// Logical table name to physical name (or a table ARN).
+    pub tables: BTreeMap<String, String>,
+    /// The table ARN with `{partition}`, `{region}`, `{account}` and `{table}` placeholders.
+    pub table_arn: Option<String>,
+    /// KMS key as declared by a field (usually an alias) to the key id or ARN to use.
+    pub kms_keys: BTreeMap<String, String>,
+    /// The physical tables that operations naming their table at run time may use.
+    pub runtime_tables: Vec<String>,
+    /// Region for ARNs, when the file names one.
+    pub region: Option<String>,
+    /// Account for ARNs, when the file names one.
+    pub account: Option<String>,
+    /// Partition for ARNs, when the file names one.
+    pub partition: Option<String>,
+}
+
+/// Why a mapping could not be read.
+#[derive(Debug)]
+pub enum MappingError {
+    /// The file could not be read.
+    Io(PathBuf, std::io::Error),
+    /// The file is not a valid mapping.
+    Invalid(PathBuf, String),
+    /// A value is not usable (an empty name, a bad table name, an unknown section).
+    Value(String),
+}
+
+impl fmt::Display for MappingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MappingError::Io(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+            MappingError::Invalid(p, e) => write!(f, "{} is not a valid mapping: {e}", p.display()),
+            MappingError::Value(m) => write!(f, "invalid mapping: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for MappingError {}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Section {
+    prefix: Option<String>,
+    suffix: Option<String>,
+    table_arn: Option<String>,
+    #[serde(default)]
+    tables: BTreeMap<String, String>,
+    #[serde(default)]
+    kms: BTreeMap<String, String>,
+    runtime_tables: Option<Vec<String>>,
+    region: Option<String>,
+    account: Option<String>,
+    partition: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(flatten)]
+    base: Section,
+    #[serde(default)]
+    env: BTreeMap<String, Section>,
+}
+
+impl Mapping {
+    /// Parses a mapping file's text, selecting the `[env.NAME]` section when `env` is given.
+    pub fn parse(text: &str, env: Option<&str>) -> Result<Mapping, String> {
+        let file: File = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        let mut mapping = Mapping::default();
+        mapping.apply(file.base);
+        if let Some(name) = env {
+            let section = file.env.into_iter().find(|(n, _)| n == name);
+            match section {
+                Some((_, s)) => mapping.apply(s),
+                None => return Err(format!("it has no [env.{name}] section")),
+            }
+        }
+        mapping.validate().map_err(|e| e.to_string())?;
+        Ok(mapping)
+    }
+
+    /// Reads a mapping file.
+    pub fn from_file(path: &Path, env: Option<&str>) -> Result<Mapping, MappingError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| MappingError::Io(path.to_owned(), e))?;
+        Mapping::parse(&text, env).map_err(|e| MappingError::Invalid(path.to_owned(), e))
+    }
+
+    /// The mapping a deployed service runs with: the file named by `DYNOX_IAM_CONFIG` (section
+    /// `DYNOX_ENV`), then `DYNOX_TABLE_PREFIX` / `DYNOX_TABLE_SUFFIX` on top. Without any of them,
+    /// the identity. A named file that cannot be read is an error, never silently skipped.
+    pub fn from_env() -> Result<Mapping, MappingError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let env = var(ENV_VARIABLE);
+        let mut mapping = match var(CONFIG_VARIABLE) {
+            Some(path) => Mapping::from_file(Path::new(&path), env.as_deref())?,
+            None if env.is_some() => {
+                return Err(MappingError::Value(format!(
+                    "{ENV_VARIABLE} is set but {CONFIG_VARIABLE} names no mapping file"
+                )));
+            }
+            None => Mapping::default(),
+        };
+        if let Some(p) = var(PREFIX_VARIABLE) {
+            mapping.prefix = p;
+        }
+        if let Some(s) = var(SUFFIX_VARIABLE) {
+            mapping.suffix = s;
+        }
+        mapping.validate()?;
+        Ok(mapping)
+    }
+
+    /// Finds `dynox-iam.toml` in `dir` or its parents.
+    pub fn find_file(dir: &Path) -> Option<PathBuf> {
+        dir.ancestors()
+            .map(|d| d.join(FILE_NAME))
+            .find(|p| p.is_file())
+    }
+
+    /// Whether every name maps to itself.
+    pub fn is_identity(&self) -> bool {
+        self.prefix.is_empty()
+            && self.suffix.is_empty()
+            && self.tables.is_empty()
+            && self.kms_keys.is_empty()
+    }
+
+    fn apply(&mut self, s: Section) {
+        if let Some(p) = s.prefix {
+            self.prefix = p;
+        }
+        if let Some(x) = s.suffix {
+            self.suffix = x;
+        }
+        if s.table_arn.is_some() {
+            self.table_arn = s.table_arn;
+        }
+        self.tables.extend(s.tables);
+        self.kms_keys.extend(s.kms);
+        if let Some(r) = s.runtime_tables {
+            self.runtime_tables = r;
+        }
+        for (slot, v) in [
+            (&mut self.region, s.region),
+            (&mut self.account, s.account),
+            (&mut self.partition, s.partition),
+        ] {
+            if v.is_some() {
+                *slot = v;
+            }
+        }
+    }
+
+    /// Checks that mapped names are names DynamoDB accepts, so a typo fails here, not in AWS.
+    pub fn validate(&self) -> Result<(), MappingError> {
+        let name_chars = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        };
+        if !name_chars(&self.prefix) || !name_chars(&self.suffix) {
+            return Err(MappingError::Value(format!(
+                "prefix `{}` and suffix `{}` may hold only letters, digits, `_`, `-` and `.`",
+                self.prefix, self.suffix
+            )));
+        }
+        for (logical, physical) in &self.tables {
+            let ok = if physical.starts_with("arn:") {
+                physical.contains(":table/")
+            } else {
+                (3..=255).contains(&physical.len()) && name_chars(physical)
+            };
+            if logical.is_empty() || !ok {
+                return Err(MappingError::Value(format!(
+                    "table `{logical}` maps to `{physical}`, which is neither a table name \
+                     (3-255 letters, digits, `_`, `-`, `.`) nor a table ARN"
+                )));
+            }
+        }
+        for (declared, key) in &self.kms_keys {
+            if declared.is_empty() || key.is_empty() || key.contains(char::is_whitespace) {
+                return Err(MappingError::Value(format!(
+                    "KMS key `{declared}` maps to `{key}`, which is not a key id or ARN"
+                )));
+            }
+        }
+        if let Some(arn) = &self.table_arn
+            && !(arn.starts_with("arn:") && arn.contains("{table}"))
+        {
+            return Err(MappingError::Value(format!(
+                "table_arn `{arn}` must be an ARN holding the `{{table}}` placeholder"
+            )));
+        }
+        for t in &self.runtime_tables {
+            if t.is_empty() || !name_chars(t) {
+                return Err(MappingError::Value(format!(
+                    "runtime table `{t}` is not a table name"
+                )));
+            }
+        }
+        for (what, v) in [("region", &self.region), ("partition", &self.partition)] {
+            if let Some(v) = v
+                && (v.is_empty()
+                    || !v
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+            {
+                return Err(MappingError::Value(format!(
+                    "{what} `{v}` is not a {what} name"
+                )));
+            }
+        }
+        if let Some(a) = &self.account
+            && (a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(MappingError::Value(format!(
+                "account `{a}` is not a 12-digit account id"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The name (or ARN) to send for a logical table.
+    pub fn table<'a>(&'a self, logical: &'a str) -> std::borrow::Cow<'a, str> {
+        match self.tables.get(logical) {
+            Some(physical) => physical.as_str().into(),
+            None if self.prefix.is_empty() && self.suffix.is_empty() => logical.into(),
+            None => format!("{}{logical}{}", self.prefix, self.suffix).into(),
+        }
+    }
+
+    /// The logical table for a name the service answered with (the inverse of [`table`]).
+    ///
+    /// [`table`]: Mapping::table
+    pub fn logical_table<'a>(&'a self, physical: &'a str) -> std::borrow::Cow<'a, str> {
+        if let Some((logical, _)) = self.tables.iter().find(|(_, p)| *p == physical) {
+            return logical.as_str().into();
+        }
+        let stripped = physical
+            .strip_prefix(self.prefix.as_str())
+            .and_then(|s| s.strip_suffix(self.suffix.as_str()));
+        match stripped {
+            // A name with an explicit entry never came from prefix + suffix.
+            Some(s) if !self.tables.contains_key(s) => s.to_owned().into(),
+            _ => physical.into(),
+        }
+    }
+
+    /// The key id to call KMS with for a key as a field declared it.
+    pub fn kms_key<'a>(&'a self, declared: &'a str) -> &'a str {
+        self.kms_keys.get(declared).map_or(declared, String::as_str)
+    }
+
+    /// The ARN of a logical table, from `table_arn` or the standard form.
+    pub fn table_arn(&self, logical: &str, partition: &str, region: &str, account: &str) -> String {
+        let physical = self.table(logical);
+        if physical.starts_with("arn:") {
+            return physical.into_owned();
+        }
+        self.arn_for_physical(&physical, partition, region, account)
+    }
+
+    /// The ARN of a physical table name (or name pattern).
+    pub fn arn_for_physical(
+        &self,
+        physical: &str,
+        partition: &str,
+        region: &str,
+        account: &str,
+    ) -> String {
+        match &self.table_arn {
+            Some(pattern) => pattern
+                .replace("{partition}", partition)
+                .replace("{region}", region)
+                .replace("{account}", account)
+                .replace("{table}", physical),
+            None => format!("arn:{partition}:dynamodb:{region}:{account}:table/{physical}"),
+        }
+    }
+
+    /// The physical tables (or one name pattern) that run-time-named operations may use: the
+    /// listed runtime tables, else every table the prefix and suffix can make. `None` when the
+    /// mapping says nothing about them.
+    pub fn runtime_table_names(&self) -> Option<Vec<String>> {
+        if !self.runtime_tables.is_empty() {
+            return Some(self.runtime_tables.clone());
+        }
+        if self.prefix.is_empty() && self.suffix.is_empty() {
+            return None;
+        }
+        Some(vec![format!("{}*{}", self.prefix, self.suffix)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+prefix = "dev-"
+runtime_tables = ["imports"]
+
+[tables]
+audit = "shared-audit-log"
+
+[kms]
+"alias/orders" = "arn:aws:kms:eu-west-1:111122223333:key/k1"
+
+[env.prod]
+prefix = "prod-"
+region = "eu-west-1"
+account = "111122223333"
+
+[env.prod.tables]
+users = "users-v2"
+"#;
+
+    #[test]
+    fn sections_override_the_top_level() {
+        let dev = Mapping::parse(FILE, None).unwrap();
+        assert_eq!(dev.table("users"), "dev-users");
+        assert_eq!(dev.table("audit"), "shared-audit-log");
+        assert_eq!(dev.logical_table("dev-users"), "users");
+        assert_eq!(dev.logical_table("shared-audit-log"), "audit");
+        assert_eq!(dev.logical_table("other"), "other");
+        let prod = Mapping::parse(FILE, Some("prod")).unwrap();
+        assert_eq!(prod.table("users"), "users-v2");
+        assert_eq!(prod.table("orders"), "prod-orders");
+        assert_eq!(prod.table("audit"), "shared-audit-log");
+        assert_eq!(prod.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            prod.kms_key("alias/orders"),
+            "arn:aws:kms:eu-west-1:111122223333:key/k1"
+        );
+        assert_eq!(prod.kms_key("alias/other"), "alias/other");
+        assert_eq!(prod.runtime_table_names().unwrap(), ["imports"]);
+        assert_eq!(
+            prod.table_arn("orders", "aws", "eu-west-1", "111122223333"),
+            "arn:aws:dynamodb:eu-west-1:111122223333:table/prod-orders"
+        );
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_the_reason() {
+        for (text, env, needle) in [
+            ("prefix = 'a b'", None, "prefix"),
+            ("[tables]\nusers = 'x'", None, "neither a table name"),
+            ("frobnicate = 1", None, "unknown field"),
+            ("account = '12'", None, "12-digit"),
+            (
+                "table_arn = 'arn:aws:dynamodb:r:a:table/x'",
+                None,
+                "{table}",
+            ),
+            ("prefix = 'a-'", Some("prod"), "no [env.prod]"),
+        ] {
+            let err = Mapping::parse(text, env).unwrap_err();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn patterns_and_runtime_tables() {
+        let m = Mapping {
+            prefix: "prod-".into(),
+            table_arn: Some("arn:{partition}:dynamodb:*:{account}:table/{table}".into()),
+            ..Mapping::default()
+        };
+        assert_eq!(
+            m.table_arn("users", "aws", "eu-west-1", "111122223333"),
+            "arn:aws:dynamodb:*:111122223333:table/prod-users"
+        );
+        assert_eq!(m.runtime_table_names().unwrap(), ["prod-*"]);
+        assert_eq!(Mapping::default().runtime_table_names(), None);
+        assert!(Mapping::default().is_identity());
+    }
+}
