@@ -146,6 +146,8 @@ pub struct Encryptor {
     encrypt_keys: Mutex<HashMap<ContextKey, DataKey>>,
     decrypt_keys: Mutex<DecryptCache>,
     metrics: KmsMetrics,
+    /// Declared key (usually an alias) to the key id actually called, from the mapping.
+    keys: std::collections::BTreeMap<String, String>,
 }
 
 impl fmt::Debug for Encryptor {
@@ -205,7 +207,19 @@ impl Encryptor {
             encrypt_keys: Mutex::new(HashMap::new()),
             decrypt_keys: Mutex::new(HashMap::new()),
             metrics: KmsMetrics::default(),
+            keys: Default::default(),
         }
+    }
+
+    /// This encryptor, calling KMS with the keys `mapping` names for the declared ones (the
+    /// same mapping the policy was exported with, so the policy names the keys that are used).
+    pub fn with_mapping(mut self, mapping: &dynox_iam::Mapping) -> Encryptor {
+        self.keys = mapping.kms_keys.clone();
+        self
+    }
+
+    fn key_id<'a>(&'a self, declared: &'a str) -> &'a str {
+        self.keys.get(declared).map_or(declared, String::as_str)
     }
 
     /// The KMS call counts.
@@ -258,7 +272,7 @@ impl Encryptor {
         let out = self
             .kms
             .generate_data_key()
-            .key_id(F::KEY)
+            .key_id(self.key_id(F::KEY))
             .key_spec(DataKeySpec::Aes256)
             .set_encryption_context(Some(ctx.clone().into_iter().collect()))
             .send()
@@ -334,7 +348,7 @@ impl Encryptor {
             .kms
             .decrypt()
             .ciphertext_blob(Blob::new(env.encrypted_key.clone()))
-            .key_id(F::KEY)
+            .key_id(self.key_id(F::KEY))
             .set_encryption_context(Some(ctx.into_iter().collect()))
             .send()
             .await

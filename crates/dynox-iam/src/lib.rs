@@ -15,6 +15,7 @@ pub mod marker;
 pub mod policy;
 pub mod render;
 pub mod scan;
+pub mod statement;
 
 pub use mapping::Mapping;
 pub use marker::{Requirement, Resource, ResourceRef};

@@ -18,7 +18,10 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials as _, SharedCredentialsProvider};
 use dynox::Model;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+pub mod iam;
 
 /// The environment variables that point the local backend at an external endpoint, in order.
 pub const ENDPOINT_VARIABLES: [&str; 2] = ["DYNOX_ENDPOINT", "AWS_ENDPOINT_URL_DYNAMODB"];
@@ -32,6 +35,8 @@ pub enum StartError {
     Engine(String),
     /// The local KMS is not installed or did not come up.
     Kms(String),
+    /// The policy to enforce cannot be read or is not a valid policy document.
+    Policy(String),
 }
 
 impl fmt::Display for StartError {
@@ -40,6 +45,7 @@ impl fmt::Display for StartError {
             StartError::Io(e) => write!(f, "cannot start the embedded DynamoDB server: {e}"),
             StartError::Engine(e) => write!(f, "the embedded DynamoDB engine failed: {e}"),
             StartError::Kms(e) => write!(f, "the local KMS failed: {e}"),
+            StartError::Policy(e) => write!(f, "cannot enforce the IAM policy: {e}"),
         }
     }
 }
@@ -48,7 +54,7 @@ impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StartError::Io(e) => Some(e),
-            StartError::Engine(_) | StartError::Kms(_) => None,
+            StartError::Engine(_) | StartError::Kms(_) | StartError::Policy(_) => None,
         }
     }
 }
@@ -61,6 +67,15 @@ pub struct LocalDynamo {
     config: SdkConfig,
     embedded: bool,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    enforced: Option<Enforced>,
+}
+
+/// The IAM gateway in front of a backend, and the endpoint it fronts.
+#[derive(Debug)]
+struct Enforced {
+    _gateway: iam::Gateway,
+    enforcer: Arc<iam::Enforcer>,
+    upstream: String,
 }
 
 impl fmt::Debug for LocalDynamo {
@@ -74,11 +89,54 @@ impl fmt::Debug for LocalDynamo {
 
 impl LocalDynamo {
     /// Starts a fresh embedded engine, unless the environment names an endpoint.
+    /// With `DYNOX_IAM_POLICY` set, every request is authorized against that policy first.
     pub async fn start() -> Result<LocalDynamo, StartError> {
-        match external_endpoint() {
-            Some(endpoint) => Ok(LocalDynamo::external(endpoint).await),
-            None => LocalDynamo::embedded(),
+        let local = match external_endpoint() {
+            Some(endpoint) => LocalDynamo::external(endpoint).await,
+            None => LocalDynamo::embedded()?,
+        };
+        match iam::Enforcer::from_env() {
+            Some(enforcer) => local.enforce(enforcer?),
+            None => Ok(local),
         }
+    }
+
+    /// This backend behind an IAM gateway: each request is authorized against `enforcer`'s
+    /// policy the way AWS would, and denied with `AccessDeniedException` when it is not allowed.
+    pub fn enforce(mut self, enforcer: iam::Enforcer) -> Result<LocalDynamo, StartError> {
+        if self.enforced.is_some() {
+            return Err(StartError::Policy(
+                "this backend already enforces a policy".into(),
+            ));
+        }
+        let enforcer = Arc::new(enforcer);
+        let gateway =
+            iam::Gateway::start(&self.endpoint, iam::Service::DynamoDb, enforcer.clone())?;
+        let upstream = std::mem::replace(&mut self.endpoint, gateway.endpoint.clone());
+        self.config = self
+            .config
+            .to_builder()
+            .endpoint_url(&self.endpoint)
+            .build();
+        self.enforced = Some(Enforced {
+            _gateway: gateway,
+            enforcer,
+            upstream,
+        });
+        Ok(self)
+    }
+
+    /// The policy enforcer, when this backend enforces one.
+    pub fn enforcer(&self) -> Option<&iam::Enforcer> {
+        self.enforced.as_ref().map(|e| &*e.enforcer)
+    }
+
+    /// The engine's own endpoint, behind the IAM gateway when there is one: for set-up that is
+    /// not the service's (and so not in its policy).
+    pub fn unenforced_endpoint(&self) -> &str {
+        self.enforced
+            .as_ref()
+            .map_or(&self.endpoint, |e| &e.upstream)
     }
 
     /// Starts a fresh embedded engine, whatever the environment says.
@@ -150,6 +208,7 @@ impl LocalDynamo {
             config,
             embedded: true,
             shutdown: Some(tx),
+            enforced: None,
         })
     }
 
@@ -182,6 +241,7 @@ impl LocalDynamo {
             config: b.build(),
             embedded: false,
             shutdown: None,
+            enforced: None,
         }
     }
 
@@ -249,6 +309,9 @@ pub struct LocalKms {
     endpoint: String,
     config: SdkConfig,
     child: Option<std::process::Child>,
+    /// The KMS itself, for set-up (creating keys) that bypasses an IAM gateway.
+    admin: SdkConfig,
+    enforced: Option<Enforced>,
 }
 
 impl fmt::Debug for LocalKms {
@@ -279,7 +342,45 @@ fn moto_server() -> Option<std::path::PathBuf> {
 
 impl LocalKms {
     /// Starts moto's KMS on a free loopback port, unless the environment names an endpoint.
+    /// With `DYNOX_IAM_POLICY` set, every request is authorized against that policy first.
     pub async fn start() -> Result<LocalKms, StartError> {
+        let kms = LocalKms::start_unenforced().await?;
+        match iam::Enforcer::from_env() {
+            Some(enforcer) => kms.enforce(enforcer?),
+            None => Ok(kms),
+        }
+    }
+
+    /// This KMS behind an IAM gateway (see [`LocalDynamo::enforce`]). Keys are still created
+    /// directly by [`LocalKms::create_key`]: that is test set-up, not the service's work.
+    pub fn enforce(mut self, enforcer: iam::Enforcer) -> Result<LocalKms, StartError> {
+        if self.enforced.is_some() {
+            return Err(StartError::Policy(
+                "this KMS already enforces a policy".into(),
+            ));
+        }
+        let enforcer = Arc::new(enforcer);
+        let gateway = iam::Gateway::start(&self.endpoint, iam::Service::Kms, enforcer.clone())?;
+        let upstream = std::mem::replace(&mut self.endpoint, gateway.endpoint.clone());
+        self.config = self
+            .config
+            .to_builder()
+            .endpoint_url(&self.endpoint)
+            .build();
+        self.enforced = Some(Enforced {
+            _gateway: gateway,
+            enforcer,
+            upstream,
+        });
+        Ok(self)
+    }
+
+    /// The policy enforcer, when this KMS enforces one.
+    pub fn enforcer(&self) -> Option<&iam::Enforcer> {
+        self.enforced.as_ref().map(|e| &*e.enforcer)
+    }
+
+    async fn start_unenforced() -> Result<LocalKms, StartError> {
         if let Some(endpoint) = KMS_ENDPOINT_VARIABLES
             .iter()
             .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
@@ -290,8 +391,10 @@ impl LocalKms {
                 .await;
             return Ok(LocalKms {
                 endpoint,
+                admin: config.clone(),
                 config,
                 child: None,
+                enforced: None,
             });
         }
         let server = moto_server().ok_or_else(|| {
@@ -342,8 +445,10 @@ impl LocalKms {
             .build();
         Ok(LocalKms {
             endpoint,
+            admin: config.clone(),
             config,
             child: Some(child),
+            enforced: None,
         })
     }
 
@@ -359,7 +464,7 @@ impl LocalKms {
 
     /// Creates a symmetric key, with `alias/<name>` when given; returns the key id.
     pub async fn create_key(&self, alias: Option<&str>) -> Result<String, StartError> {
-        let kms = self.client();
+        let kms = aws_sdk_kms::Client::new(&self.admin);
         let out =
             kms.create_key().send().await.map_err(|e| {
                 StartError::Kms(aws_sdk_kms::error::DisplayErrorContext(e).to_string())

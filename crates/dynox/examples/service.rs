@@ -308,8 +308,13 @@ async fn protected_fields(client: &Client) -> dynox::Result<()> {
     Ok(())
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// The whole service: start the backends, create the tables, serve the story above.
+///
+/// Table names and KMS keys go through the deployment's mapping (`DYNOX_IAM_CONFIG`,
+/// `DYNOX_TABLE_PREFIX`, ...), the same one `cargo xtask policy` applies to the exported policy.
+/// With `DYNOX_IAM_POLICY` set, both local backends enforce that policy on every request.
+pub async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+    let mapping = dynox::Mapping::from_env()?;
     let local = dynox_testing::LocalDynamo::start().await?;
     println!(
         "DynamoDB endpoint: {} (embedded: {})",
@@ -319,8 +324,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let kms = dynox_testing::LocalKms::start().await?;
     kms.create_key(Some("dynox-demo")).await?;
     println!("KMS endpoint: {}", kms.endpoint());
-    let encryptor = std::sync::Arc::new(dynox::encryption::Encryptor::new(kms.client()));
-    let client = local.client().with_encryptor(encryptor.clone());
+    let encryptor =
+        std::sync::Arc::new(dynox::encryption::Encryptor::new(kms.client()).with_mapping(&mapping));
+    let client = local
+        .client()
+        .with_mapping(mapping)
+        .with_encryptor(encryptor.clone());
     local.create_table::<Customer>(&client).await?;
     local.create_table::<Order>(&client).await?;
     run(&client).await?;
@@ -332,4 +341,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("done");
     Ok(())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> std::process::ExitCode {
+    match serve().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("service failed: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -1,12 +1,14 @@
 //! The client: configuration over aws-config, and the entry to the one send path.
 
 use crate::error::Result;
+use crate::rename::Rename;
 use crate::send::{Dispatch, Operation, Stack};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use dynox_iam::Mapping;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +24,7 @@ struct Inner {
     sdk: aws_sdk_dynamodb::Client,
     stack: Stack,
     encryptor: Option<Arc<dynox_encryption::kms::Encryptor>>,
+    mapping: Arc<Mapping>,
 }
 
 impl fmt::Debug for Client {
@@ -45,6 +48,7 @@ impl Client {
                 sdk,
                 stack: Stack::new(Dispatch),
                 encryptor: None,
+                mapping: Arc::new(Mapping::default()),
             }),
         }
     }
@@ -57,8 +61,34 @@ impl Client {
                 sdk: self.inner.sdk.clone(),
                 stack: self.inner.stack.clone(),
                 encryptor: Some(encryptor),
+                mapping: self.inner.mapping.clone(),
             }),
         }
+    }
+
+    /// This client, sending every logical table name as the deployed name `mapping` gives it
+    /// (and reading answers back under logical names). Use the mapping the policy was exported
+    /// with, e.g. [`Mapping::from_env`] for `DYNOX_IAM_CONFIG` / `DYNOX_TABLE_PREFIX`.
+    pub fn with_mapping(&self, mapping: Mapping) -> Client {
+        let mapping = Arc::new(mapping);
+        let stack = if mapping.is_identity() {
+            Stack::new(Dispatch)
+        } else {
+            Stack::new(Rename::new(mapping.clone(), Dispatch))
+        };
+        Client {
+            inner: Arc::new(Inner {
+                sdk: self.inner.sdk.clone(),
+                stack,
+                encryptor: self.inner.encryptor.clone(),
+                mapping,
+            }),
+        }
+    }
+
+    /// The table-name mapping in use (the identity unless [`Client::with_mapping`] set one).
+    pub fn mapping(&self) -> &Mapping {
+        &self.inner.mapping
     }
 
     /// The encryptor, if one is configured.
@@ -118,6 +148,7 @@ pub struct ClientBuilder {
     read_timeout: Option<Duration>,
     operation_timeout: Option<Duration>,
     max_attempts: Option<u32>,
+    mapping: Option<Mapping>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -208,9 +239,20 @@ impl ClientBuilder {
         self
     }
 
+    /// Deployed table names for the logical ones (see [`Client::with_mapping`]).
+    pub fn mapping(mut self, mapping: Mapping) -> Self {
+        self.mapping = Some(mapping);
+        self
+    }
+
     /// Loads the configuration and builds the client.
-    pub async fn build(self) -> Client {
-        Client::new(&self.load().await)
+    pub async fn build(mut self) -> Client {
+        let mapping = self.mapping.take();
+        let client = Client::new(&self.load().await);
+        match mapping {
+            Some(m) => client.with_mapping(m),
+            None => client,
+        }
     }
 
     /// Loads the configuration only, e.g. to share it with other AWS clients.
