@@ -1,0 +1,178 @@
+//! The proof that an exported policy is exact, behind the IAM-enforcing gateway: the example
+//! service and the fixture binaries run green under the policy exported from their own binaries,
+//! and every policy with one (action, resource) grant removed makes them fail with AccessDenied
+//! naming exactly that action.
+
+use dynox_iam::cli::{Target, build_target, export};
+use dynox_iam::policy::Statement;
+use dynox_iam::{Policy, PolicyOptions};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The ARNs the local backends use: moto's account, the SDK region of the examples.
+fn local_options() -> PolicyOptions {
+    PolicyOptions {
+        region: Some("us-east-1".into()),
+        account: Some(dynox_testing::iam::DEFAULT_ACCOUNT.into()),
+        ..PolicyOptions::default()
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dynox-enforce-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Runs `binary` with both local backends enforcing `policy`.
+fn run_under(binary: &Path, policy: &str, name: &str, env: &[(&str, &str)]) -> Output {
+    let file = scratch(&format!("{name}.json"));
+    std::fs::write(&file, policy).unwrap();
+    let mut cmd = Command::new(binary);
+    cmd.current_dir(workspace())
+        .env(dynox_testing::iam::POLICY_VARIABLE, &file)
+        .env_remove("DYNOX_ENDPOINT")
+        .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
+        .env_remove("DYNOX_KMS_ENDPOINT")
+        .env_remove("AWS_ENDPOINT_URL_KMS");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the binary runs");
+    std::fs::remove_file(&file).unwrap();
+    out
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Every single grant of the policy: (statement index, action, resource).
+fn grants(policy: &Policy) -> Vec<(usize, String, String)> {
+    let mut all = Vec::new();
+    for (i, s) in policy.statements.iter().enumerate() {
+        for a in &s.actions {
+            for r in &s.resources {
+                all.push((i, a.clone(), r.clone()));
+            }
+        }
+    }
+    all
+}
+
+/// The policy without one grant: the statement loses the action, and a new statement keeps the
+/// action on the statement's other resources.
+fn without(policy: &Policy, statement: usize, action: &str, resource: &str) -> Policy {
+    let mut p = policy.clone();
+    let s = &mut p.statements[statement];
+    let others: Vec<String> = s.resources.iter().filter(|r| *r != resource).cloned().collect();
+    s.actions.retain(|a| a != action);
+    let keep = Statement {
+        sid: format!("{}Rest", s.sid),
+        actions: vec![action.to_owned()],
+        resources: others,
+        conditions: s.conditions.clone(),
+        reasons: Default::default(),
+    };
+    if !keep.resources.is_empty() {
+        p.statements.push(keep);
+    }
+    p.statements.retain(|s| !s.actions.is_empty());
+    p
+}
+
+/// Sufficiency, then minimality, for one binary; returns how many reduced policies were run.
+fn assert_exact(binary: &Path, options: &PolicyOptions, env: &[(&str, &str)]) -> usize {
+    let (policy, _) = export(binary, options).unwrap();
+    let name = binary.file_name().unwrap().to_string_lossy().into_owned();
+    let out = run_under(binary, &policy.to_json(), &name, env);
+    assert!(
+        out.status.success() && !text(&out.stderr).contains("denied"),
+        "{name} under its own exported policy:\n{}\n{}\n{}",
+        policy.to_json(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let cases = grants(&policy);
+    // Two at a time: each run starts its own engine and KMS.
+    std::thread::scope(|scope| {
+        for chunk in cases.chunks(2) {
+            let handles: Vec<_> = chunk
+                .iter()
+                .enumerate()
+                .map(|(n, (i, action, resource))| {
+                    let reduced = without(&policy, *i, action, resource);
+                    let label = format!("{name}-{i}-{n}");
+                    scope.spawn(move || {
+                        let out = run_under(binary, &reduced.to_json(), &label, env);
+                        (action, resource, out)
+                    })
+                })
+                .collect();
+            for h in handles {
+                let (action, resource, out) = h.join().unwrap();
+                let stderr = text(&out.stderr);
+                assert!(
+                    !out.status.success(),
+                    "{name} still ran without {action} on {resource}: that grant is not needed"
+                );
+                let expected = if resource.contains('*') {
+                    // A pattern (a KMS key granted by alias): the denial names the real key.
+                    format!("denied {action} on {}", resource.trim_end_matches('*'))
+                } else {
+                    format!("denied {action} on {resource}\n")
+                };
+                assert!(
+                    stderr.contains(&expected),
+                    "{name} without {action} on {resource} failed, but not with that denial:\n{stderr}"
+                );
+                assert!(
+                    stderr.contains("AccessDenied") || stderr.contains("access denied"),
+                    "{stderr}"
+                );
+            }
+        }
+    });
+    cases.len()
+}
+
+#[test]
+fn example_service_needs_exactly_its_exported_policy() {
+    let binary = build_target(&Target::Example("service".into()), Some("dynox"), None).unwrap();
+    let runs = assert_exact(&binary, &local_options(), &[]);
+    assert!(runs >= 17, "every grant of the demo was tried: {runs}");
+}
+
+#[test]
+fn mapped_deployment_runs_under_the_mapped_policy_only() {
+    let binary = build_target(&Target::Example("service".into()), Some("dynox"), None).unwrap();
+    let mut mapped = local_options();
+    mapped.mapping.prefix = "prod-".into();
+    let (policy, _) = export(&binary, &mapped).unwrap();
+    assert!(
+        policy.to_json().contains("table/prod-customers"),
+        "{}",
+        policy.to_json()
+    );
+    let env = [("DYNOX_TABLE_PREFIX", "prod-")];
+    let out = run_under(&binary, &policy.to_json(), "mapped", &env);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    // The unmapped policy names other tables than the ones the mapped service uses.
+    let (plain, _) = export(&binary, &local_options()).unwrap();
+    let out = run_under(&binary, &plain.to_json(), "unmapped", &env);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("denied dynamodb:CreateTable on arn:aws:dynamodb:us-east-1:123456789012:table/prod-customers"),
+        "{}",
+        text(&out.stderr)
+    );
+}
