@@ -92,13 +92,27 @@ impl Check {
 impl Enforcer {
     /// An enforcer of an identity-based policy document (IAM JSON), for a role in
     /// [`DEFAULT_ACCOUNT`].
+    ///
+    /// A document with an empty `Statement` list is a role without permissions: every request
+    /// is denied.
     pub fn from_json(policy: &str) -> Result<Enforcer, StartError> {
-        let parsed = IAMPolicy::from_json(policy)
-            .map_err(|e| StartError::Policy(format!("not an IAM policy document: {e}")))?;
-        iam_rs::Validate::validate_result(&parsed)
-            .map_err(|e| StartError::Policy(format!("the policy is not valid: {e}")))?;
+        let raw: Value = serde_json::from_str(policy)
+            .map_err(|e| StartError::Policy(format!("not JSON: {e}")))?;
+        let empty = raw
+            .get("Statement")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty);
+        let policies = if empty {
+            Vec::new()
+        } else {
+            let parsed = IAMPolicy::from_json(policy)
+                .map_err(|e| StartError::Policy(format!("not an IAM policy document: {e}")))?;
+            iam_rs::Validate::validate_result(&parsed)
+                .map_err(|e| StartError::Policy(format!("the policy is not valid: {e}")))?;
+            vec![parsed]
+        };
         Ok(Enforcer {
-            evaluator: PolicyEvaluator::with_policies(vec![parsed]),
+            evaluator: PolicyEvaluator::with_policies(policies),
             account: DEFAULT_ACCOUNT.to_owned(),
             principal: format!("arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/dynox-test/session"),
             tags: BTreeMap::new(),

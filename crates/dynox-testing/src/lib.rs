@@ -131,6 +131,15 @@ impl LocalDynamo {
         self.enforced.as_ref().map(|e| &*e.enforcer)
     }
 
+    /// An AWS configuration for the engine itself, bypassing the IAM gateway when there is one:
+    /// for set-up that is not the service's (and so not in its policy).
+    pub fn unenforced_sdk_config(&self) -> SdkConfig {
+        match &self.enforced {
+            Some(e) => self.config.to_builder().endpoint_url(&e.upstream).build(),
+            None => self.config.clone(),
+        }
+    }
+
     /// The engine's own endpoint, behind the IAM gateway when there is one: for set-up that is
     /// not the service's (and so not in its policy).
     pub fn unenforced_endpoint(&self) -> &str {

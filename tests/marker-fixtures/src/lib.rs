@@ -62,8 +62,12 @@ pub async fn purge(client: &dynox::Client) -> dynox::Result<()> {
     client.delete_table::<Order>().await
 }
 
-/// Runs `body` with a client pointed at `FIXTURE_ENDPOINT` (or the default chain), printing any
-/// error. The fixtures are built to be scanned; running them is optional.
+/// Runs `body` with a client of a fresh local backend (enforcing `DYNOX_IAM_POLICY` when it is
+/// set), after creating the fixture tables and items directly on the engine, outside any policy:
+/// set-up is not what the fixture's permissions are about. `FIXTURE_TABLES` names the tables to
+/// create (comma-separated; `none` for fixtures that create their own; all when unset);
+/// `FIXTURE_KMS=1` adds a local KMS with the key
+/// `alias/fixture-audit` and an encryptor. Exits non-zero when anything fails.
 pub fn run<F, Fut>(body: F)
 where
     F: FnOnce(dynox::Client) -> Fut,
@@ -73,13 +77,116 @@ where
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(async {
-        let mut b = dynox::Client::builder().region("us-east-1");
-        if let Ok(url) = std::env::var("FIXTURE_ENDPOINT") {
-            b = b.endpoint_url(url).credentials("local", "local", None);
+    if let Err(e) = rt.block_on(set_up_and_run(body)) {
+        eprintln!("fixture failed: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn set_up_and_run<F, Fut>(body: F) -> Result<(), Box<dyn std::error::Error>>
+where
+    F: FnOnce(dynox::Client) -> Fut,
+    Fut: std::future::Future<Output = dynox::Result<()>>,
+{
+    let local = dynox_testing::LocalDynamo::start().await?;
+    let tables = std::env::var("FIXTURE_TABLES").ok();
+    let wanted = |t: &str| {
+        tables
+            .as_deref()
+            .is_none_or(|l| l.split(',').any(|x| x == t))
+    };
+    create_tables(
+        &aws_sdk_dynamodb::Client::new(&local.unenforced_sdk_config()),
+        wanted,
+    )
+    .await?;
+    let mut client = local.client();
+    let _kms = if std::env::var_os("FIXTURE_KMS").is_some() {
+        let kms = dynox_testing::LocalKms::start().await?;
+        kms.create_key(Some("fixture-audit")).await?;
+        let encryptor = dynox::encryption::Encryptor::new(kms.client());
+        client = client.with_encryptor(std::sync::Arc::new(encryptor));
+        Some(kms)
+    } else {
+        None
+    };
+    body(client).await?;
+    Ok(())
+}
+
+/// The fixture tables, created with the plain SDK so no marker of dynox's is linked by set-up.
+async fn create_tables(
+    sdk: &aws_sdk_dynamodb::Client,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+        KeyType, Projection, ProjectionType, ScalarAttributeType,
+    };
+    let attr = |name: &str, t: ScalarAttributeType| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(t)
+            .build()
+    };
+    let key = |name: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(t)
+            .build()
+    };
+    let s = ScalarAttributeType::S;
+    if wanted("fixture-users") {
+        sdk.create_table()
+            .table_name("fixture-users")
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("id", s.clone())?)
+            .attribute_definitions(attr("email", s.clone())?)
+            .key_schema(key("id", KeyType::Hash)?)
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name("by-email")
+                    .key_schema(key("email", KeyType::Hash)?)
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()?,
+            )
+            .send()
+            .await?;
+    }
+    if wanted("fixture-orders") {
+        sdk.create_table()
+            .table_name("fixture-orders")
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("customer", s.clone())?)
+            .attribute_definitions(attr("order_id", ScalarAttributeType::N)?)
+            .key_schema(key("customer", KeyType::Hash)?)
+            .key_schema(key("order_id", KeyType::Range)?)
+            .send()
+            .await?;
+        // An order that the transaction fixture's condition check finds.
+        sdk.put_item()
+            .table_name("fixture-orders")
+            .item("customer", AttributeValue::S("c".into()))
+            .item("order_id", AttributeValue::N("1".into()))
+            .item("total", AttributeValue::N("5".into()))
+            .send()
+            .await?;
+    }
+    for (table, pk) in [("fixture-sessions", "token"), ("fixture-audit", "id")] {
+        if !wanted(table) {
+            continue;
         }
-        if let Err(e) = body(b.build().await).await {
-            eprintln!("fixture: {e}");
-        }
-    });
+        sdk.create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr(pk, s.clone())?)
+            .key_schema(key(pk, KeyType::Hash)?)
+            .send()
+            .await?;
+    }
+    Ok(())
 }

@@ -20,7 +20,6 @@ fn main() {
             .action(User::fields().visits.add(1))
             .await?;
         client.delete::<User>(User::key("u")).await?;
-        marker_fixtures::purge(&client).await?;
         let o = Order {
             customer: "c".into(),
             order_id: 1,
@@ -33,6 +32,7 @@ fn main() {
             .action(Order::fields().total.set(4))
             .await?;
         client.delete::<Order>(Order::key("c", 1)).await?;
+        marker_fixtures::purge(&client).await?;
         Ok(())
     });
 }

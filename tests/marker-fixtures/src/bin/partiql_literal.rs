@@ -17,7 +17,7 @@ fn main() {
                 "INSERT INTO \"fixture-orders\" VALUE {'customer': ?, 'order_id': ?}"
             ))
             .param("c")
-            .param(1u64)
+            .param(7u64)
             .send()
             .await?;
         println!("{}", rows.len());
