@@ -282,3 +282,243 @@ fn check_gate_formats_and_explanations() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The grants of a Terraform `aws_iam_policy_document` as this tool writes it:
+/// `action on resource [conditions]`, one per line, sorted.
+fn terraform_grants(tf: &str) -> std::collections::BTreeSet<String> {
+    let list = |line: &str| -> Vec<String> {
+        let inner = line.split_once('[').unwrap().1.rsplit_once(']').unwrap().0;
+        serde_json::from_str::<Vec<String>>(&format!("[{inner}]")).unwrap()
+    };
+    let value = |line: &str| {
+        serde_json::from_str::<String>(line.split_once('=').unwrap().1.trim()).unwrap()
+    };
+    let mut out = std::collections::BTreeSet::new();
+    for block in tf.split("  statement {").skip(1) {
+        let (mut actions, mut resources, mut conditions) = (vec![], vec![], vec![]);
+        let mut test = String::new();
+        let mut variable = String::new();
+        for line in block.lines().map(str::trim) {
+            if line.starts_with("actions") {
+                actions = list(line);
+            } else if line.starts_with("resources") {
+                resources = list(line);
+            } else if line.starts_with("test") {
+                test = value(line);
+            } else if line.starts_with("variable") {
+                variable = value(line);
+            } else if line.starts_with("values") {
+                conditions.push(format!("{test} {variable} {:?}", list(line)));
+            }
+        }
+        conditions.sort();
+        for a in &actions {
+            for r in &resources {
+                out.insert(format!("{a} on {r} {conditions:?}"));
+            }
+        }
+    }
+    out
+}
+
+/// The same, from the CloudFormation YAML, with `${AWS::Region}` / `${AWS::AccountId}` read back
+/// as the placeholders.
+fn cloudformation_grants(cf: &str) -> std::collections::BTreeSet<String> {
+    let unquote = |s: &str| {
+        let s = s.trim().trim_start_matches("!Sub ").trim();
+        s.trim_matches('\'').replace("''", "'")
+    };
+    let mut out = std::collections::BTreeSet::new();
+    for block in cf.split("    - Sid: ").skip(1) {
+        let (mut actions, mut resources, mut conditions) = (vec![], vec![], vec![]);
+        let mut section = "";
+        let (mut op, mut key) = (String::new(), String::new());
+        let mut values: Vec<String> = vec![];
+        for line in block.lines().skip(1) {
+            let indent = line.len() - line.trim_start().len();
+            let t = line.trim();
+            match (indent, t) {
+                (6, "Action:") => section = "action",
+                (6, "Resource:") => section = "resource",
+                (6, "Condition:") => section = "condition",
+                (8, item) if item.starts_with("- ") && section == "action" => {
+                    actions.push(unquote(&item[2..]))
+                }
+                (8, item) if item.starts_with("- ") && section == "resource" => resources.push(
+                    unquote(&item[2..])
+                        .replace("${AWS::Region}", "REGION")
+                        .replace("${AWS::AccountId}", "ACCOUNT"),
+                ),
+                (8, o) => op = o.trim_end_matches(':').to_owned(),
+                (10, k) => {
+                    if !values.is_empty() {
+                        conditions.push(format!("{op} {key} {values:?}"));
+                        values.clear();
+                    }
+                    key = unquote(k.trim_end_matches(':'));
+                }
+                (12, v) => values.push(unquote(&v[2..])),
+                _ => {}
+            }
+        }
+        if !values.is_empty() {
+            conditions.push(format!("{op} {key} {values:?}"));
+        }
+        conditions.sort();
+        for a in &actions {
+            for r in &resources {
+                out.insert(format!("{a} on {r} {conditions:?}"));
+            }
+        }
+    }
+    out
+}
+
+fn json_grants(json: &str) -> std::collections::BTreeSet<String> {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let strings = |x: &serde_json::Value| -> Vec<String> {
+        x.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut out = std::collections::BTreeSet::new();
+    for s in v["Statement"].as_array().unwrap() {
+        let mut conditions = vec![];
+        if let Some(ops) = s["Condition"].as_object() {
+            for (op, keys) in ops {
+                for (k, vals) in keys.as_object().unwrap() {
+                    conditions.push(format!("{op} {k} {:?}", strings(vals)));
+                }
+            }
+        }
+        conditions.sort();
+        for a in strings(&s["Action"]) {
+            for r in strings(&s["Resource"]) {
+                out.insert(format!("{a} on {r} {conditions:?}"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn example_service_outputs_agree_and_the_check_gate_holds() {
+    let service = ["policy", "-p", "dynox", "--example", "service"];
+    let run = |extra: &[&str]| {
+        let out = xtask(&[&service[..], extra].concat());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    for flags in [
+        &[][..],
+        &["--encryption-context", "--table-prefix", "prod-"][..],
+    ] {
+        let json = json_grants(&run(flags));
+        let tf = terraform_grants(&run(&[flags, &["--format", "terraform"]].concat()));
+        let cf = cloudformation_grants(&run(&[flags, &["--format", "cloudformation"]].concat()));
+        assert!(json.len() >= 17, "{json:#?}");
+        assert_eq!(tf, json, "Terraform and JSON grant the same ({flags:?})");
+        assert_eq!(
+            cf, json,
+            "CloudFormation and JSON grant the same ({flags:?})"
+        );
+    }
+
+    // The committed policy is what the service needs...
+    let committed = "crates/dynox/examples/service.policy.json";
+    let out = xtask(&[&service[..], &["--check", committed]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("grants exactly what the binary needs"));
+    // ... and the same service using one more operation fails the gate, naming it.
+    let out = xtask(&[
+        "policy",
+        "-p",
+        "marker-fixtures",
+        "--bin",
+        "service_plus",
+        "--check",
+        committed,
+    ]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    let diff: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("+ ") || l.starts_with("- "))
+        .collect();
+    assert_eq!(
+        diff,
+        ["+ dynamodb:Scan on arn:aws:dynamodb:REGION:ACCOUNT:table/orders"],
+        "{err}"
+    );
+}
+
+#[test]
+fn mapping_file_and_flags_reach_the_export() {
+    let dir = std::env::temp_dir().join(format!("dynox-mapping-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("dynox-iam.toml");
+    std::fs::write(
+        &config,
+        "prefix = \"dev-\"\n[env.prod]\nprefix = \"prod-\"\nregion = \"eu-west-1\"\naccount = \"111122223333\"\n[env.prod.tables]\norders = \"orders-v2\"\n[env.prod.kms]\n\"alias/dynox-demo\" = \"arn:aws:kms:eu-west-1:111122223333:key/k-1\"\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let base = [
+        "policy",
+        "-p",
+        "dynox",
+        "--example",
+        "service",
+        "--config",
+        config,
+    ];
+    let out = xtask(&[&base[..], &["--env", "prod"]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json = text(&out.stdout);
+    for arn in [
+        "arn:aws:dynamodb:eu-west-1:111122223333:table/prod-customers",
+        "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-v2",
+        "arn:aws:dynamodb:eu-west-1:111122223333:table/orders-v2/index/by-status",
+        "arn:aws:kms:eu-west-1:111122223333:key/k-1",
+    ] {
+        assert!(
+            json.contains(&format!("\"{arn}\"")),
+            "{arn} missing:\n{json}"
+        );
+    }
+    assert!(
+        !json.contains("kms:RequestAlias"),
+        "a mapped key needs no alias condition"
+    );
+    // Flags win over the file.
+    let out = xtask(&[&base[..], &["--table-prefix", "qa-"]].concat());
+    assert!(text(&out.stdout).contains("table/qa-customers"));
+    // Bad mappings are refused with the reason, and nothing is written.
+    let out = xtask(&[&base[..], &["--env", "staging"]].concat());
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no [env.staging] section"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = xtask(&[&base[..], &["--table", "orders"]].concat());
+    assert!(text(&out.stderr).contains("--table takes NAME=VALUE"));
+    // A run-time table is refused unless the mapping covers it.
+    let dynamic = [
+        "policy",
+        "-p",
+        "marker-fixtures",
+        "--bin",
+        "partiql_dynamic",
+    ];
+    let out = xtask(&dynamic);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--allow-wildcard"));
+    let out = xtask(&[&dynamic[..], &["--runtime-table", "imports"]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("table/imports\""));
+    assert!(!text(&out.stdout).contains("table/*"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
