@@ -522,3 +522,17 @@ fn mapping_file_and_flags_reach_the_export() {
     assert!(!text(&out.stdout).contains("table/*"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_users_own_xtask_runs_the_same_gate() {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(workspace())
+        .args(["run", "--quiet", "--package", "user-xtask", "--", "policy"])
+        .args(["-p", "user-service", "--bin", "notes"])
+        .args(["--check", "tests/user-service/notes.policy.json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("grants exactly what the binary needs"));
+}

@@ -94,8 +94,14 @@ impl Enforcer {
     /// [`DEFAULT_ACCOUNT`].
     ///
     /// A document with an empty `Statement` list is a role without permissions: every request
-    /// is denied.
+    /// is denied. ARNs with the `REGION` / `ACCOUNT` placeholders of an export that was given no
+    /// region and account are read as the local backends' (`us-east-1`, [`DEFAULT_ACCOUNT`]), so
+    /// a policy committed for production can be enforced locally as it is.
     pub fn from_json(policy: &str) -> Result<Enforcer, StartError> {
+        let localized = policy
+            .replace(":REGION:", ":us-east-1:")
+            .replace(":ACCOUNT:", &format!(":{DEFAULT_ACCOUNT}:"));
+        let policy = localized.as_str();
         let raw: Value = serde_json::from_str(policy)
             .map_err(|e| StartError::Policy(format!("not JSON: {e}")))?;
         let empty = raw
