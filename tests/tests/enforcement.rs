@@ -245,3 +245,36 @@ fn fine_grained_conditions_hold_at_run_time() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("denied kms:GenerateDataKey"));
 }
+
+#[test]
+fn leading_keys_isolate_tenants_at_run_time() {
+    let docs = fixture("tenant_docs");
+    let mut narrow = local_options();
+    narrow.conditions.leading_keys = Some("${aws:PrincipalTag/org}".into());
+    let (policy, _) = export(&docs, &narrow).unwrap();
+    assert!(
+        policy.to_json().contains("\"ORG#${aws:PrincipalTag/org}\""),
+        "{}",
+        policy.to_json()
+    );
+    // The caller of tenant acme works with acme's items: sufficient and minimal.
+    let acme = [("DYNOX_IAM_PRINCIPAL_TAGS", "org=acme")];
+    assert_exact(&docs, &narrow, &acme);
+    // The same code, called by another tenant's principal for acme's items, is denied.
+    let other = [("DYNOX_IAM_PRINCIPAL_TAGS", "org=globex")];
+    let out = run_under(&docs, &policy.to_json(), "other-tenant", &other);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("denied dynamodb:PutItem on arn:aws:dynamodb:us-east-1:123456789012:table/fixture-tenants"),
+        "{}",
+        text(&out.stderr)
+    );
+    // And acme's principal reaching for globex's items is denied too.
+    let reach = [
+        ("DYNOX_IAM_PRINCIPAL_TAGS", "org=acme"),
+        ("FIXTURE_ORG", "globex"),
+    ];
+    let out = run_under(&docs, &policy.to_json(), "reach", &reach);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("denied dynamodb:PutItem"));
+}

@@ -129,6 +129,16 @@ fn fixtures() -> Vec<(&'static str, Expected)> {
             .collect(),
         ),
         ("get_only", set(&[("GetItem", users())])),
+        (
+            "tenant_docs",
+            set(&[
+                ("PutItem", table("fixture-tenants")),
+                ("UpdateItem", table("fixture-tenants")),
+                ("GetItem", table("fixture-tenants")),
+                ("Query", table("fixture-tenants")),
+                ("DeleteItem", table("fixture-tenants")),
+            ]),
+        ),
         ("no_calls", set(&[])),
         (
             "local_model",

@@ -249,6 +249,51 @@ struct Field {
     encrypted: Option<EncryptSpec>,
 }
 
+/// The partition key's shape around the tenant, as `PREFIX|SUFFIX` (other placeholders as `*`),
+/// for the export's `dynamodb:LeadingKeys` condition.
+fn tenant_pattern(
+    tenant: &LitStr,
+    pk: &Field,
+    template: Option<&(Vec<Part>, Vec<&Field>)>,
+) -> syn::Result<String> {
+    let name = tenant.value();
+    if pk.ident.unraw() == name && template.is_none() {
+        return Ok("|".to_owned());
+    }
+    let Some((parts, _)) = template.filter(|(parts, _)| {
+        parts
+            .iter()
+            .any(|p| matches!(p, Part::Var(v) if *v == name))
+    }) else {
+        return Err(syn::Error::new_spanned(
+            tenant,
+            "the tenant must be the partition key, or a placeholder of the partition key's template",
+        ));
+    };
+    let mut pattern = String::new();
+    let mut seen = false;
+    for p in parts {
+        match p {
+            Part::Lit(text) => {
+                if text.contains(['*', '?', '|', '=', ',', '{', '}', '$']) {
+                    return Err(syn::Error::new_spanned(
+                        tenant,
+                        "a tenant's key template may not hold `*`, `?`, `|`, `=`, `,`, `$` or braces \
+                         in its text: they would be read as a policy pattern",
+                    ));
+                }
+                pattern.push_str(text);
+            }
+            Part::Var(v) if *v == name && !seen => {
+                pattern.push('|');
+                seen = true;
+            }
+            Part::Var(_) => pattern.push('*'),
+        }
+    }
+    Ok(pattern)
+}
+
 /// A piece of a key template: literal text, or a placeholder naming a field.
 #[derive(Clone)]
 enum Part {
@@ -1083,6 +1128,13 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         Some(n) => quote! { const MAX_SIZE: usize = #n; },
         None => quote! {},
     };
+    let tenant_key = match &attrs.tenant {
+        Some(t) => {
+            let pattern = tenant_pattern(t, pk, templates.get(&pk.ident.to_string()))?;
+            quote! { const TENANT_KEY: &'static [(&'static str, &'static str)] = &[("dynox:leading-key", #pattern)]; }
+        }
+        None => quote! {},
+    };
 
     let key_doc = format!("The primary key of [`{model}`].");
     let fields_doc = format!("Typed attribute paths of [`{model}`], from `{model}::fields()`.");
@@ -1142,6 +1194,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             const TTL_ATTRIBUTE: ::core::option::Option<&'static str> = #ttl_const;
             const VERSION_ATTRIBUTE: ::core::option::Option<&'static str> = #version_const;
             #max_size
+            #tenant_key
             #(#lifecycle_methods)*
             const VECTOR_INDEXES: &'static [::dynox::vector::VectorIndexDef] = &[#(#vector_defs),*];
             const TABLE: &'static str = #table;
@@ -1226,6 +1279,8 @@ struct StructAttrs {
     entity: Option<LitStr>,
     /// `discriminator = "..."`: the attribute holding it (default `_type`).
     discriminator: String,
+    /// `tenant = "field"`: the field that isolates tenants, for `dynamodb:LeadingKeys`.
+    tenant: Option<LitStr>,
 }
 
 fn parse_vector_index(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<VectorAttr> {
@@ -1445,6 +1500,7 @@ fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
     let mut unknown = "ignore".to_owned();
     let mut entity: Option<LitStr> = None;
     let mut discriminator = "_type".to_owned();
+    let mut tenant: Option<LitStr> = None;
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("dynox")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("table") {
@@ -1481,6 +1537,9 @@ fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
             } else if meta.path.is_ident("discriminator") {
                 discriminator = meta.value()?.parse::<LitStr>()?.value();
                 Ok(())
+            } else if meta.path.is_ident("tenant") {
+                tenant = Some(meta.value()?.parse()?);
+                Ok(())
             } else if meta.path.is_ident("max_size") {
                 let lit: syn::LitInt = meta.value()?.parse()?;
                 let n: usize = lit.base10_parse()?;
@@ -1496,8 +1555,8 @@ fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
                 Err(meta.error(format!(
                     "unknown dynox attribute `{}` on a model; expected `table = \"...\"`, \
                      `global_index(...)`, `local_index(...)`, `vector_index(...)`, `hooks`, \
-                     `max_size = N`, `unknown = \"...\"`, `entity = \"...\"` or \
-                     `discriminator = \"...\"`",
+                     `max_size = N`, `unknown = \"...\"`, `entity = \"...\"`, \
+                     `discriminator = \"...\"` or `tenant = \"field\"`",
                     path_name(&meta.path)
                 )))
             }
@@ -1552,6 +1611,7 @@ fn parse_struct_attrs(input: &DeriveInput) -> syn::Result<StructAttrs> {
         unknown,
         entity,
         discriminator,
+        tenant,
     })
 }
 

@@ -28,7 +28,7 @@ pub const USAGE: &str = "usage: policy (--bin NAME | --example NAME | --binary P
 [--format json|terraform|cloudformation|markdown] [--explain] [--check FILE] [--split] \
 [--config FILE] [--env NAME] [--table-prefix P] [--table-suffix S] [--table LOGICAL=PHYSICAL] \
 [--table-arn PATTERN] [--kms-key DECLARED=KEY] [--runtime-table NAME] [--enclosing-operation] \
-[--encryption-context]";
+[--encryption-context] [--leading-keys VARIABLE]";
 
 /// The output form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -291,6 +291,17 @@ impl PolicyArgs {
                 }
                 "--encryption-context" => {
                     options.conditions.encryption_context = true;
+                    None
+                }
+                "--leading-keys" => {
+                    let v = value("--leading-keys")?;
+                    if !(v.starts_with("${") && v.ends_with('}')) || v.contains(['*', '?', '|']) {
+                        return Err(CliError::Usage(format!(
+                            "--leading-keys takes the policy variable that holds the caller's \
+                             tenant, like `${{aws:PrincipalTag/tenant}}`, not `{v}`"
+                        )));
+                    }
+                    options.conditions.leading_keys = Some(v);
                     None
                 }
                 other => return Err(CliError::Usage(format!("unknown argument `{other}`"))),

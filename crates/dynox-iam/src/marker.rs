@@ -303,8 +303,9 @@ pub const fn encode_with_context(
     buf
 }
 
-/// The encryption context a detail written by [`encode_with_context`] carries (empty if none).
-pub fn encryption_context(detail: &str) -> std::collections::BTreeMap<&str, &str> {
+/// The `key=value` facts a detail written by [`encode_with_context`] carries (empty if none): a
+/// KMS encryption context, or the tenant shape of a model's partition key.
+pub fn facts(detail: &str) -> std::collections::BTreeMap<&str, &str> {
     let Some(body) = detail
         .rfind(" {")
         .and_then(|at| detail[at + 2..].strip_suffix('}'))
@@ -494,10 +495,10 @@ mod tests {
         );
         let req = decode(&REC).unwrap();
         assert_eq!(req.detail, "users.phone {dynox:table=users, app=shop}");
-        let ctx = encryption_context(&req.detail);
+        let ctx = facts(&req.detail);
         assert_eq!(ctx.len(), 2);
         assert_eq!(ctx["app"], "shop");
-        assert!(encryption_context("users.phone").is_empty());
+        assert!(facts("users.phone").is_empty());
         assert_eq!(encode("a:B", ResourceRef::Any, "op", "d"), {
             encode_with_context("a:B", ResourceRef::Any, "op", &["d"], &[])
         });

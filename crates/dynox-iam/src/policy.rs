@@ -157,6 +157,18 @@ impl Policy {
 
         let mut per_target: BTreeMap<Target, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
         for ((mut target, action), reqs) in uses {
+            if options.conditions.leading_keys.is_some()
+                && action == "dynamodb:Scan"
+                && reqs
+                    .iter()
+                    .any(|r| crate::marker::facts(&r.detail).contains_key(LEADING_KEY_FACT))
+            {
+                warnings.push(format!(
+                    "dynamodb:Scan on {} reads every tenant's items: dynamodb:LeadingKeys cannot \
+                     limit a scan",
+                    target.arn
+                ));
+            }
             narrow(&mut target, &action, &reqs, &options.conditions);
             let reasons = per_target
                 .entry(target)
@@ -167,7 +179,7 @@ impl Policy {
                 reasons.insert(if req.detail.is_empty() {
                     req.operation.clone()
                 } else {
-                    format!("{} ({})", req.operation, req.detail)
+                    format!("{} ({})", req.operation, describe(&req.detail))
                 });
             }
         }
@@ -350,8 +362,75 @@ const TRANSACTION_MEMBERS: [&str; 5] = [
     "dynamodb:ConditionCheckItem",
 ];
 
+/// A marker's detail for people: the facts after the model and field, spelled out.
+fn describe(detail: &str) -> String {
+    let facts = crate::marker::facts(detail);
+    if facts.is_empty() {
+        return detail.to_owned();
+    }
+    let head = detail.rsplit_once(" {").map_or(detail, |(h, _)| h);
+    let mut parts = Vec::new();
+    let mut context = Vec::new();
+    for (k, v) in &facts {
+        if *k == LEADING_KEY_FACT {
+            parts.push(format!("partition key {}", v.replacen('|', "<tenant>", 1)));
+        } else {
+            context.push(format!("{k}={v}"));
+        }
+    }
+    if !context.is_empty() {
+        parts.push(format!("encryption context {}", context.join(", ")));
+    }
+    format!("{head}; {}", parts.join("; "))
+}
+
+/// The actions whose requests name partition keys, so `dynamodb:LeadingKeys` is always present.
+/// (Scan has none: `ForAllValues` over an absent key is true, so a Scan is never narrowed.)
+const LEADING_KEY_ACTIONS: [&str; 8] = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:Query",
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+];
+
+/// The fact a tenant model's item markers carry: its partition key as `PREFIX|SUFFIX` around
+/// the tenant (see `dynox::Model::TENANT_KEY`).
+const LEADING_KEY_FACT: &str = "dynox:leading-key";
+
 /// Adds the switched-on conditions that every requirement of `action` on `target` allows.
 fn narrow(target: &mut Target, action: &str, reqs: &[&Requirement], on: &FineGrained) {
+    if let Some(variable) = &on.leading_keys
+        && LEADING_KEY_ACTIONS.contains(&action)
+    {
+        let shapes: Option<BTreeSet<&str>> = reqs
+            .iter()
+            .map(|r| {
+                crate::marker::facts(&r.detail)
+                    .get(LEADING_KEY_FACT)
+                    .copied()
+            })
+            .collect();
+        if let Some(shapes) = shapes {
+            let values: Vec<String> = shapes
+                .iter()
+                .map(|s| s.replacen('|', variable, 1))
+                .collect();
+            let op = if shapes.iter().any(|s| s.contains('*')) {
+                "ForAllValues:StringLike"
+            } else {
+                "ForAllValues:StringEquals"
+            };
+            target
+                .conditions
+                .entry(op.to_owned())
+                .or_default()
+                .insert("dynamodb:LeadingKeys".to_owned(), values);
+        }
+    }
     let mut add = |op: &str, key: &str, values: Vec<String>| {
         target
             .conditions
@@ -384,11 +463,9 @@ fn narrow(target: &mut Target, action: &str, reqs: &[&Requirement], on: &FineGra
         // Only keys that every use of this key puts in its context can be required.
         let contexts: Vec<BTreeMap<&str, &str>> = reqs
             .iter()
-            .map(|r| crate::marker::encryption_context(&r.detail))
+            .map(|r| crate::marker::facts(&r.detail))
             .collect();
-        let Some(first) = contexts.first() else {
-            return;
-        };
+        let first = contexts.first().cloned().unwrap_or_default();
         for key in first.keys() {
             if contexts.iter().all(|c| c.contains_key(key)) {
                 let values: BTreeSet<&str> = contexts.iter().map(|c| c[key]).collect();
@@ -656,6 +733,44 @@ mod tests {
             ["notes", "phone"]
         );
         assert!(!eq.contains_key("kms:EncryptionContext:app"));
+    }
+
+    #[test]
+    fn leading_keys_narrow_item_actions_of_tenant_models_only() {
+        let docs = || Resource::Table("docs".into());
+        let tenant = "Doc {dynox:leading-key=ORG#|#DOC#*}";
+        let reqs = [
+            with_op("dynamodb:GetItem", docs(), "get", tenant),
+            with_op("dynamodb:Query", docs(), "query", tenant),
+            with_op("dynamodb:Scan", docs(), "scan", tenant),
+            with_op(
+                "dynamodb:GetItem",
+                Resource::Table("plain".into()),
+                "get",
+                "Plain",
+            ),
+        ];
+        let mut opts = PolicyOptions::default();
+        opts.conditions.leading_keys = Some("${aws:PrincipalTag/org}".into());
+        let p = Policy::build(&reqs, &opts).unwrap();
+        let narrowed: Vec<&Statement> = p
+            .statements
+            .iter()
+            .filter(|s| !s.conditions.is_empty())
+            .collect();
+        assert_eq!(narrowed.len(), 1);
+        assert_eq!(narrowed[0].actions, ["dynamodb:GetItem", "dynamodb:Query"]);
+        assert_eq!(
+            narrowed[0].conditions["ForAllValues:StringLike"]["dynamodb:LeadingKeys"],
+            ["ORG#${aws:PrincipalTag/org}#DOC#*"]
+        );
+        assert!(
+            p.warnings.iter().any(|w| w.contains("Scan")),
+            "{:?}",
+            p.warnings
+        );
+        let tf = crate::render::terraform(&p, "t");
+        assert!(tf.contains("ORG#$${aws:PrincipalTag/org}#DOC#*"), "{tf}");
     }
 
     #[test]

@@ -43,8 +43,13 @@ pub fn split(policy: &Policy, limit: usize) -> Vec<Policy> {
     parts
 }
 
+/// An HCL string: `${` and `%{` are escaped, so IAM policy variables stay literal.
+fn hcl_str(s: &str) -> String {
+    format!("{s:?}").replace("${", "$${").replace("%{", "%%{")
+}
+
 fn hcl_list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
+    let quoted: Vec<String> = items.iter().map(|i| hcl_str(i)).collect();
     format!("[{}]", quoted.join(", "))
 }
 
@@ -61,7 +66,7 @@ pub fn terraform(policy: &Policy, name: &str) -> String {
             for (key, values) in keys {
                 let _ = writeln!(out, "    condition {{");
                 let _ = writeln!(out, "      test     = {op:?}");
-                let _ = writeln!(out, "      variable = {key:?}");
+                let _ = writeln!(out, "      variable = {}", hcl_str(key));
                 let _ = writeln!(out, "      values   = {}", hcl_list(values));
                 let _ = writeln!(out, "    }}");
             }

@@ -35,12 +35,19 @@ use std::sync::{Arc, Mutex};
 /// The environment variable naming a policy file that local backends enforce.
 pub const POLICY_VARIABLE: &str = "DYNOX_IAM_POLICY";
 
+/// The environment variable with the principal's tags, `key=value,key=value`.
+pub const PRINCIPAL_TAGS_VARIABLE: &str = "DYNOX_IAM_PRINCIPAL_TAGS";
+
 /// The account of the local backends (moto's default account, so KMS key ARNs agree).
 pub const DEFAULT_ACCOUNT: &str = "123456789012";
 
 /// A policy and the identity it is attached to.
 pub struct Enforcer {
+    /// The policy as given, placeholders localized; variables are resolved per principal.
+    text: String,
     evaluator: PolicyEvaluator,
+    /// Whether the policy reads `dynamodb:LeadingKeys` (only then are key schemas looked up).
+    uses_leading_keys: bool,
     account: String,
     principal: String,
     tags: BTreeMap<String, String>,
@@ -71,6 +78,20 @@ struct Check {
     action: String,
     resource: String,
     context: Vec<(String, ContextValue)>,
+    /// Where the partition keys of the request are, for `dynamodb:LeadingKeys`.
+    keys: Keys,
+}
+
+/// Where a DynamoDB request names the partition keys it touches.
+#[derive(Clone, Debug, Default)]
+enum Keys {
+    /// Nowhere: the action has no leading keys.
+    #[default]
+    None,
+    /// In these key or item maps, of this table.
+    Maps(String, Vec<Value>),
+    /// In a query's key condition, of this table.
+    KeyCondition(String),
 }
 
 impl Check {
@@ -79,7 +100,13 @@ impl Check {
             action: action.to_owned(),
             resource,
             context: Vec::new(),
+            keys: Keys::None,
         }
+    }
+
+    fn keys(mut self, keys: Keys) -> Check {
+        self.keys = keys;
+        self
     }
 
     fn with(mut self, key: &str, value: &str) -> Check {
@@ -97,53 +124,58 @@ impl Enforcer {
     /// is denied. ARNs with the `REGION` / `ACCOUNT` placeholders of an export that was given no
     /// region and account are read as the local backends' (`us-east-1`, [`DEFAULT_ACCOUNT`]), so
     /// a policy committed for production can be enforced locally as it is.
+    ///
+    /// The principal's own policy variables (`${aws:PrincipalTag/...}`, `${aws:PrincipalArn}`,
+    /// `${aws:PrincipalAccount}`) are resolved in conditions as well as resources, as AWS does.
     pub fn from_json(policy: &str) -> Result<Enforcer, StartError> {
-        let localized = policy
+        let text = policy
             .replace(":REGION:", ":us-east-1:")
             .replace(":ACCOUNT:", &format!(":{DEFAULT_ACCOUNT}:"));
-        let policy = localized.as_str();
-        let raw: Value = serde_json::from_str(policy)
-            .map_err(|e| StartError::Policy(format!("not JSON: {e}")))?;
-        let empty = raw
-            .get("Statement")
-            .and_then(Value::as_array)
-            .is_some_and(Vec::is_empty);
-        let policies = if empty {
-            Vec::new()
-        } else {
-            let parsed = IAMPolicy::from_json(policy)
-                .map_err(|e| StartError::Policy(format!("not an IAM policy document: {e}")))?;
-            iam_rs::Validate::validate_result(&parsed)
-                .map_err(|e| StartError::Policy(format!("the policy is not valid: {e}")))?;
-            vec![parsed]
-        };
+        let principal = format!("arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/dynox-test/session");
+        let tags = BTreeMap::new();
+        let evaluator = evaluator(&text, &principal, &tags)?;
         Ok(Enforcer {
-            evaluator: PolicyEvaluator::with_policies(policies),
+            evaluator,
+            uses_leading_keys: text.contains("dynamodb:LeadingKeys"),
+            text,
             account: DEFAULT_ACCOUNT.to_owned(),
-            principal: format!("arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/dynox-test/session"),
-            tags: BTreeMap::new(),
+            principal,
+            tags,
             denials: Mutex::new(Vec::new()),
         })
     }
 
-    /// The enforcer of the policy file named by `DYNOX_IAM_POLICY`, if it is set.
+    /// The enforcer of the policy file named by `DYNOX_IAM_POLICY`, if it is set, with the
+    /// principal tags of `DYNOX_IAM_PRINCIPAL_TAGS` (`key=value,key=value`).
     pub fn from_env() -> Option<Result<Enforcer, StartError>> {
         let path = std::env::var_os(POLICY_VARIABLE).filter(|p| !p.is_empty())?;
-        Some(
-            std::fs::read_to_string(&path)
-                .map_err(|e| {
+        let enforcer = std::fs::read_to_string(&path)
+            .map_err(|e| {
+                StartError::Policy(format!(
+                    "{POLICY_VARIABLE}={}: {e}",
+                    std::path::Path::new(&path).display()
+                ))
+            })
+            .and_then(|text| Enforcer::from_json(&text));
+        let tags = std::env::var(PRINCIPAL_TAGS_VARIABLE).unwrap_or_default();
+        Some(enforcer.and_then(|mut e| {
+            for pair in tags.split(',').filter(|p| !p.trim().is_empty()) {
+                let (k, v) = pair.split_once('=').ok_or_else(|| {
                     StartError::Policy(format!(
-                        "{POLICY_VARIABLE}={}: {e}",
-                        std::path::Path::new(&path).display()
+                        "{PRINCIPAL_TAGS_VARIABLE} holds `key=value` pairs, not `{pair}`"
                     ))
-                })
-                .and_then(|text| Enforcer::from_json(&text)),
-        )
+                })?;
+                e = e.principal_tag(k.trim(), v.trim());
+            }
+            Ok(e)
+        }))
     }
 
     /// A principal tag (`aws:PrincipalTag/KEY`), for policies that use it as a variable.
     pub fn principal_tag(mut self, key: &str, value: &str) -> Enforcer {
         self.tags.insert(key.to_owned(), value.to_owned());
+        self.evaluator = evaluator(&self.text, &self.principal, &self.tags)
+            .expect("the policy parsed before, and tag values are inserted as JSON strings");
         self
     }
 
@@ -200,6 +232,39 @@ impl Enforcer {
     }
 }
 
+/// The evaluator of `text` for this principal: its constant policy variables substituted (as
+/// JSON string content), then parsed and validated.
+fn evaluator(
+    text: &str,
+    principal: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<PolicyEvaluator, StartError> {
+    let json_content = |v: &str| {
+        let quoted = Value::String(v.to_owned()).to_string();
+        quoted[1..quoted.len() - 1].to_owned()
+    };
+    let mut resolved = text
+        .replace("${aws:PrincipalArn}", &json_content(principal))
+        .replace("${aws:PrincipalAccount}", DEFAULT_ACCOUNT);
+    for (k, v) in tags {
+        resolved = resolved.replace(&format!("${{aws:PrincipalTag/{k}}}"), &json_content(v));
+    }
+    let raw: Value = serde_json::from_str(&resolved)
+        .map_err(|e| StartError::Policy(format!("not JSON: {e}")))?;
+    let empty = raw
+        .get("Statement")
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty);
+    if empty {
+        return Ok(PolicyEvaluator::with_policies(Vec::new()));
+    }
+    let parsed = IAMPolicy::from_json(&resolved)
+        .map_err(|e| StartError::Policy(format!("not an IAM policy document: {e}")))?;
+    iam_rs::Validate::validate_result(&parsed)
+        .map_err(|e| StartError::Policy(format!("the policy is not valid: {e}")))?;
+    Ok(PolicyEvaluator::with_policies(vec![parsed]))
+}
+
 /// Which service a gateway fronts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Service {
@@ -232,6 +297,8 @@ struct State {
     >,
     /// KMS alias name to key id, as the upstream KMS resolves them.
     aliases: Mutex<HashMap<String, String>>,
+    /// Table to its partition key attribute, as the upstream engine describes it.
+    partition_keys: Mutex<HashMap<String, String>>,
 }
 
 impl Gateway {
@@ -257,6 +324,7 @@ impl Gateway {
             )
             .build_http(),
             aliases: Mutex::new(HashMap::new()),
+            partition_keys: Mutex::new(HashMap::new()),
         });
         std::thread::Builder::new()
             .name(format!("dynox-iam-gateway-{}", addr.port()))
@@ -333,7 +401,14 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
         Service::Kms => ("application/x-amz-json-1.1", "AccessDeniedException"),
     };
     let checks = match state.service {
-        Service::DynamoDb => dynamodb_checks(&operation, &json, &region, &state.enforcer.account),
+        Service::DynamoDb => {
+            match dynamodb_checks(&operation, &json, &region, &state.enforcer.account) {
+                Ok(checks) if state.enforcer.uses_leading_keys => {
+                    with_leading_keys(state, checks, &json, &parts.headers).await
+                }
+                other => other,
+            }
+        }
         Service::Kms => kms_checks(state, &operation, &json, &region, &parts.headers).await,
     };
     let denied = match checks {
@@ -449,24 +524,53 @@ fn dynamodb_checks(
     };
     let checks = match operation {
         "GetItem" | "PutItem" | "UpdateItem" | "DeleteItem" => {
-            vec![with_request_keys(Check::new(
-                &action(operation),
-                table("TableName")?,
-            ))]
+            let name = str_of(body, "TableName").unwrap_or_default().to_owned();
+            let map = if operation == "PutItem" {
+                "Item"
+            } else {
+                "Key"
+            };
+            let keys = Keys::Maps(name, body.get(map).cloned().into_iter().collect());
+            vec![with_request_keys(Check::new(&action(operation), table("TableName")?)).keys(keys)]
         }
         "Query" | "Scan" | "SearchVectors" => {
             let mut arn = table("TableName")?;
-            if let Some(index) = str_of(body, "IndexName") {
+            let index = str_of(body, "IndexName");
+            if let Some(index) = index {
                 arn = format!("{arn}/index/{index}");
             }
-            vec![with_request_keys(Check::new(&action(operation), arn))]
+            let mut check = with_request_keys(Check::new(&action(operation), arn));
+            // A table query names its partition key; an index's leading key is not modelled.
+            if operation == "Query" && index.is_none() {
+                let name = str_of(body, "TableName").unwrap_or_default().to_owned();
+                check = check.keys(Keys::KeyCondition(name));
+            }
+            vec![check]
         }
         "BatchGetItem" | "BatchWriteItem" => body
             .get("RequestItems")
             .and_then(Value::as_object)
             .ok_or_else(|| format!("dynamodb:{operation} (request without RequestItems)"))?
-            .keys()
-            .map(|t| Check::new(&action(operation), table_arn(t)))
+            .iter()
+            .map(|(t, work)| {
+                let maps: Vec<Value> = if operation == "BatchGetItem" {
+                    work.get("Keys")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default()
+                } else {
+                    work.as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|w| {
+                            w.pointer("/PutRequest/Item")
+                                .or_else(|| w.pointer("/DeleteRequest/Key"))
+                                .cloned()
+                        })
+                        .collect()
+                };
+                Check::new(&action(operation), table_arn(t)).keys(Keys::Maps(t.clone(), maps))
+            })
             .collect(),
         "TransactWriteItems" | "TransactGetItems" => {
             let items = body
@@ -489,9 +593,12 @@ fn dynamodb_checks(
                 };
                 let t = str_of(member, "TableName")
                     .ok_or_else(|| format!("dynamodb:{operation} (member without TableName)"))?;
+                let map = if kind == "Put" { "Item" } else { "Key" };
+                let keys = Keys::Maps(t.to_owned(), member.get(map).cloned().into_iter().collect());
                 checks.push(
                     Check::new(&action(member_action), table_arn(t))
-                        .with("dynamodb:EnclosingOperation", operation),
+                        .with("dynamodb:EnclosingOperation", operation)
+                        .keys(keys),
                 );
             }
             checks
@@ -553,6 +660,150 @@ fn dynamodb_checks(
         other => return Err(format!("dynamodb:{other} (not known to the IAM gateway)")),
     };
     Ok(checks)
+}
+
+/// The text form of a key attribute value, as IAM sees it in `dynamodb:LeadingKeys`.
+fn key_text(v: &Value) -> Option<String> {
+    let (kind, value) = v.as_object()?.iter().next()?;
+    matches!(kind.as_str(), "S" | "N" | "B").then(|| value.as_str().map(str::to_owned))?
+}
+
+/// The partition key values a query's key condition names: `pk = :v` (or `#n = :v`) among
+/// clauses joined by `AND`.
+fn key_condition_values(body: &Value, partition_key: &str) -> Option<Vec<String>> {
+    let expr = str_of(body, "KeyConditionExpression")?;
+    let names = body.get("ExpressionAttributeNames");
+    let values = body.get("ExpressionAttributeValues")?;
+    let upper = expr.to_ascii_uppercase();
+    let mut at = 0;
+    let mut clauses = Vec::new();
+    for (i, _) in upper.match_indices(" AND ") {
+        clauses.push(&expr[at..i]);
+        at = i + 5;
+    }
+    clauses.push(&expr[at..]);
+    clauses.into_iter().find_map(|clause| {
+        let (lhs, rhs) = clause.split_once('=')?;
+        let (lhs, rhs) = (
+            lhs.trim().trim_start_matches('('),
+            rhs.trim().trim_end_matches(')'),
+        );
+        let attribute = if lhs.starts_with('#') {
+            names?.get(lhs)?.as_str()?
+        } else {
+            lhs
+        };
+        (attribute == partition_key)
+            .then(|| key_text(values.get(rhs)?).map(|v| vec![v]))
+            .flatten()
+    })
+}
+
+/// Adds `dynamodb:LeadingKeys` to each check whose request names partition keys. A key (or a
+/// key schema) the gateway cannot find is refused: an absent key would satisfy `ForAllValues` and allow what
+/// AWS would not.
+async fn with_leading_keys(
+    state: &State,
+    mut checks: Vec<Check>,
+    body: &Value,
+    headers: &hyper::HeaderMap,
+) -> Result<Vec<Check>, String> {
+    for check in &mut checks {
+        let (table, values) = match std::mem::take(&mut check.keys) {
+            Keys::None => continue,
+            Keys::Maps(table, maps) => {
+                let pk = partition_key(state, &table, headers)
+                    .await
+                    .ok_or_else(|| unknown_table(&check.action, &table))?;
+                let values: Option<Vec<String>> =
+                    maps.iter().map(|m| m.get(&pk).and_then(key_text)).collect();
+                (table, values)
+            }
+            Keys::KeyCondition(table) => {
+                let pk = partition_key(state, &table, headers)
+                    .await
+                    .ok_or_else(|| unknown_table(&check.action, &table))?;
+                (table.clone(), key_condition_values(body, &pk))
+            }
+        };
+        let values = values.ok_or_else(|| {
+            format!(
+                "{} (no partition key of {table} found in the request)",
+                check.action
+            )
+        })?;
+        check.context.push((
+            "dynamodb:LeadingKeys".into(),
+            ContextValue::StringList(values),
+        ));
+    }
+    Ok(checks)
+}
+
+fn unknown_table(action: &str, table: &str) -> String {
+    format!("{action} (the partition key of {table} is unknown, so its leading keys are)")
+}
+
+/// The partition key attribute of `table`, asked of the upstream engine (the gateway's own
+/// lookup, not authorized); `None` when the table does not exist.
+async fn partition_key(state: &State, table: &str, headers: &hyper::HeaderMap) -> Option<String> {
+    if let Some(pk) = state.partition_keys.lock().expect("key lock").get(table) {
+        return Some(pk.clone());
+    }
+    let body = serde_json::json!({ "TableName": table }).to_string();
+    let json = upstream_call(
+        state,
+        "DynamoDB_20120810.DescribeTable",
+        "application/x-amz-json-1.0",
+        body,
+        headers,
+    )
+    .await?;
+    let pk = json
+        .pointer("/Table/KeySchema")?
+        .as_array()?
+        .iter()
+        .find(|k| k.get("KeyType").and_then(Value::as_str) == Some("HASH"))?
+        .get("AttributeName")?
+        .as_str()?
+        .to_owned();
+    state
+        .partition_keys
+        .lock()
+        .expect("key lock")
+        .insert(table.to_owned(), pk.clone());
+    Some(pk)
+}
+
+/// One request of the gateway's own to the upstream service, signed as the caller's was (the
+/// local engines pick their region from the credential scope).
+async fn upstream_call(
+    state: &State,
+    target: &str,
+    content_type: &str,
+    body: String,
+    headers: &hyper::HeaderMap,
+) -> Option<Value> {
+    let mut req = Request::builder()
+        .method("POST")
+        .uri(format!("{}/", state.upstream))
+        .header("content-type", content_type)
+        .header("x-amz-target", target);
+    for name in ["authorization", "x-amz-date"] {
+        if let Some(value) = headers.get(name) {
+            req = req.header(name, value);
+        }
+    }
+    let resp = state
+        .client
+        .request(req.body(Full::new(Bytes::from(body))).ok()?)
+        .await
+        .ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    let bytes = resp.into_body().collect().await.ok()?.to_bytes();
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// The authorization of one KMS request: the key's ARN, `kms:RequestAlias` when the caller named
@@ -620,22 +871,14 @@ async fn resolve_alias(state: &State, alias: &str, headers: &hyper::HeaderMap) -
     if let Some(id) = state.aliases.lock().expect("alias lock").get(alias) {
         return Some(id.clone());
     }
-    let mut req = Request::builder()
-        .method("POST")
-        .uri(format!("{}/", state.upstream))
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amz-target", "TrentService.ListAliases");
-    // moto picks its regional backend from the credential scope: use the caller's.
-    if let Some(auth) = headers.get("authorization") {
-        req = req.header("authorization", auth);
-    }
-    let resp = state
-        .client
-        .request(req.body(Full::new(Bytes::from_static(b"{}"))).ok()?)
-        .await
-        .ok()?;
-    let body = resp.into_body().collect().await.ok()?.to_bytes();
-    let json: Value = serde_json::from_slice(&body).ok()?;
+    let json = upstream_call(
+        state,
+        "TrentService.ListAliases",
+        "application/x-amz-json-1.1",
+        "{}".to_owned(),
+        headers,
+    )
+    .await?;
     let mut aliases = state.aliases.lock().expect("alias lock");
     for a in json.get("Aliases")?.as_array()? {
         if let (Some(name), Some(target)) = (str_of(a, "AliasName"), str_of(a, "TargetKeyId")) {

@@ -201,7 +201,8 @@ impl<'c> BatchGet<'c> {
             dynamodb::BATCH_GET_ITEM,
             ResourceRef::Table(M::TABLE),
             "batch_get",
-            M::NAME
+            [M::NAME],
+            context: [M::TENANT_KEY]
         );
         for key in keys {
             match key.to_key_item() {
@@ -392,7 +393,8 @@ impl Write {
             dynamodb::BATCH_WRITE_ITEM,
             ResourceRef::Table(M::TABLE),
             "batch_write",
-            M::NAME
+            [M::NAME],
+            context: [M::TENANT_KEY]
         );
         refuse_encrypted::<M>("batch writes")?;
         let item = item.to_item()?;
@@ -410,7 +412,8 @@ impl Write {
             dynamodb::BATCH_WRITE_ITEM,
             ResourceRef::Table(M::TABLE),
             "batch_write",
-            M::NAME
+            [M::NAME],
+            context: [M::TENANT_KEY]
         );
         Ok(Write {
             table: M::TABLE.to_owned(),

@@ -228,7 +228,8 @@ impl<'c, M: Model> GetItem<'c, M> {
             dynamodb::GET_ITEM,
             ResourceRef::Table(M::TABLE),
             "get",
-            M::NAME
+            [M::NAME],
+            context: [M::TENANT_KEY]
         );
         let mut p = Placeholders::new();
         let projection = crate::expr::render_projection(&self.projection, &mut p)?;
@@ -297,7 +298,8 @@ impl<'c, M: Model> PutItem<'c, M> {
             dynamodb::PUT_ITEM,
             ResourceRef::Table(M::TABLE),
             "put",
-            M::NAME
+            [M::NAME],
+            context: [M::TENANT_KEY]
         );
         let mut item = self.item?;
         M::seal(&mut item, self.client).await?;
@@ -423,7 +425,8 @@ impl<'c, M: Model> UpdateItem<'c, M> {
             dynamodb::UPDATE_ITEM,
             ResourceRef::Table(M::TABLE),
             "update",
-            M::NAME
+            [M::NAME],
+            context: [M::TENANT_KEY]
         );
         if let Some(e) = &self.options.condition_error {
             return Err(Error::validation(e.clone()));
@@ -526,7 +529,8 @@ impl<'c, M: Model> DeleteItem<'c, M> {
             dynamodb::DELETE_ITEM,
             ResourceRef::Table(M::TABLE),
             "delete",
-            M::NAME
+            [M::NAME],
+            context: [M::TENANT_KEY]
         );
         if self.hooks {
             M::before_delete(&self.key)?;

@@ -199,7 +199,8 @@ impl Client {
             dynamodb::UPDATE_ITEM,
             ResourceRef::Table(M::TABLE),
             "save_tracked",
-            M::NAME
+            [M::NAME],
+            context: [M::TENANT_KEY]
         );
         let model = &mut tracked.model;
         model.before_save()?;

@@ -93,6 +93,15 @@ pub const fn schema_resource<Q: KeySchema>() -> dynox_iam::ResourceRef<'static> 
     }
 }
 
+/// The model's tenant key for `dynamodb:LeadingKeys` when `Q` reads the table; an index's leading
+/// key is its own partition key, so index reads carry none.
+pub const fn table_tenant_key<Q: KeySchema>() -> &'static [(&'static str, &'static str)] {
+    match Q::INDEX {
+        None => <Q::Model as Model>::TENANT_KEY,
+        Some(_) => &[],
+    }
+}
+
 /// A type that can be decoded from a whole item: every model, and [`Item`] itself.
 pub trait FromItem: Sized {
     /// Decodes `item`, taking ownership so that no value is copied.
@@ -212,6 +221,10 @@ pub trait Model: FromItem + Send + Sync + 'static {
     const VERSION_ATTRIBUTE: Option<&'static str> = None;
     /// The largest encoded item a save accepts (`#[dynox(max_size = N)]`; DynamoDB's 400 KB).
     const MAX_SIZE: usize = crate::size::MAX_ITEM_SIZE;
+    /// How the partition key is built from the tenant (`#[dynox(tenant = "field")]`), for the
+    /// export's `dynamodb:LeadingKeys` condition: the fact `("dynox:leading-key", "PREFIX|SUFFIX")`,
+    /// where a `*` in the suffix stands for the key's other placeholders. Empty without a tenant.
+    const TENANT_KEY: &'static [(&'static str, &'static str)] = &[];
 
     /// Fills generated values and timestamps before a save (`generate`, `created_at`,
     /// `updated_at`).

@@ -8,7 +8,7 @@ use crate::attr::{Attribute, Binary, ValueError};
 use crate::capacity::Capacity;
 use crate::error::{Error, Result};
 use crate::expr::{AnyPath, Condition, IntoValue, Placeholders};
-use crate::model::{FromItem, KeySchema, Model, schema_resource};
+use crate::model::{FromItem, KeySchema, Model, schema_resource, table_tenant_key};
 use crate::{AttributeValue, Client, Item};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
@@ -580,7 +580,8 @@ impl<Q: KeySchema> Query<Q> {
             dynamodb::QUERY,
             schema_resource::<Q>(),
             "query",
-            <Q::Model as Model>::NAME
+            [<Q::Model as Model>::NAME],
+            context: [table_tenant_key::<Q>()]
         );
         self.options.check::<Q>()?;
         let mut p = Placeholders::new();
@@ -695,7 +696,8 @@ impl<Q: KeySchema> Scan<Q> {
             dynamodb::SCAN,
             schema_resource::<Q>(),
             "scan",
-            <Q::Model as Model>::NAME
+            [<Q::Model as Model>::NAME],
+            context: [table_tenant_key::<Q>()]
         );
         self.options.check::<Q>()?;
         if let Some((s, t)) = self.segment

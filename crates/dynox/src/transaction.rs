@@ -312,7 +312,8 @@ impl<'c> TransactWrite<'c> {
             dynamodb::PUT_ITEM,
             ResourceRef::Table(M::TABLE),
             "transact_write put",
-            M::NAME
+            [M::NAME],
+            context: [M::TENANT_KEY]
         );
         let Some(item) = self.keyed(
             crate::batch::refuse_encrypted::<M>("transactions")
@@ -349,7 +350,8 @@ impl<'c> TransactWrite<'c> {
             dynamodb::UPDATE_ITEM,
             ResourceRef::Table(M::TABLE),
             "transact_write update",
-            M::NAME
+            [M::NAME],
+            context: [M::TENANT_KEY]
         );
         let Some(key) = self.keyed(update.key.to_key_item()) else {
             return self;
@@ -382,7 +384,8 @@ impl<'c> TransactWrite<'c> {
             dynamodb::DELETE_ITEM,
             ResourceRef::Table(M::TABLE),
             "transact_write delete",
-            M::NAME
+            [M::NAME],
+            context: [M::TENANT_KEY]
         );
         let Some(key) = self.keyed(delete.key.to_key_item()) else {
             return self;
@@ -414,7 +417,8 @@ impl<'c> TransactWrite<'c> {
             dynamodb::CONDITION_CHECK_ITEM,
             ResourceRef::Table(M::TABLE),
             "transact_write check",
-            M::NAME
+            [M::NAME],
+            context: [M::TENANT_KEY]
         );
         let Some(key) = self.keyed(check.key.to_key_item()) else {
             return self;
@@ -521,7 +525,8 @@ impl<'c> TransactGet<'c> {
             dynamodb::GET_ITEM,
             ResourceRef::Table(M::TABLE),
             "transact_get",
-            M::NAME
+            [M::NAME],
+            context: [M::TENANT_KEY]
         );
         let index = self.members.len();
         let member = key.to_key_item().and_then(|k| {

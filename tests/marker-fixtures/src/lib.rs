@@ -176,6 +176,17 @@ async fn create_tables(
             .send()
             .await?;
     }
+    if wanted("fixture-tenants") {
+        sdk.create_table()
+            .table_name("fixture-tenants")
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk", s.clone())?)
+            .attribute_definitions(attr("id", ScalarAttributeType::N)?)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("id", KeyType::Range)?)
+            .send()
+            .await?;
+    }
     for (table, pk) in [("fixture-sessions", "token"), ("fixture-audit", "id")] {
         if !wanted(table) {
             continue;

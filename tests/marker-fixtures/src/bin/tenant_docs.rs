@@ -1,0 +1,37 @@
+//! A tenant-isolated model: its partition key is built from the tenant, so the export can
+//! narrow every item action with `dynamodb:LeadingKeys`. The tenant is `FIXTURE_ORG` (`acme`).
+use dynox::Model;
+use marker_fixtures::run;
+
+#[derive(Model, Debug, Clone)]
+#[dynox(table = "fixture-tenants", tenant = "org")]
+struct Doc {
+    #[dynox(partition_key, template = "ORG#{org}")]
+    pk: String,
+    org: String,
+    #[dynox(sort_key)]
+    id: u64,
+    title: String,
+}
+
+fn main() {
+    run(|client| async move {
+        let org = std::env::var("FIXTURE_ORG").unwrap_or_else(|_| "acme".into());
+        let doc = Doc {
+            pk: String::new(),
+            org: org.clone(),
+            id: 1,
+            title: "plan".into(),
+        };
+        client.put(&doc).await?;
+        client
+            .update::<Doc>(Doc::key(org.clone(), 1))
+            .action(Doc::fields().title.set("the plan"))
+            .await?;
+        let back = client.get::<Doc>(Doc::key(org.clone(), 1)).await?;
+        let all: Vec<Doc> = client.query::<Doc>(org.clone()).all().await?;
+        client.delete::<Doc>(Doc::key(org, 1)).await?;
+        println!("{:?} {}", back.map(|d| d.pk), all.len());
+        Ok(())
+    });
+}
