@@ -12,6 +12,11 @@ const HELP: &str = "usage: cargo xtask <command>
 commands:
   policy (--bin NAME | --example NAME | --binary PATH) [-p PACKAGE] [--profile P]
          [--region R] [--account A] [--partition P] [--output FILE] [--allow-wildcard]
+         [--format json|terraform|cloudformation|markdown] [--explain] [--check FILE] [--split]
+         [--config FILE] [--env NAME] [--table-prefix P] [--table-suffix S]
+         [--table LOGICAL=PHYSICAL] [--table-arn PATTERN] [--kms-key DECLARED=KEY]
+         [--runtime-table NAME] [--enclosing-operation] [--encryption-context]
+         [--leading-keys VARIABLE]
                  print the exact IAM policy of a linked binary
   demo           run the example service on the embedded backend and print its policy
   test           run the whole test suite (cargo-nextest when installed, cargo test otherwise)
@@ -102,20 +107,32 @@ fn setup() -> Result<PathBuf, String> {
     Ok(server)
 }
 
-/// The example service, run end to end on the embedded backend, then its policy.
+/// The example service's exact policy, read from its binary; the service run end to end on the
+/// embedded backend under that very policy, enforced on every request; then the policy.
 fn demo() -> Result<(), String> {
     let moto = setup()?;
     let target = dynox_iam::cli::Target::Example("service".into());
     let binary =
         dynox_iam::cli::build_target(&target, Some("dynox"), None).map_err(|e| e.to_string())?;
-    println!("== running the example service ({}) ==", binary.display());
-    run(Command::new(&binary)
-        .current_dir(workspace_root())
-        .env("DYNOX_MOTO_SERVER", &moto))?;
-    println!();
-    println!("== its exact IAM policy, read from the linked binary ==");
     let options = dynox_iam::PolicyOptions::default();
     let (policy, report) = dynox_iam::cli::export(&binary, &options).map_err(|e| e.to_string())?;
+    let policy_file = workspace_root()
+        .join("target")
+        .join("dynox-demo-policy.json");
+    std::fs::write(&policy_file, policy.to_json()).map_err(|e| e.to_string())?;
+    println!(
+        "== running the example service ({}) under its own policy, enforced ==",
+        binary.display()
+    );
+    run(Command::new(&binary)
+        .current_dir(workspace_root())
+        .env("DYNOX_MOTO_SERVER", &moto)
+        .env("DYNOX_IAM_POLICY", &policy_file))?;
+    println!();
+    println!("== why each action is needed ==");
+    print!("{}", dynox_iam::render::explain(&policy));
+    println!();
+    println!("== its exact IAM policy, read from the linked binary ==");
     print!("{}", policy.to_json());
     eprintln!(
         "dynox-iam: {} permission(s) from {} marker record(s); ARNs carry the placeholders REGION \

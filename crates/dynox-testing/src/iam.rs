@@ -974,6 +974,62 @@ mod tests {
     }
 
     #[test]
+    fn leading_keys_come_from_keys_items_and_key_conditions() {
+        let body = serde_json::json!({
+            "KeyConditionExpression": "#n0 = :v0 AND #n1 >= :v1",
+            "ExpressionAttributeNames": {"#n0": "pk", "#n1": "id"},
+            "ExpressionAttributeValues": {":v0": {"S": "ORG#acme"}, ":v1": {"N": "2"}}
+        });
+        assert_eq!(key_condition_values(&body, "pk").unwrap(), ["ORG#acme"]);
+        // Only an equality names a partition key; a range on the sort key does not count.
+        assert_eq!(key_condition_values(&body, "id"), None);
+        assert_eq!(key_condition_values(&body, "other"), None);
+        assert_eq!(
+            key_text(&serde_json::json!({"N": "7"})).as_deref(),
+            Some("7")
+        );
+        assert_eq!(key_text(&serde_json::json!({"BOOL": true})), None);
+        let checks = dynamodb_checks(
+            "BatchWriteItem",
+            &serde_json::json!({"RequestItems": {"docs": [
+                {"PutRequest": {"Item": {"pk": {"S": "a"}}}},
+                {"DeleteRequest": {"Key": {"pk": {"S": "b"}}}}
+            ]}}),
+            "us-east-1",
+            DEFAULT_ACCOUNT,
+        )
+        .unwrap();
+        let Keys::Maps(table, maps) = &checks[0].keys else {
+            panic!("batch writes name their keys")
+        };
+        assert_eq!((table.as_str(), maps.len()), ("docs", 2));
+    }
+
+    #[test]
+    fn principal_variables_resolve_in_conditions() {
+        let policy = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Action": "dynamodb:GetItem", "Resource": "*",
+            "Condition": {"ForAllValues:StringEquals":
+                {"dynamodb:LeadingKeys": ["T#${aws:PrincipalTag/tenant}"]}}}]}"#;
+        let e = Enforcer::from_json(policy)
+            .unwrap()
+            .principal_tag("tenant", "acme");
+        let check = |key: &str| {
+            let mut c = Check::new(
+                "dynamodb:GetItem",
+                "arn:aws:dynamodb:us-east-1:123456789012:table/t".into(),
+            );
+            c.context.push((
+                "dynamodb:LeadingKeys".into(),
+                ContextValue::StringList(vec![key.into()]),
+            ));
+            e.authorize(&[c])
+        };
+        assert!(check("T#acme").is_ok());
+        assert!(check("T#globex").is_err());
+    }
+
+    #[test]
     fn bad_policies_are_refused() {
         assert!(Enforcer::from_json("{").is_err());
         assert!(Enforcer::from_json(r#"{"Version": "2012-10-17", "Statement": 3}"#).is_err());
