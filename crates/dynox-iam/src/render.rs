@@ -159,6 +159,11 @@ pub fn explain(policy: &Policy) -> String {
     let mut out = String::new();
     for s in &policy.statements {
         let _ = writeln!(out, "{} — {}", s.sid, s.resources.join(", "));
+        for (op, keys) in &s.conditions {
+            for (key, values) in keys {
+                let _ = writeln!(out, "  when {op} {key} = {}", values.join(" | "));
+            }
+        }
         for a in &s.actions {
             let why = s
                 .reasons
