@@ -252,8 +252,11 @@ fn leading_keys_isolate_tenants_at_run_time() {
     let mut narrow = local_options();
     narrow.conditions.leading_keys = Some("${aws:PrincipalTag/org}".into());
     let (policy, _) = export(&docs, &narrow).unwrap();
+    assert!(policy.to_json().contains("ForAllValues:StringLike"));
     assert!(
-        policy.to_json().contains("\"ORG#${aws:PrincipalTag/org}\""),
+        policy
+            .to_json()
+            .contains("\"ORG#${aws:PrincipalTag/org}#PROJECT#*\""),
         "{}",
         policy.to_json()
     );

@@ -288,6 +288,15 @@ fn tenant_pattern(
                 pattern.push('|');
                 seen = true;
             }
+            // A wildcard before the tenant would let `ORG#acme` match a key ending in `#acme`
+            // whatever tenant wrote it; after the tenant, the separating text bounds it (key
+            // values never contain the text that follows them).
+            Part::Var(_) if !seen => {
+                return Err(syn::Error::new_spanned(
+                    tenant,
+                    "the tenant must be the first placeholder of the partition key's template",
+                ));
+            }
             Part::Var(_) => pattern.push('*'),
         }
     }

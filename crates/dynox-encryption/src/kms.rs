@@ -218,6 +218,11 @@ impl Encryptor {
         self
     }
 
+    /// Declared key to the key id called, as given by [`Encryptor::with_mapping`].
+    pub fn key_mapping(&self) -> &std::collections::BTreeMap<String, String> {
+        &self.keys
+    }
+
     fn key_id<'a>(&'a self, declared: &'a str) -> &'a str {
         self.keys.get(declared).map_or(declared, String::as_str)
     }

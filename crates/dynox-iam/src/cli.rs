@@ -345,27 +345,16 @@ impl PolicyArgs {
         })
     }
 
-    /// The options with the mapping resolved: the file (`--config`, or `dynox-iam.toml` found from
-    /// the current directory up), its `--env` section, then the mapping flags; region, account
-    /// and partition flags win over the file's. Returns the file used, if any.
+    /// The options with the mapping resolved as the client resolves it ([`Mapping::load`]:
+    /// `--config` or `DYNOX_IAM_CONFIG` or a `dynox-iam.toml` found from the current directory up to
+    /// the workspace root; `--env` or `DYNOX_ENV`; `DYNOX_TABLE_PREFIX` / `_SUFFIX`), then the
+    /// mapping flags; region, account and partition flags win over the file's. Returns the file
+    /// used, if any.
     pub fn resolve(&self) -> Result<(PolicyOptions, Option<PathBuf>), CliError> {
-        let file = match &self.config {
-            Some(p) => Some(p.clone()),
-            None => std::env::current_dir()
-                .ok()
-                .and_then(|d| Mapping::find_file(&d)),
-        };
-        let mut mapping = match &file {
-            Some(p) => Mapping::from_file(p, self.env.as_deref())
-                .map_err(|e| CliError::Usage(e.to_string()))?,
-            None if self.env.is_some() => {
-                return Err(CliError::Usage(format!(
-                    "--env needs a mapping file: no {} found, and no --config given",
-                    crate::mapping::FILE_NAME
-                )));
-            }
-            None => Mapping::default(),
-        };
+        let here = std::env::current_dir().ok();
+        let (mut mapping, file) =
+            Mapping::load(self.config.as_deref(), self.env.as_deref(), here.as_deref())
+                .map_err(|e| CliError::Usage(e.to_string()))?;
         let f = &self.mapping;
         if let Some(p) = &f.prefix {
             mapping.prefix = p.clone();

@@ -7,7 +7,7 @@
 //! prefix = "dev-"                  # every table
 //! suffix = ""
 //! # table_arn = "arn:{partition}:dynamodb:{region}:{account}:table/{table}"
-//! runtime_tables = ["imports"]     # the tables that run-time-named operations may touch
+//! runtime_tables = ["imports"]     # the (logical) tables run-time-named operations may touch
 //!
 //! [tables]
 //! audit = "shared-audit-log"       # one table, overriding prefix and suffix
@@ -24,13 +24,16 @@
 //! An `[env.NAME]` section overrides the top level: its scalars replace, its tables and keys are
 //! added. The export uses the result for ARNs; the client renames tables in every request (and back
 //! in every answer) and the encryptor uses the mapped key ids, so what runs is what the policy names.
+//! Both read it the same way ([`Mapping::load`]): the file from `--config` or `DYNOX_IAM_CONFIG`
+//! (the export also finds a `dynox-iam.toml` in its workspace), the section from `--env` or
+//! `DYNOX_ENV`, then `DYNOX_TABLE_PREFIX` / `DYNOX_TABLE_SUFFIX`.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// The file the export and the client look for, in the current directory and its parents.
+/// The file the export looks for, from the current directory up to its workspace root.
 pub const FILE_NAME: &str = "dynox-iam.toml";
 
 /// Environment variables: the mapping file, the section, and overrides of prefix and suffix.
@@ -55,7 +58,8 @@ pub struct Mapping {
     pub table_arn: Option<String>,
     /// KMS key as declared by a field (usually an alias) to the key id or ARN to use.
     pub kms_keys: BTreeMap<String, String>,
-    /// The physical tables that operations naming their table at run time may use.
+    /// The logical tables that operations naming their table at run time may use (mapped like
+    /// every other table, since the client renames run-time names too).
     pub runtime_tables: Vec<String>,
     /// Region for ARNs, when the file names one.
     pub region: Option<String>,
@@ -137,17 +141,34 @@ impl Mapping {
         Mapping::parse(&text, env).map_err(|e| MappingError::Invalid(path.to_owned(), e))
     }
 
-    /// The mapping a deployed service runs with: the file named by `DYNOX_IAM_CONFIG` (section
-    /// `DYNOX_ENV`), then `DYNOX_TABLE_PREFIX` / `DYNOX_TABLE_SUFFIX` on top. Without any of them,
-    /// the identity. A named file that cannot be read is an error, never silently skipped.
+    /// The mapping a deployed service runs with: [`Mapping::load`] with nothing given on a
+    /// command line and no file search.
     pub fn from_env() -> Result<Mapping, MappingError> {
+        Mapping::load(None, None, None).map(|(m, _)| m)
+    }
+
+    /// The one way the mapping is resolved, for the export and the client alike: the file
+    /// `config`, else `DYNOX_IAM_CONFIG`, else (when `discover_from` is given) a `dynox-iam.toml`
+    /// found from there up to the workspace root; its section `env`, else `DYNOX_ENV`; then
+    /// `DYNOX_TABLE_PREFIX` / `DYNOX_TABLE_SUFFIX` on top. Without any, the identity. A named
+    /// file that cannot be read is an error, never skipped. Returns the file used.
+    pub fn load(
+        config: Option<&Path>,
+        env: Option<&str>,
+        discover_from: Option<&Path>,
+    ) -> Result<(Mapping, Option<PathBuf>), MappingError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let env = var(ENV_VARIABLE);
-        let mut mapping = match var(CONFIG_VARIABLE) {
-            Some(path) => Mapping::from_file(Path::new(&path), env.as_deref())?,
+        let env = env.map(str::to_owned).or_else(|| var(ENV_VARIABLE));
+        let file = config
+            .map(Path::to_path_buf)
+            .or_else(|| var(CONFIG_VARIABLE).map(PathBuf::from))
+            .or_else(|| discover_from.and_then(Mapping::find_file));
+        let mut mapping = match &file {
+            Some(path) => Mapping::from_file(path, env.as_deref())?,
             None if env.is_some() => {
                 return Err(MappingError::Value(format!(
-                    "{ENV_VARIABLE} is set but {CONFIG_VARIABLE} names no mapping file"
+                    "a mapping section is selected (--env or {ENV_VARIABLE}) but no mapping file \
+                     is named (--config or {CONFIG_VARIABLE}) or found ({FILE_NAME})"
                 )));
             }
             None => Mapping::default(),
@@ -159,14 +180,22 @@ impl Mapping {
             mapping.suffix = s;
         }
         mapping.validate()?;
-        Ok(mapping)
+        Ok((mapping, file))
     }
 
-    /// Finds `dynox-iam.toml` in `dir` or its parents.
+    /// Finds `dynox-iam.toml` in `dir` or its parents, stopping at the workspace root (the first
+    /// directory with a `Cargo.lock`), so a file elsewhere on the machine never applies.
     pub fn find_file(dir: &Path) -> Option<PathBuf> {
-        dir.ancestors()
-            .map(|d| d.join(FILE_NAME))
-            .find(|p| p.is_file())
+        for d in dir.ancestors() {
+            let candidate = d.join(FILE_NAME);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+            if d.join("Cargo.lock").is_file() {
+                return None;
+            }
+        }
+        None
     }
 
     /// Whether every name maps to itself.
@@ -215,12 +244,19 @@ impl Mapping {
                 self.prefix, self.suffix
             )));
         }
+        let mut physical_names = std::collections::BTreeSet::new();
         for (logical, physical) in &self.tables {
-            let ok = if physical.starts_with("arn:") {
-                physical.contains(":table/")
-            } else {
-                (3..=255).contains(&physical.len()) && name_chars(physical)
-            };
+            if !physical_names.insert(physical) {
+                return Err(MappingError::Value(format!(
+                    "two tables map to `{physical}`: the mapping must name each table once"
+                )));
+            }
+            let ok = !physical.contains(['*', '?'])
+                && if physical.starts_with("arn:") {
+                    physical.contains(":table/")
+                } else {
+                    (3..=255).contains(&physical.len()) && name_chars(physical)
+                };
             if logical.is_empty() || !ok {
                 return Err(MappingError::Value(format!(
                     "table `{logical}` maps to `{physical}`, which is neither a table name \
@@ -229,9 +265,10 @@ impl Mapping {
             }
         }
         for (declared, key) in &self.kms_keys {
-            if declared.is_empty() || key.is_empty() || key.contains(char::is_whitespace) {
+            if declared.is_empty() || !kms_key_reference(key) {
                 return Err(MappingError::Value(format!(
-                    "KMS key `{declared}` maps to `{key}`, which is not a key id or ARN"
+                    "KMS key `{declared}` maps to `{key}`, which is not a key id, key ARN, alias \
+                     name or alias ARN"
                 )));
             }
         }
@@ -243,7 +280,7 @@ impl Mapping {
             )));
         }
         for t in &self.runtime_tables {
-            if t.is_empty() || !name_chars(t) {
+            if t.is_empty() || !name_chars(t) || t.contains(['*', '?']) {
                 return Err(MappingError::Value(format!(
                     "runtime table `{t}` is not a table name"
                 )));
@@ -329,18 +366,29 @@ impl Mapping {
         }
     }
 
-    /// The physical tables (or one name pattern) that run-time-named operations may use: the
-    /// listed runtime tables, else every table the prefix and suffix can make. `None` when the
-    /// mapping says nothing about them.
-    pub fn runtime_table_names(&self) -> Option<Vec<String>> {
-        if !self.runtime_tables.is_empty() {
-            return Some(self.runtime_tables.clone());
-        }
-        if self.prefix.is_empty() && self.suffix.is_empty() {
-            return None;
-        }
-        Some(vec![format!("{}*{}", self.prefix, self.suffix)])
+    /// The name pattern every table the prefix and suffix can make matches (`prod-*`): what a
+    /// run-time-named operation is granted when wildcards are allowed.
+    pub fn name_pattern(&self) -> String {
+        format!("{}*{}", self.prefix, self.suffix)
     }
+}
+
+/// A key id (`1234abcd-...`, `mrk-...`), key ARN, alias name (`alias/...`) or alias ARN: no
+/// wildcards, nothing that could widen a policy.
+fn kms_key_reference(key: &str) -> bool {
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'/'))
+    };
+    if let Some(rest) = key.strip_prefix("arn:") {
+        let parts: Vec<&str> = rest.splitn(5, ':').collect();
+        return parts.len() == 5
+            && parts[1] == "kms"
+            && (parts[4].starts_with("key/") || parts[4].starts_with("alias/"))
+            && parts.iter().all(|p| plain(p));
+    }
+    plain(key)
 }
 
 #[cfg(test)]
@@ -384,7 +432,7 @@ users = "users-v2"
             "arn:aws:kms:eu-west-1:111122223333:key/k1"
         );
         assert_eq!(prod.kms_key("alias/other"), "alias/other");
-        assert_eq!(prod.runtime_table_names().unwrap(), ["imports"]);
+        assert_eq!(prod.runtime_tables, ["imports"]);
         assert_eq!(
             prod.table_arn("orders", "aws", "eu-west-1", "111122223333"),
             "arn:aws:dynamodb:eu-west-1:111122223333:table/prod-orders"
@@ -404,6 +452,19 @@ users = "users-v2"
                 "{table}",
             ),
             ("prefix = 'a-'", Some("prod"), "no [env.prod]"),
+            ("[tables]\na = 'same'\nb = 'same'", None, "two tables map"),
+            (
+                "[tables]\na = 'arn:aws:dynamodb:*:*:table/*'",
+                None,
+                "neither a table name",
+            ),
+            ("[kms]\n'alias/a' = '*'", None, "not a key id"),
+            (
+                "[kms]\n'alias/a' = 'arn:aws:kms:r:1:key/*'",
+                None,
+                "not a key id",
+            ),
+            ("runtime_tables = ['imp*']", None, "runtime table"),
         ] {
             let err = Mapping::parse(text, env).unwrap_err();
             assert!(err.contains(needle), "{text}: {err}");
@@ -421,8 +482,8 @@ users = "users-v2"
             m.table_arn("users", "aws", "eu-west-1", "111122223333"),
             "arn:aws:dynamodb:*:111122223333:table/prod-users"
         );
-        assert_eq!(m.runtime_table_names().unwrap(), ["prod-*"]);
-        assert_eq!(Mapping::default().runtime_table_names(), None);
+        assert_eq!(m.name_pattern(), "prod-*");
+        assert_eq!(Mapping::default().name_pattern(), "*");
         assert!(Mapping::default().is_identity());
     }
 }

@@ -133,42 +133,67 @@ impl Policy {
         let mut uses: BTreeMap<(Target, String), Vec<&Requirement>> = BTreeMap::new();
         let mut runtime = BTreeSet::new();
         let mut warnings = Vec::new();
-        let runtime_names = options.mapping.runtime_table_names();
+        // Run-time tables are covered only by the mapping's explicit list; otherwise they need
+        // consent for a wildcard (narrowed to the mapping's prefix and suffix, if any).
+        let listed = !options.mapping.runtime_tables.is_empty();
         for req in requirements {
             if req.resource == Resource::RuntimeTable {
                 runtime.insert(format!("{} ({})", req.action, req.operation));
             }
-            for target in targets(&req.resource, runtime_names.as_deref(), options) {
+            for target in targets(&req.resource, options) {
                 uses.entry((target, req.action.clone()))
                     .or_default()
                     .push(req);
             }
         }
-        if !runtime.is_empty() && runtime_names.is_none() {
+        if !runtime.is_empty() && !listed {
             let operations: Vec<String> = runtime.into_iter().collect();
             if !options.allow_wildcard {
                 return Err(PolicyError::RuntimeTables { operations });
             }
             warnings.push(format!(
-                "granted on every table (table/*) because the table is named at run time: {}",
+                "granted on every table matching table/{} because the table is named at run \
+                 time: {}",
+                options.mapping.name_pattern(),
                 operations.join(", ")
             ));
+        }
+        // Tables of tenant models: reads the leading-key condition cannot limit are told.
+        let tenant_tables: BTreeSet<&str> = if options.conditions.leading_keys.is_some() {
+            uses.values()
+                .flatten()
+                .filter(|r| crate::marker::facts(&r.detail).contains_key(LEADING_KEY_FACT))
+                .filter_map(|r| match &r.resource {
+                    Resource::Table(t) => Some(t.as_str()),
+                    _ => None,
+                })
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
+        for ((target, action), reqs) in &uses {
+            // Unlimited: an action on a tenant table (or its index) that names no partition key,
+            // or a use that does not carry the tenant (a global index, a PartiQL statement).
+            let unlimited = reqs.iter().any(|r| {
+                let table = match &r.resource {
+                    Resource::Index { table, .. } | Resource::Table(table) => table.as_str(),
+                    _ => return false,
+                };
+                tenant_tables.contains(table)
+                    && (!LEADING_KEY_ACTIONS.contains(&action.as_str())
+                        || !crate::marker::facts(&r.detail).contains_key(LEADING_KEY_FACT))
+            });
+            if unlimited {
+                warnings.push(format!(
+                    "{action} on {} reads or writes every tenant's items: dynamodb:LeadingKeys \
+                     cannot limit it",
+                    target.arn
+                ));
+            }
         }
 
         let mut per_target: BTreeMap<Target, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
         for ((mut target, action), reqs) in uses {
-            if options.conditions.leading_keys.is_some()
-                && action == "dynamodb:Scan"
-                && reqs
-                    .iter()
-                    .any(|r| crate::marker::facts(&r.detail).contains_key(LEADING_KEY_FACT))
-            {
-                warnings.push(format!(
-                    "dynamodb:Scan on {} reads every tenant's items: dynamodb:LeadingKeys cannot \
-                     limit a scan",
-                    target.arn
-                ));
-            }
             narrow(&mut target, &action, &reqs, &options.conditions);
             let reasons = per_target
                 .entry(target)
@@ -299,7 +324,7 @@ fn json_list(items: &[String], indent: usize) -> String {
     out
 }
 
-fn targets(resource: &Resource, runtime: Option<&[String]>, o: &PolicyOptions) -> Vec<Target> {
+fn targets(resource: &Resource, o: &PolicyOptions) -> Vec<Target> {
     let (p, r, a) = (&o.partition, o.region(), o.account());
     let m = &o.mapping;
     let plain = |arn: String| Target {
@@ -314,13 +339,12 @@ fn targets(resource: &Resource, runtime: Option<&[String]>, o: &PolicyOptions) -
             m.table_arn(table, p, r, a)
         ))),
         Resource::Stream(t) => one(plain(format!("{}/stream/*", m.table_arn(t, p, r, a)))),
-        Resource::RuntimeTable => match runtime {
-            Some(names) => names
-                .iter()
-                .map(|n| plain(m.arn_for_physical(n, p, r, a)))
-                .collect(),
-            None => one(plain(m.arn_for_physical("*", p, r, a))),
-        },
+        Resource::RuntimeTable if !m.runtime_tables.is_empty() => m
+            .runtime_tables
+            .iter()
+            .map(|t| plain(m.table_arn(t, p, r, a)))
+            .collect(),
+        Resource::RuntimeTable => one(plain(m.arn_for_physical(&m.name_pattern(), p, r, a))),
         Resource::Any => one(plain("*".to_owned())),
         Resource::S3Prefix { bucket, prefix } => {
             one(plain(format!("arn:{p}:s3:::{bucket}/{prefix}*")))
@@ -647,6 +671,9 @@ mod tests {
             "alias/app".into(),
             "arn:aws:kms:eu-west-1:111122223333:key/k1".into(),
         );
+        // The prefix alone does not cover a run-time table: that needs consent...
+        assert!(Policy::build(&reqs, &opts).is_err());
+        opts.allow_wildcard = true;
         let p = Policy::build(&reqs, &opts).unwrap();
         let all: Vec<&str> = p
             .statements
@@ -663,13 +690,17 @@ mod tests {
             ]
         );
         assert!(p.statements.iter().all(|s| s.conditions.is_empty()));
-        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        // ... and says so, with the narrowed pattern.
+        assert!(p.warnings[0].contains("table/prod-*"), "{:?}", p.warnings);
+        // A listed run-time table is exact, renamed like every other table.
+        opts.allow_wildcard = false;
         opts.mapping.runtime_tables = vec!["imports".into()];
         let p = Policy::build(&reqs, &opts).unwrap();
         assert_eq!(
             p.statements[0].resources,
-            ["arn:aws:dynamodb:eu-west-1:111122223333:table/imports"]
+            ["arn:aws:dynamodb:eu-west-1:111122223333:table/prod-imports"]
         );
+        assert!(p.warnings.is_empty());
     }
 
     #[test]

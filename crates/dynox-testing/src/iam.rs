@@ -90,8 +90,8 @@ enum Keys {
     None,
     /// In these key or item maps, of this table.
     Maps(String, Vec<Value>),
-    /// In a query's key condition, of this table.
-    KeyCondition(String),
+    /// In a query's key condition, of this table (or this index of it).
+    KeyCondition(String, Option<String>),
 }
 
 impl Check {
@@ -540,10 +540,10 @@ fn dynamodb_checks(
                 arn = format!("{arn}/index/{index}");
             }
             let mut check = with_request_keys(Check::new(&action(operation), arn));
-            // A table query names its partition key; an index's leading key is not modelled.
-            if operation == "Query" && index.is_none() {
+            // A query names the partition key of the table or index it reads.
+            if operation == "Query" {
                 let name = str_of(body, "TableName").unwrap_or_default().to_owned();
-                check = check.keys(Keys::KeyCondition(name));
+                check = check.keys(Keys::KeyCondition(name, index.map(str::to_owned)));
             }
             vec![check]
         }
@@ -712,15 +712,15 @@ async fn with_leading_keys(
         let (table, values) = match std::mem::take(&mut check.keys) {
             Keys::None => continue,
             Keys::Maps(table, maps) => {
-                let pk = partition_key(state, &table, headers)
+                let pk = partition_key(state, &table, None, headers)
                     .await
                     .ok_or_else(|| unknown_table(&check.action, &table))?;
                 let values: Option<Vec<String>> =
                     maps.iter().map(|m| m.get(&pk).and_then(key_text)).collect();
                 (table, values)
             }
-            Keys::KeyCondition(table) => {
-                let pk = partition_key(state, &table, headers)
+            Keys::KeyCondition(table, index) => {
+                let pk = partition_key(state, &table, index.as_deref(), headers)
                     .await
                     .ok_or_else(|| unknown_table(&check.action, &table))?;
                 (table.clone(), key_condition_values(body, &pk))
@@ -744,10 +744,21 @@ fn unknown_table(action: &str, table: &str) -> String {
     format!("{action} (the partition key of {table} is unknown, so its leading keys are)")
 }
 
-/// The partition key attribute of `table`, asked of the upstream engine (the gateway's own
-/// lookup, not authorized); `None` when the table does not exist.
-async fn partition_key(state: &State, table: &str, headers: &hyper::HeaderMap) -> Option<String> {
-    if let Some(pk) = state.partition_keys.lock().expect("key lock").get(table) {
+/// The partition key attribute of `table` (or of its index `index`), asked of the upstream
+/// engine (the gateway's own lookup, not authorized); `None` when there is no such table or index.
+async fn partition_key(
+    state: &State,
+    table: &str,
+    index: Option<&str>,
+    headers: &hyper::HeaderMap,
+) -> Option<String> {
+    let cache_key = format!("{table}/{}", index.unwrap_or(""));
+    if let Some(pk) = state
+        .partition_keys
+        .lock()
+        .expect("key lock")
+        .get(&cache_key)
+    {
         return Some(pk.clone());
     }
     let body = serde_json::json!({ "TableName": table }).to_string();
@@ -759,8 +770,16 @@ async fn partition_key(state: &State, table: &str, headers: &hyper::HeaderMap) -
         headers,
     )
     .await?;
-    let pk = json
-        .pointer("/Table/KeySchema")?
+    let schema = match index {
+        None => json.pointer("/Table/KeySchema")?,
+        Some(name) => ["GlobalSecondaryIndexes", "LocalSecondaryIndexes"]
+            .iter()
+            .filter_map(|kind| json.pointer(&format!("/Table/{kind}"))?.as_array())
+            .flatten()
+            .find(|ix| ix.get("IndexName").and_then(Value::as_str) == Some(name))?
+            .get("KeySchema")?,
+    };
+    let pk = schema
         .as_array()?
         .iter()
         .find(|k| k.get("KeyType").and_then(Value::as_str) == Some("HASH"))?
@@ -771,7 +790,7 @@ async fn partition_key(state: &State, table: &str, headers: &hyper::HeaderMap) -
         .partition_keys
         .lock()
         .expect("key lock")
-        .insert(table.to_owned(), pk.clone());
+        .insert(cache_key, pk.clone());
     Some(pk)
 }
 
@@ -842,9 +861,17 @@ async fn kms_checks(
         (None, None, Some(k)) => k.rsplit('/').next().unwrap_or(k).to_owned(),
         (None, None, None) => return Err(format!("kms:{operation} (request without KeyId)")),
     };
+    // A key ARN names its own region and account, which the authorization keeps.
+    let (key_region, key_account) = named
+        .and_then(|k| k.strip_prefix("arn:"))
+        .and_then(|rest| {
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            (parts.len() == 5).then(|| (parts[2].to_owned(), parts[3].to_owned()))
+        })
+        .unwrap_or_else(|| (region.to_owned(), account.clone()));
     let mut check = Check::new(
         &format!("kms:{operation}"),
-        format!("arn:aws:kms:{region}:{account}:key/{key_id}"),
+        format!("arn:aws:kms:{key_region}:{key_account}:key/{key_id}"),
     );
     if let Some(a) = &alias {
         check = check.with("kms:RequestAlias", a);

@@ -140,8 +140,8 @@ impl LocalDynamo {
         }
     }
 
-    /// The engine's own endpoint, behind the IAM gateway when there is one: for set-up that is
-    /// not the service's (and so not in its policy).
+    /// The engine's own endpoint, which the IAM gateway (when there is one) stands in front of:
+    /// for set-up that is not the service's (and so not in its policy).
     pub fn unenforced_endpoint(&self) -> &str {
         self.enforced
             .as_ref()

@@ -22,6 +22,8 @@ pub struct Client {
 
 struct Inner {
     sdk: aws_sdk_dynamodb::Client,
+    /// The stack without the mapping's renaming, so a new mapping replaces the old one.
+    base: Stack,
     stack: Stack,
     encryptor: Option<Arc<dynox_encryption::kms::Encryptor>>,
     mapping: Arc<Mapping>,
@@ -46,6 +48,7 @@ impl Client {
         Client {
             inner: Arc::new(Inner {
                 sdk,
+                base: Stack::new(Dispatch),
                 stack: Stack::new(Dispatch),
                 encryptor: None,
                 mapping: Arc::new(Mapping::default()),
@@ -59,6 +62,7 @@ impl Client {
         Client {
             inner: Arc::new(Inner {
                 sdk: self.inner.sdk.clone(),
+                base: self.inner.base.clone(),
                 stack: self.inner.stack.clone(),
                 encryptor: Some(encryptor),
                 mapping: self.inner.mapping.clone(),
@@ -68,17 +72,22 @@ impl Client {
 
     /// This client, sending every logical table name as the deployed name `mapping` gives it
     /// (and reading answers back under logical names). Use the mapping the policy was exported
-    /// with, e.g. [`Mapping::from_env`] for `DYNOX_IAM_CONFIG` / `DYNOX_TABLE_PREFIX`.
+    /// with, e.g. [`Mapping::from_env`] for `DYNOX_IAM_CONFIG` / `DYNOX_TABLE_PREFIX`. A mapping
+    /// with KMS keys needs an encryptor given the same mapping
+    /// ([`Encryptor::with_mapping`](dynox_encryption::kms::Encryptor::with_mapping)); encrypted
+    /// fields fail with a clear error otherwise.
     pub fn with_mapping(&self, mapping: Mapping) -> Client {
         let mapping = Arc::new(mapping);
+        let base = self.inner.base.clone();
         let stack = if mapping.is_identity() {
-            Stack::new(Dispatch)
+            base.clone()
         } else {
-            Stack::new(Rename::new(mapping.clone(), Dispatch))
+            Stack::new(Rename::new(mapping.clone(), base.clone()))
         };
         Client {
             inner: Arc::new(Inner {
                 sdk: self.inner.sdk.clone(),
+                base,
                 stack,
                 encryptor: self.inner.encryptor.clone(),
                 mapping,

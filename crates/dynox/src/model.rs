@@ -93,12 +93,13 @@ pub const fn schema_resource<Q: KeySchema>() -> dynox_iam::ResourceRef<'static> 
     }
 }
 
-/// The model's tenant key for `dynamodb:LeadingKeys` when `Q` reads the table; an index's leading
-/// key is its own partition key, so index reads carry none.
+/// The model's tenant key for `dynamodb:LeadingKeys` when `Q` reads by the table's partition
+/// key: the table and its local indexes. A global index's leading key is its own partition key,
+/// so its reads carry none (and the export warns that the condition cannot limit them).
 pub const fn table_tenant_key<Q: KeySchema>() -> &'static [(&'static str, &'static str)] {
-    match Q::INDEX {
-        None => <Q::Model as Model>::TENANT_KEY,
-        Some(_) => &[],
+    match (Q::INDEX, Q::GLOBAL) {
+        (None, _) | (Some(_), false) => <Q::Model as Model>::TENANT_KEY,
+        (Some(_), true) => &[],
     }
 }
 

@@ -44,7 +44,11 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         let mapping = self.mapping.clone();
-        let sent = self.inner.call(outgoing(request, &mapping));
+        let request = match outgoing(request, &mapping) {
+            Ok(r) => r,
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
+        };
+        let sent = self.inner.call(request);
         Box::pin(async move {
             let response = sent.await?;
             Ok(incoming(response, &mapping))
@@ -59,32 +63,54 @@ fn rekey<V>(
     map.map(|m| m.into_iter().map(|(k, v)| (f(&k), v)).collect())
 }
 
-fn statement(text: &str, m: &Mapping) -> String {
-    match dynox_iam::statement::locate(text) {
-        Some(found) => dynox_iam::statement::with_table(text, &m.table(&found.table))
-            .unwrap_or_else(|| text.to_owned()),
-        // Not a statement dynox understands: the service will say what is wrong with it.
-        None => text.to_owned(),
+/// Renames the tables of a batch request; two tables that would become one are refused, since
+/// one of their work lists would be lost.
+fn rekey_request<V>(
+    map: Option<HashMap<String, V>>,
+    m: &Mapping,
+) -> Result<Option<HashMap<String, V>>> {
+    let Some(map) = map else { return Ok(None) };
+    let mut out = HashMap::with_capacity(map.len());
+    for (logical, work) in map {
+        let physical = m.table(&logical).into_owned();
+        if out.insert(physical.clone(), work).is_some() {
+            return Err(Error::validation(format!(
+                "two tables of this batch map to `{physical}`: fix the table mapping"
+            )));
+        }
     }
+    Ok(Some(out))
+}
+
+/// A statement with its table renamed. A statement whose table cannot be found is refused: sent
+/// as it is, it would reach the logical table's name in the deployed account.
+fn statement(text: &str, m: &Mapping) -> Result<String> {
+    dynox_iam::statement::locate(text)
+        .and_then(|found| dynox_iam::statement::with_table(text, &m.table(&found.table)))
+        .ok_or_else(|| {
+            Error::validation(format!(
+                "cannot find the table of this statement to apply the table mapping: {text}"
+            ))
+        })
 }
 
 /// The request with logical names replaced by deployed ones.
-fn outgoing(request: Request, m: &Mapping) -> Request {
+fn outgoing(request: Request, m: &Mapping) -> Result<Request> {
     let to = |name: &Option<String>| name.as_deref().map(|n| m.table(n).into_owned());
     let to_str = |name: &str| m.table(name).into_owned();
     macro_rules! table_name {
         ($($variant:ident),*) => {
-            match request {
+            Ok(match request {
                 $(Request::$variant(b) => {
                     let name = to(b.get_table_name());
                     Request::$variant(b.set_table_name(name))
                 })*
                 Request::BatchGetItem(b) => {
-                    let items = rekey(b.get_request_items().clone(), to_str);
+                    let items = rekey_request(b.get_request_items().clone(), m)?;
                     Request::BatchGetItem(b.set_request_items(items))
                 }
                 Request::BatchWriteItem(b) => {
-                    let items = rekey(b.get_request_items().clone(), to_str);
+                    let items = rekey_request(b.get_request_items().clone(), m)?;
                     Request::BatchWriteItem(b.set_request_items(items))
                 }
                 Request::TransactWriteItems(b) => {
@@ -113,20 +139,20 @@ fn outgoing(request: Request, m: &Mapping) -> Request {
                     Request::TransactGetItems(b.set_transact_items(items))
                 }
                 Request::ExecuteStatement(b) => {
-                    let text = b.get_statement().as_deref().map(|s| statement(s, m));
+                    let text = b.get_statement().as_deref().map(|s| statement(s, m)).transpose()?;
                     Request::ExecuteStatement(b.set_statement(text))
                 }
                 Request::BatchExecuteStatement(b) => {
                     let mut all = b.get_statements().clone();
                     for s in all.iter_mut().flatten() {
-                        s.statement = statement(&s.statement, m);
+                        s.statement = statement(&s.statement, m)?;
                     }
                     Request::BatchExecuteStatement(b.set_statements(all))
                 }
                 Request::ExecuteTransaction(b) => {
                     let mut all = b.get_transact_statements().clone();
                     for s in all.iter_mut().flatten() {
-                        s.statement = statement(&s.statement, m);
+                        s.statement = statement(&s.statement, m)?;
                     }
                     Request::ExecuteTransaction(b.set_transact_statements(all))
                 }
@@ -136,7 +162,7 @@ fn outgoing(request: Request, m: &Mapping) -> Request {
                 | Request::TagResource(_)
                 | Request::UntagResource(_)
                 | Request::ListTagsOfResource(_)) => other,
-            }
+            })
         };
     }
     table_name!(
@@ -232,6 +258,11 @@ fn incoming(response: Response, m: &Mapping) -> Response {
             Response::TransactGetItems(o)
         }
         Response::BatchExecuteStatement(mut o) => {
+            for r in o.responses.iter_mut().flatten() {
+                if let Some(t) = &mut r.table_name {
+                    *t = back(t);
+                }
+            }
             many(&mut o.consumed_capacity);
             Response::BatchExecuteStatement(o)
         }

@@ -10,10 +10,20 @@ use crate::{AttributeValue, Client, Error, Item, Result};
 use dynox_encryption::kms::EncryptedField;
 
 fn encryptor(client: &Client) -> Result<&dynox_encryption::kms::Encryptor> {
-    client.encryptor().ok_or_else(|| Error::Encryption {
+    let e = client.encryptor().ok_or_else(|| Error::Encryption {
         message: "this model has encrypted fields: configure the client with_encryptor(...)".into(),
         source: None,
-    })
+    })?;
+    // The policy names the mapped keys; an encryptor calling KMS with others would be denied.
+    if e.key_mapping() != &client.mapping().kms_keys {
+        return Err(Error::Encryption {
+            message: "the client's mapping names KMS keys that its encryptor does not use: build \
+                      the encryptor with Encryptor::with_mapping(&mapping)"
+                .into(),
+            source: None,
+        });
+    }
+    Ok(e)
 }
 
 fn failed(e: dynox_encryption::kms::EncryptionError) -> Error {

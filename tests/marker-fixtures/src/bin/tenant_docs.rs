@@ -1,14 +1,16 @@
-//! A tenant-isolated model: its partition key is built from the tenant, so the export can
-//! narrow every item action with `dynamodb:LeadingKeys`. The tenant is `FIXTURE_ORG` (`acme`).
+//! A tenant-isolated model: its partition key is built from the tenant (then the project), so
+//! the export can narrow every item action with `dynamodb:LeadingKeys` (`StringLike`, since the
+//! project is any value). The tenant is `FIXTURE_ORG` (`acme`).
 use dynox::Model;
 use marker_fixtures::run;
 
 #[derive(Model, Debug, Clone)]
 #[dynox(table = "fixture-tenants", tenant = "org")]
 struct Doc {
-    #[dynox(partition_key, template = "ORG#{org}")]
+    #[dynox(partition_key, template = "ORG#{org}#PROJECT#{project}")]
     pk: String,
     org: String,
+    project: String,
     #[dynox(sort_key)]
     id: u64,
     title: String,
@@ -20,17 +22,23 @@ fn main() {
         let doc = Doc {
             pk: String::new(),
             org: org.clone(),
+            project: "apollo".into(),
             id: 1,
             title: "plan".into(),
         };
         client.put(&doc).await?;
         client
-            .update::<Doc>(Doc::key(org.clone(), 1))
+            .update::<Doc>(Doc::key(org.clone(), "apollo", 1))
             .action(Doc::fields().title.set("the plan"))
             .await?;
-        let back = client.get::<Doc>(Doc::key(org.clone(), 1)).await?;
-        let all: Vec<Doc> = client.query::<Doc>(org.clone()).all().await?;
-        client.delete::<Doc>(Doc::key(org, 1)).await?;
+        let back = client
+            .get::<Doc>(Doc::key(org.clone(), "apollo", 1))
+            .await?;
+        let all: Vec<Doc> = client
+            .query::<Doc>((org.clone(), "apollo".to_owned()))
+            .all()
+            .await?;
+        client.delete::<Doc>(Doc::key(org, "apollo", 1)).await?;
         println!("{:?} {}", back.map(|d| d.pk), all.len());
         Ok(())
     });
