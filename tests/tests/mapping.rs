@@ -69,6 +69,16 @@ async fn every_operation_family_reaches_the_deployed_tables() {
         .collect();
     let written = client.batch_write().put_all(&loans).send().await.unwrap();
     assert_eq!(written.written, 30);
+    // Consumed capacity names the logical table too.
+    assert!(!written.consumed_capacity.is_empty());
+    assert!(
+        written
+            .consumed_capacity
+            .iter()
+            .all(|c| c.table_name() == Some("loans")),
+        "{:?}",
+        written.consumed_capacity
+    );
     let mut got = client
         .batch_get()
         .get::<Book>([Book::key("1")])
