@@ -34,7 +34,7 @@ async fn the_mapped_policy_of_this_binary_is_enough_and_names_the_mapped_key() {
         .kms_keys
         .insert("alias/own-policy-audit".into(), key_arn.clone());
 
-    let report = scan_file(&std::env::current_exe().unwrap()).unwrap();
+    let report = scan_file(std::env::current_exe().unwrap()).unwrap();
     let options = PolicyOptions {
         region: Some("us-east-1".into()),
         account: Some(DEFAULT_ACCOUNT.into()),
