@@ -184,9 +184,10 @@ fn mapped_deployment_runs_under_the_mapped_policy_only() {
 
 /// The fixtures that run against the local backends, with what each needs to take every path.
 /// Left out: `no_calls` (no grants), `partiql_dynamic` (a run-time statement is granted all four
-/// verbs, so it is sufficient but not minimal by nature), `vectors` and `encrypted_read_only`
-/// (their index and key cannot be set up locally), `service_plus` (the service, plus a scan).
-const RUNNABLE_FIXTURES: [(&str, &[(&str, &str)]); 11] = [
+/// verbs, so it is sufficient but not minimal by nature), `encrypted_read_only` (its key is
+/// another account's ARN), `service_plus` (the service, plus a scan), `tenant_docs` (below).
+const RUNNABLE_FIXTURES: [(&str, &[(&str, &str)]); 12] = [
+    ("vectors", &[]),
     ("get_only", &[]),
     ("local_model", &[]),
     ("batches", &[]),

@@ -176,6 +176,35 @@ async fn create_tables(
             .send()
             .await?;
     }
+    if wanted("fixture-docs") {
+        use aws_sdk_dynamodb::types::{
+            VectorAttributeDefinition, VectorDistanceFunction, VectorIndex,
+        };
+        sdk.create_table()
+            .table_name("fixture-docs")
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("id", s.clone())?)
+            .key_schema(key("id", KeyType::Hash)?)
+            .vector_indexes(
+                VectorIndex::builder()
+                    .index_name("by-meaning")
+                    .vector_attribute(
+                        VectorAttributeDefinition::builder()
+                            .attribute_name("embedding")
+                            .build()?,
+                    )
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .dimensions(2)
+                    .distance_function(VectorDistanceFunction::Cosine)
+                    .build()?,
+            )
+            .send()
+            .await?;
+    }
     if wanted("fixture-tenants") {
         sdk.create_table()
             .table_name("fixture-tenants")
