@@ -140,7 +140,18 @@ impl Policy {
             if req.resource == Resource::RuntimeTable {
                 runtime.insert(format!("{} ({})", req.action, req.operation));
             }
-            for target in targets(&req.resource, options) {
+            for mut target in targets(&req.resource, options) {
+                if options.conditions.encryption_context && req.action.starts_with("kms:") {
+                    // Each field's exact context: one statement per context, so fields sharing
+                    // a key do not allow each other's (or crossed) contexts.
+                    for (k, v) in crate::marker::facts(&req.detail) {
+                        target
+                            .conditions
+                            .entry("StringEquals".to_owned())
+                            .or_default()
+                            .insert(format!("kms:EncryptionContext:{k}"), vec![v.to_owned()]);
+                    }
+                }
                 uses.entry((target, req.action.clone()))
                     .or_default()
                     .push(req);
@@ -483,24 +494,6 @@ fn narrow(target: &mut Target, action: &str, reqs: &[&Requirement], on: &FineGra
             );
         }
     }
-    if on.encryption_context && action.starts_with("kms:") {
-        // Only keys that every use of this key puts in its context can be required.
-        let contexts: Vec<BTreeMap<&str, &str>> = reqs
-            .iter()
-            .map(|r| crate::marker::facts(&r.detail))
-            .collect();
-        let first = contexts.first().cloned().unwrap_or_default();
-        for key in first.keys() {
-            if contexts.iter().all(|c| c.contains_key(key)) {
-                let values: BTreeSet<&str> = contexts.iter().map(|c| c[key]).collect();
-                add(
-                    "StringEquals",
-                    &format!("kms:EncryptionContext:{key}"),
-                    values.into_iter().map(str::to_owned).collect(),
-                );
-            }
-        }
-    }
 }
 
 /// A Sid from the statement's content: service, then the resource names in CamelCase.
@@ -737,33 +730,37 @@ mod tests {
     }
 
     #[test]
-    fn encryption_context_keeps_only_keys_every_use_sends() {
+    fn encryption_context_gives_each_field_its_exact_context() {
         let key = || Resource::KmsKey("alias/app".into());
+        let phone = "users.phone {dynox:table=users, dynox:attribute=phone, app=shop}";
+        let notes = "users.notes {dynox:table=users, dynox:attribute=notes}";
         let reqs = [
-            with_op(
-                "kms:Decrypt",
-                key(),
-                "decrypt",
-                "users.phone {dynox:table=users, dynox:attribute=phone, app=shop}",
-            ),
-            with_op(
-                "kms:Decrypt",
-                key(),
-                "decrypt",
-                "users.notes {dynox:table=users, dynox:attribute=notes}",
-            ),
+            with_op("kms:Decrypt", key(), "decrypt", phone),
+            with_op("kms:GenerateDataKey", key(), "encrypt", phone),
+            with_op("kms:Decrypt", key(), "decrypt", notes),
         ];
         let mut opts = PolicyOptions::default();
         opts.conditions.encryption_context = true;
         let p = Policy::build(&reqs, &opts).unwrap();
-        let eq = &p.statements[0].conditions["StringEquals"];
+        assert_eq!(p.statements.len(), 2);
+        let by_attribute = |a: &str| {
+            p.statements
+                .iter()
+                .find(|s| {
+                    s.conditions["StringEquals"]["kms:EncryptionContext:dynox:attribute"] == [a]
+                })
+                .unwrap()
+        };
+        let phone = by_attribute("phone");
+        assert_eq!(phone.actions, ["kms:Decrypt", "kms:GenerateDataKey"]);
+        let eq = &phone.conditions["StringEquals"];
         assert_eq!(eq["kms:RequestAlias"], ["alias/app"]);
+        assert_eq!(eq["kms:EncryptionContext:app"], ["shop"]);
         assert_eq!(eq["kms:EncryptionContext:dynox:table"], ["users"]);
-        assert_eq!(
-            eq["kms:EncryptionContext:dynox:attribute"],
-            ["notes", "phone"]
-        );
-        assert!(!eq.contains_key("kms:EncryptionContext:app"));
+        let notes = by_attribute("notes");
+        assert_eq!(notes.actions, ["kms:Decrypt"]);
+        assert!(!notes.conditions["StringEquals"].contains_key("kms:EncryptionContext:app"));
+        assert_ne!(phone.sid, notes.sid);
     }
 
     #[test]
