@@ -522,7 +522,7 @@ pub fn run_policy(args: &PolicyArgs) -> Result<(), CliError> {
     }
     let text = match args.format {
         Format::Json => policy.to_json(),
-        Format::Terraform => crate::render::terraform(&policy, "dynox"),
+        Format::Terraform => crate::render::terraform(&policy, "dynox", &options),
         Format::CloudFormation => crate::render::cloudformation(&policy, &options),
         Format::Markdown => crate::render::markdown(&policy),
     };

@@ -797,7 +797,7 @@ mod tests {
             "{:?}",
             p.warnings
         );
-        let tf = crate::render::terraform(&p, "t");
+        let tf = crate::render::terraform(&p, "t", &opts);
         assert!(tf.contains("ORG#$${aws:PrincipalTag/org}#DOC#*"), "{tf}");
     }
 

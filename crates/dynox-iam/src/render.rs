@@ -53,15 +53,45 @@ fn hcl_list(items: &[String]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
-/// A Terraform `aws_iam_policy_document` data source named `name`.
-pub fn terraform(policy: &Policy, name: &str) -> String {
-    let mut out = format!("data \"aws_iam_policy_document\" \"{name}\" {{\n");
+/// A Terraform `aws_iam_policy_document` data source named `name`. Region and account the
+/// options do not give come from the `aws_region` / `aws_caller_identity` data sources, which are
+/// declared alongside.
+pub fn terraform(policy: &Policy, name: &str, options: &PolicyOptions) -> String {
+    let region = options.region.is_none()
+        && policy
+            .statements
+            .iter()
+            .any(|s| s.resources.iter().any(|r| r.contains(":REGION:")));
+    let account = options.account.is_none()
+        && policy
+            .statements
+            .iter()
+            .any(|s| s.resources.iter().any(|r| r.contains(":ACCOUNT:")));
+    let mut out = String::new();
+    if region {
+        out.push_str("data \"aws_region\" \"current\" {}\n\n");
+    }
+    if account {
+        out.push_str("data \"aws_caller_identity\" \"current\" {}\n\n");
+    }
+    let resource = |arn: &str| {
+        let mut quoted = hcl_str(arn);
+        if region {
+            quoted = quoted.replace(":REGION:", &format!(":{TERRAFORM_REGION}:"));
+        }
+        if account {
+            quoted = quoted.replace(":ACCOUNT:", &format!(":{TERRAFORM_ACCOUNT}:"));
+        }
+        quoted
+    };
+    let _ = writeln!(out, "data \"aws_iam_policy_document\" \"{name}\" {{");
     for s in &policy.statements {
         let _ = writeln!(out, "  statement {{");
         let _ = writeln!(out, "    sid       = {:?}", s.sid);
         let _ = writeln!(out, "    effect    = \"Allow\"");
         let _ = writeln!(out, "    actions   = {}", hcl_list(&s.actions));
-        let _ = writeln!(out, "    resources = {}", hcl_list(&s.resources));
+        let resources: Vec<String> = s.resources.iter().map(|r| resource(r)).collect();
+        let _ = writeln!(out, "    resources = [{}]", resources.join(", "));
         for (op, keys) in &s.conditions {
             for (key, values) in keys {
                 let _ = writeln!(out, "    condition {{");
@@ -76,6 +106,11 @@ pub fn terraform(policy: &Policy, name: &str) -> String {
     out.push_str("}\n");
     out
 }
+
+/// The Terraform interpolations that stand for the `REGION` / `ACCOUNT` placeholders.
+pub const TERRAFORM_REGION: &str = "${data.aws_region.current.name}";
+/// See [`TERRAFORM_REGION`].
+pub const TERRAFORM_ACCOUNT: &str = "${data.aws_caller_identity.current.account_id}";
 
 fn yaml_str(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -280,9 +315,19 @@ mod tests {
     #[test]
     fn formats_agree_with_the_json() {
         let p = policy();
-        let tf = terraform(&p, "service");
+        let tf = terraform(&p, "service", &PolicyOptions::default());
         assert!(tf.contains("actions   = [\"dynamodb:GetItem\"]"));
         assert!(tf.contains("variable = \"kms:RequestAlias\""));
+        assert!(tf.contains(
+            "\"arn:aws:dynamodb:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:table/users\""
+        ));
+        let given = PolicyOptions {
+            region: Some("eu-west-1".into()),
+            account: Some("111122223333".into()),
+            ..PolicyOptions::default()
+        };
+        // Given region and account: no data sources, the placeholders left as the ARNs have them.
+        assert!(!terraform(&p, "service", &given).contains("aws_region"));
         let cf = cloudformation(&p, &PolicyOptions::default());
         assert!(
             cf.contains("!Sub 'arn:aws:dynamodb:${AWS::Region}:${AWS::AccountId}:table/users'")
