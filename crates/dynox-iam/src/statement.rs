@@ -101,6 +101,18 @@ fn tokens(text: &str) -> Option<Vec<(Token<'_>, Range<usize>)>> {
     Some(out)
 }
 
+/// Words that end or follow a table reference, never a bare table name.
+const KEYWORDS: [&str; 8] = [
+    "WHERE",
+    "SET",
+    "VALUE",
+    "REMOVE",
+    "FROM",
+    "SELECT",
+    "RETURNING",
+    "AND",
+];
+
 /// Finds the verb and the table of `text`; `None` when it is not a statement this understands.
 pub fn locate(text: &str) -> Option<Located> {
     let toks = tokens(text)?;
@@ -143,6 +155,12 @@ pub fn locate(text: &str) -> Option<Located> {
         Verb::Insert | Verb::Delete => return None,
     };
     let (tok, span) = toks.get(table_at)?;
+    // A bare keyword where the table belongs means the table is missing.
+    if let Token::Word(w) = tok
+        && KEYWORDS.iter().any(|k| w.eq_ignore_ascii_case(k))
+    {
+        return None;
+    }
     let table = name(tok)?;
     let index = match (toks.get(table_at + 1), toks.get(table_at + 2)) {
         (Some((Token::Punct(b'.'), _)), Some((t, _))) if verb == Verb::Select => Some(name(t)?),
