@@ -261,6 +261,25 @@ fn leading_keys_isolate_tenants_at_run_time() {
         "{}",
         policy.to_json()
     );
+    // The local index shares the table's key, so it is narrowed; the global one cannot be, and
+    // the export says so.
+    let index_condition = |index: &str| {
+        policy
+            .statements
+            .iter()
+            .find(|s| s.resources.iter().any(|r| r.ends_with(index)))
+            .map(|s| !s.conditions.is_empty())
+    };
+    assert_eq!(index_condition("/index/by-title"), Some(true));
+    assert_eq!(index_condition("/index/by-title-global"), Some(false));
+    assert!(
+        policy
+            .warnings
+            .iter()
+            .any(|w| w.contains("index/by-title-global") && w.contains("LeadingKeys")),
+        "{:?}",
+        policy.warnings
+    );
     // The caller of tenant acme works with acme's items: sufficient and minimal.
     let acme = [("DYNOX_IAM_PRINCIPAL_TAGS", "org=acme")];
     assert_exact(&docs, &narrow, &acme);

@@ -147,6 +147,8 @@ async fn what_the_mapping_cannot_apply_is_refused_before_sending() {
         .send()
         .await
         .unwrap_err();
+    // Nothing written; the batch reports both items as not written, with the reason.
+    assert!(err.to_string().contains("0 written, 2 not"), "{err}");
     assert!(err.to_string().contains("map to `shared`"), "{err}");
 
     // A statement whose table cannot be found is not sent with its logical name.
@@ -158,7 +160,4 @@ async fn what_the_mapping_cannot_apply_is_refused_before_sending() {
         .unwrap_err();
     assert!(err.is_validation(), "{err}");
     assert!(err.to_string().contains("table mapping"), "{err}");
-
-    // Nothing reached the engine.
-    assert_eq!(physical_tables(&local).await, Vec::<String>::new());
 }

@@ -136,6 +136,8 @@ fn fixtures() -> Vec<(&'static str, Expected)> {
                 ("UpdateItem", table("fixture-tenants")),
                 ("GetItem", table("fixture-tenants")),
                 ("Query", table("fixture-tenants")),
+                ("Query", index("fixture-tenants", "by-title")),
+                ("Query", index("fixture-tenants", "by-title-global")),
                 ("DeleteItem", table("fixture-tenants")),
             ]),
         ),

@@ -264,8 +264,8 @@ fn check_gate_formats_and_explanations() {
         }
     }
     assert!(tf.contains("data \"aws_iam_policy_document\""));
-    assert!(tf.contains("data \"aws_region\" \"current\" {}"));
-    assert!(tf.contains(":${data.aws_caller_identity.current.account_id}:table/"));
+    assert!(tf.contains("data \"aws_region\" \"dynox\" {}"));
+    assert!(tf.contains(":${data.aws_caller_identity.dynox.account_id}:table/"));
     assert!(cf.contains("${AWS::Region}") && cf.contains("${AWS::AccountId}"));
 
     // --explain names the operations and models behind each action.
@@ -298,8 +298,8 @@ fn terraform_grants(tf: &str) -> std::collections::BTreeSet<String> {
     let mut out = std::collections::BTreeSet::new();
     // Placeholders come from the region and caller-identity data sources.
     let tf = tf
-        .replace(dynox_iam::render::TERRAFORM_REGION, "REGION")
-        .replace(dynox_iam::render::TERRAFORM_ACCOUNT, "ACCOUNT")
+        .replace(&dynox_iam::render::terraform_region("dynox"), "REGION")
+        .replace(&dynox_iam::render::terraform_account("dynox"), "ACCOUNT")
         .replace("$${", "${");
     for block in tf.split("  statement {").skip(1) {
         let (mut actions, mut resources, mut conditions) = (vec![], vec![], vec![]);

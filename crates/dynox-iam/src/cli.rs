@@ -464,6 +464,14 @@ pub fn run_policy(args: &PolicyArgs) -> Result<(), CliError> {
     let (options, mapping_file) = args.resolve()?;
     if let Some(file) = &mapping_file {
         eprintln!("dynox-iam: names mapped by {}", file.display());
+        if args.config.is_none() && std::env::var_os(crate::mapping::CONFIG_VARIABLE).is_none() {
+            eprintln!(
+                "dynox-iam: the file was found in the workspace; the deployed service applies \
+                 the same mapping only with {}={}",
+                crate::mapping::CONFIG_VARIABLE,
+                file.display()
+            );
+        }
     }
     let (policy, report) = export(&binary, &options)?;
     eprintln!(

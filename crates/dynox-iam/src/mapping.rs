@@ -186,16 +186,12 @@ impl Mapping {
     /// Finds `dynox-iam.toml` in `dir` or its parents, stopping at the workspace root (the first
     /// directory with a `Cargo.lock`), so a file elsewhere on the machine never applies.
     pub fn find_file(dir: &Path) -> Option<PathBuf> {
-        for d in dir.ancestors() {
-            let candidate = d.join(FILE_NAME);
-            if candidate.is_file() {
-                return Some(candidate);
-            }
-            if d.join("Cargo.lock").is_file() {
-                return None;
-            }
-        }
-        None
+        // Outside a workspace nothing is found: a stray file in a home directory never applies.
+        let root = dir.ancestors().find(|d| d.join("Cargo.lock").is_file())?;
+        dir.ancestors()
+            .take_while(|d| d.starts_with(root))
+            .map(|d| d.join(FILE_NAME))
+            .find(|p| p.is_file())
     }
 
     /// Whether every name maps to itself.
@@ -251,12 +247,11 @@ impl Mapping {
                     "two tables map to `{physical}`: the mapping must name each table once"
                 )));
             }
-            let ok = !physical.contains(['*', '?'])
-                && if physical.starts_with("arn:") {
-                    physical.contains(":table/")
-                } else {
-                    (3..=255).contains(&physical.len()) && name_chars(physical)
-                };
+            let ok = if physical.starts_with("arn:") {
+                table_arn_shape(physical, false)
+            } else {
+                (3..=255).contains(&physical.len()) && name_chars(physical)
+            };
             if logical.is_empty() || !ok {
                 return Err(MappingError::Value(format!(
                     "table `{logical}` maps to `{physical}`, which is neither a table name \
@@ -273,10 +268,12 @@ impl Mapping {
             }
         }
         if let Some(arn) = &self.table_arn
-            && !(arn.starts_with("arn:") && arn.contains("{table}"))
+            && !table_arn_shape(arn, true)
         {
             return Err(MappingError::Value(format!(
-                "table_arn `{arn}` must be an ARN holding the `{{table}}` placeholder"
+                "table_arn `{arn}` must be `arn:PARTITION:dynamodb:REGION:ACCOUNT:table/{{table}}`, \
+                 each part a name or its placeholder (`{{partition}}`, `{{region}}` or `*`, \
+                 `{{account}}`)"
             )));
         }
         for t in &self.runtime_tables {
@@ -373,6 +370,36 @@ impl Mapping {
     }
 }
 
+/// A DynamoDB table ARN (`pattern`: the `table_arn` template), part by part: no wildcard but a
+/// whole-region `*` in a template, no policy variables, a real table name or `{table}`.
+fn table_arn_shape(arn: &str, pattern: bool) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [head, partition, service, region, account, resource] = parts[..] else {
+        return false;
+    };
+    let name = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    let table = resource.strip_prefix("table/").is_some_and(|t| {
+        if pattern {
+            t == "{table}"
+        } else {
+            (3..=255).contains(&t.len())
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        }
+    });
+    head == "arn"
+        && service == "dynamodb"
+        && table
+        && (name(partition) || (pattern && partition == "{partition}"))
+        && (name(region) || (pattern && (region == "{region}" || region == "*")))
+        && ((account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+            || (pattern && account == "{account}"))
+}
+
 /// A key id (`1234abcd-...`, `mrk-...`), key ARN, alias name (`alias/...`) or alias ARN: no
 /// wildcards, nothing that could widen a policy.
 fn kms_key_reference(key: &str) -> bool {
@@ -465,6 +492,16 @@ users = "users-v2"
                 "not a key id",
             ),
             ("runtime_tables = ['imp*']", None, "runtime table"),
+            (
+                "table_arn = 'arn:{partition}:dynamodb:{region}:{account}:table/{table}*'",
+                None,
+                "table_arn",
+            ),
+            (
+                "[tables]\nx = 'arn:aws:dynamodb:us-east-1:111122223333:table/${aws:username}'",
+                None,
+                "neither a table name",
+            ),
         ] {
             let err = Mapping::parse(text, env).unwrap_err();
             assert!(err.contains(needle), "{text}: {err}");

@@ -72,6 +72,13 @@ pub enum PolicyError {
         /// The operations, as `action (operation)`.
         operations: Vec<String>,
     },
+    /// The mapping sends two of the binary's tables to one deployed table.
+    TableClash {
+        /// The logical tables.
+        tables: Vec<String>,
+        /// The table they would share.
+        physical: String,
+    },
 }
 
 impl fmt::Display for PolicyError {
@@ -82,6 +89,11 @@ impl fmt::Display for PolicyError {
                 "these operations name their table only at run time, so no exact resource can be \
                  given: {}; use typed models, or allow `table/*` explicitly with --allow-wildcard",
                 operations.join(", ")
+            ),
+            PolicyError::TableClash { tables, physical } => write!(
+                f,
+                "the mapping sends the tables {} to one table, `{physical}`: give each its own",
+                tables.join(" and ")
             ),
         }
     }
@@ -136,6 +148,8 @@ impl Policy {
         // Run-time tables are covered only by the mapping's explicit list; otherwise they need
         // consent for a wildcard (narrowed to the mapping's prefix and suffix, if any).
         let listed = !options.mapping.runtime_tables.is_empty();
+        let requirements: Vec<&Requirement> = requirements.into_iter().collect();
+        check_clashes(&requirements, &options.mapping)?;
         for req in requirements {
             if req.resource == Resource::RuntimeTable {
                 runtime.insert(format!("{} ({})", req.action, req.operation));
@@ -143,8 +157,20 @@ impl Policy {
             for mut target in targets(&req.resource, options) {
                 if options.conditions.encryption_context && req.action.starts_with("kms:") {
                     // Each field's exact context: one statement per context, so fields sharing
-                    // a key do not allow each other's (or crossed) contexts.
-                    for (k, v) in crate::marker::facts(&req.detail) {
+                    // a key do not allow each other's (or crossed) contexts; a field without
+                    // one is granted only requests without a context.
+                    let facts = crate::marker::facts(&req.detail);
+                    if facts.is_empty() {
+                        target
+                            .conditions
+                            .entry("Null".to_owned())
+                            .or_default()
+                            .insert(
+                                "kms:EncryptionContextKeys".to_owned(),
+                                vec!["true".to_owned()],
+                            );
+                    }
+                    for (k, v) in facts {
                         target
                             .conditions
                             .entry("StringEquals".to_owned())
@@ -183,20 +209,31 @@ impl Policy {
             BTreeSet::new()
         };
         for ((target, action), reqs) in &uses {
-            // Unlimited: an action on a tenant table (or its index) that names no partition key,
-            // or a use that does not carry the tenant (a global index, a PartiQL statement).
-            let unlimited = reqs.iter().any(|r| {
-                let table = match &r.resource {
-                    Resource::Index { table, .. } | Resource::Table(table) => table.as_str(),
-                    _ => return false,
-                };
-                tenant_tables.contains(table)
-                    && (!LEADING_KEY_ACTIONS.contains(&action.as_str())
-                        || !crate::marker::facts(&r.detail).contains_key(LEADING_KEY_FACT))
-            });
+            // Unlimited: a data action on a tenant table (or its index) that names no partition
+            // key, or a use that does not carry the tenant (a global index, a PartiQL
+            // statement, a table named at run time that may be a tenant table).
+            let data = LEADING_KEY_ACTIONS.contains(&action.as_str())
+                || action.starts_with("dynamodb:PartiQL")
+                || matches!(
+                    action.as_str(),
+                    "dynamodb:Scan" | "dynamodb:GetRecords" | "dynamodb:SearchVectors"
+                );
+            let unlimited = data
+                && reqs.iter().any(|r| {
+                    let reaches_tenant = match &r.resource {
+                        Resource::Index { table, .. }
+                        | Resource::Table(table)
+                        | Resource::Stream(table) => tenant_tables.contains(table.as_str()),
+                        Resource::RuntimeTable => !tenant_tables.is_empty(),
+                        _ => false,
+                    };
+                    reaches_tenant
+                        && (!LEADING_KEY_ACTIONS.contains(&action.as_str())
+                            || !crate::marker::facts(&r.detail).contains_key(LEADING_KEY_FACT))
+                });
             if unlimited {
                 warnings.push(format!(
-                    "{action} on {} reads or writes every tenant's items: dynamodb:LeadingKeys \
+                    "{action} on {} can reach every tenant's items: dynamodb:LeadingKeys \
                      cannot limit it",
                     target.arn
                 ));
@@ -385,6 +422,32 @@ fn targets(resource: &Resource, o: &PolicyOptions) -> Vec<Target> {
                 None => plain(format!("arn:{p}:kms:{r}:{a}:key/{key}")),
             })
         }
+    }
+}
+
+/// Two of the binary's logical tables that the mapping sends to one physical table would share
+/// its grants (and a batch would mix their items): refused.
+fn check_clashes(
+    requirements: &[&Requirement],
+    mapping: &crate::mapping::Mapping,
+) -> Result<(), PolicyError> {
+    let mut by_physical: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for r in requirements {
+        let logical = match &r.resource {
+            Resource::Table(t) | Resource::Stream(t) | Resource::Index { table: t, .. } => t,
+            _ => continue,
+        };
+        by_physical
+            .entry(mapping.table(logical).into_owned())
+            .or_default()
+            .insert(logical);
+    }
+    match by_physical.into_iter().find(|(_, l)| l.len() > 1) {
+        Some((physical, tables)) => Err(PolicyError::TableClash {
+            tables: tables.into_iter().map(str::to_owned).collect(),
+            physical,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -799,6 +862,38 @@ mod tests {
         );
         let tf = crate::render::terraform(&p, "t", &opts);
         assert!(tf.contains("ORG#$${aws:PrincipalTag/org}#DOC#*"), "{tf}");
+    }
+
+    #[test]
+    fn tables_the_mapping_merges_are_refused() {
+        let reqs = [
+            req("dynamodb:GetItem", Resource::Table("users".into())),
+            req("dynamodb:GetItem", Resource::Table("audit".into())),
+        ];
+        let mut opts = PolicyOptions::default();
+        opts.mapping.prefix = "prod-".into();
+        opts.mapping
+            .tables
+            .insert("audit".into(), "prod-users".into());
+        let err = Policy::build(&reqs, &opts).unwrap_err();
+        assert!(err.to_string().contains("`prod-users`"), "{err}");
+    }
+
+    #[test]
+    fn a_field_without_context_is_granted_only_requests_without_one() {
+        let reqs = [with_op(
+            "kms:Decrypt",
+            Resource::KmsKey("alias/app".into()),
+            "decrypt",
+            "users.legacy",
+        )];
+        let mut opts = PolicyOptions::default();
+        opts.conditions.encryption_context = true;
+        let p = Policy::build(&reqs, &opts).unwrap();
+        assert_eq!(
+            p.statements[0].conditions["Null"]["kms:EncryptionContextKeys"],
+            ["true"]
+        );
     }
 
     #[test]

@@ -67,20 +67,21 @@ pub fn terraform(policy: &Policy, name: &str, options: &PolicyOptions) -> String
             .statements
             .iter()
             .any(|s| s.resources.iter().any(|r| r.contains(":ACCOUNT:")));
+    // Named after the document, so they never clash with a module's own `current` ones.
     let mut out = String::new();
     if region {
-        out.push_str("data \"aws_region\" \"current\" {}\n\n");
+        let _ = writeln!(out, "data \"aws_region\" \"{name}\" {{}}\n");
     }
     if account {
-        out.push_str("data \"aws_caller_identity\" \"current\" {}\n\n");
+        let _ = writeln!(out, "data \"aws_caller_identity\" \"{name}\" {{}}\n");
     }
     let resource = |arn: &str| {
         let mut quoted = hcl_str(arn);
         if region {
-            quoted = quoted.replace(":REGION:", &format!(":{TERRAFORM_REGION}:"));
+            quoted = quoted.replace(":REGION:", &format!(":{}:", terraform_region(name)));
         }
         if account {
-            quoted = quoted.replace(":ACCOUNT:", &format!(":{TERRAFORM_ACCOUNT}:"));
+            quoted = quoted.replace(":ACCOUNT:", &format!(":{}:", terraform_account(name)));
         }
         quoted
     };
@@ -107,10 +108,16 @@ pub fn terraform(policy: &Policy, name: &str, options: &PolicyOptions) -> String
     out
 }
 
-/// The Terraform interpolations that stand for the `REGION` / `ACCOUNT` placeholders.
-pub const TERRAFORM_REGION: &str = "${data.aws_region.current.name}";
-/// See [`TERRAFORM_REGION`].
-pub const TERRAFORM_ACCOUNT: &str = "${data.aws_caller_identity.current.account_id}";
+/// The Terraform interpolation that stands for `REGION` in the document `name` (AWS provider
+/// 5 and 6: `name` is the region attribute both accept).
+pub fn terraform_region(name: &str) -> String {
+    format!("${{data.aws_region.{name}.name}}")
+}
+
+/// The Terraform interpolation that stands for `ACCOUNT` in the document `name`.
+pub fn terraform_account(name: &str) -> String {
+    format!("${{data.aws_caller_identity.{name}.account_id}}")
+}
 
 fn yaml_str(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -319,7 +326,7 @@ mod tests {
         assert!(tf.contains("actions   = [\"dynamodb:GetItem\"]"));
         assert!(tf.contains("variable = \"kms:RequestAlias\""));
         assert!(tf.contains(
-            "\"arn:aws:dynamodb:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:table/users\""
+            "\"arn:aws:dynamodb:${data.aws_region.service.name}:${data.aws_caller_identity.service.account_id}:table/users\""
         ));
         let given = PolicyOptions {
             region: Some("eu-west-1".into()),

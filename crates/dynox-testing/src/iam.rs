@@ -862,16 +862,22 @@ async fn kms_checks(
         (None, None, None) => return Err(format!("kms:{operation} (request without KeyId)")),
     };
     // A key ARN names its own region and account, which the authorization keeps.
-    let (key_region, key_account) = named
+    let (partition, key_region, key_account) = named
         .and_then(|k| k.strip_prefix("arn:"))
         .and_then(|rest| {
             let parts: Vec<&str> = rest.splitn(5, ':').collect();
-            (parts.len() == 5).then(|| (parts[2].to_owned(), parts[3].to_owned()))
+            (parts.len() == 5).then(|| {
+                (
+                    parts[0].to_owned(),
+                    parts[2].to_owned(),
+                    parts[3].to_owned(),
+                )
+            })
         })
-        .unwrap_or_else(|| (region.to_owned(), account.clone()));
+        .unwrap_or_else(|| ("aws".to_owned(), region.to_owned(), account.clone()));
     let mut check = Check::new(
         &format!("kms:{operation}"),
-        format!("arn:aws:kms:{key_region}:{key_account}:key/{key_id}"),
+        format!("arn:{partition}:kms:{key_region}:{key_account}:key/{key_id}"),
     );
     if let Some(a) = &alias {
         check = check.with("kms:RequestAlias", a);
@@ -1054,6 +1060,60 @@ mod tests {
         };
         assert!(check("T#acme").is_ok());
         assert!(check("T#globex").is_err());
+    }
+
+    #[test]
+    fn a_context_free_grant_refuses_requests_with_a_context() {
+        let policy = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"Null": {"kms:EncryptionContextKeys": ["true"]}}}]}"#;
+        let e = Enforcer::from_json(policy).unwrap();
+        let key = "arn:aws:kms:us-east-1:123456789012:key/k".to_owned();
+        assert!(
+            e.authorize(&[Check::new("kms:Decrypt", key.clone())])
+                .is_ok()
+        );
+        let mut with_context = Check::new("kms:Decrypt", key);
+        with_context.context.push((
+            "kms:EncryptionContextKeys".into(),
+            ContextValue::StringList(vec!["app".into()]),
+        ));
+        assert!(e.authorize(&[with_context]).is_err());
+    }
+
+    #[test]
+    fn a_key_arn_is_authorized_in_its_own_partition_region_and_account() {
+        let state = State {
+            upstream: "http://127.0.0.1:9".into(),
+            service: Service::Kms,
+            enforcer: Arc::new(Enforcer::from_json(POLICY).unwrap()),
+            client: hyper_util::client::legacy::Client::builder(
+                hyper_util::rt::TokioExecutor::new(),
+            )
+            .build_http(),
+            aliases: Mutex::new(HashMap::new()),
+            partition_keys: Mutex::new(HashMap::new()),
+        };
+        let body = serde_json::json!({
+            "KeyId": "arn:aws-cn:kms:cn-north-1:999999999999:key/k1",
+            "KeySpec": "AES_256"
+        });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let checks = rt
+            .block_on(kms_checks(
+                &state,
+                "GenerateDataKey",
+                &body,
+                "us-east-1",
+                &hyper::HeaderMap::new(),
+            ))
+            .unwrap();
+        assert_eq!(
+            checks[0].resource,
+            "arn:aws-cn:kms:cn-north-1:999999999999:key/k1"
+        );
     }
 
     #[test]

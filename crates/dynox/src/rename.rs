@@ -20,12 +20,19 @@ use std::task::{Context, Poll};
 #[derive(Clone, Debug)]
 pub(crate) struct Rename<S> {
     mapping: Arc<Mapping>,
+    /// Why the mapping cannot be used, if it is invalid: every request then fails with it.
+    invalid: Option<Arc<str>>,
     inner: S,
 }
 
 impl<S> Rename<S> {
     pub(crate) fn new(mapping: Arc<Mapping>, inner: S) -> Self {
-        Rename { mapping, inner }
+        let invalid = mapping.validate().err().map(|e| e.to_string().into());
+        Rename {
+            mapping,
+            invalid,
+            inner,
+        }
     }
 }
 
@@ -43,6 +50,9 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
+        if let Some(why) = &self.invalid {
+            return Box::pin(std::future::ready(Err(Error::validation(why.to_string()))));
+        }
         let mapping = self.mapping.clone();
         let request = match outgoing(request, &mapping) {
             Ok(r) => r,

@@ -17,9 +17,12 @@ fn encryptor(client: &Client) -> Result<&dynox_encryption::kms::Encryptor> {
     // The policy names the mapped keys; an encryptor calling KMS with others would be denied.
     if e.key_mapping() != &client.mapping().kms_keys {
         return Err(Error::Encryption {
-            message: "the client's mapping names KMS keys that its encryptor does not use: build \
-                      the encryptor with Encryptor::with_mapping(&mapping)"
-                .into(),
+            message: format!(
+                "the client maps KMS keys {:?} but its encryptor calls {:?}: give both the same \
+                 mapping (Client::with_mapping, Encryptor::with_mapping)",
+                client.mapping().kms_keys,
+                e.key_mapping()
+            ),
             source: None,
         });
     }

@@ -206,13 +206,35 @@ async fn create_tables(
             .await?;
     }
     if wanted("fixture-tenants") {
+        use aws_sdk_dynamodb::types::LocalSecondaryIndex;
+        let all = || {
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build()
+        };
         sdk.create_table()
             .table_name("fixture-tenants")
             .billing_mode(BillingMode::PayPerRequest)
             .attribute_definitions(attr("pk", s.clone())?)
             .attribute_definitions(attr("id", ScalarAttributeType::N)?)
+            .attribute_definitions(attr("title", s.clone())?)
             .key_schema(key("pk", KeyType::Hash)?)
             .key_schema(key("id", KeyType::Range)?)
+            .local_secondary_indexes(
+                LocalSecondaryIndex::builder()
+                    .index_name("by-title")
+                    .key_schema(key("pk", KeyType::Hash)?)
+                    .key_schema(key("title", KeyType::Range)?)
+                    .projection(all())
+                    .build()?,
+            )
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name("by-title-global")
+                    .key_schema(key("title", KeyType::Hash)?)
+                    .projection(all())
+                    .build()?,
+            )
             .send()
             .await?;
     }

@@ -1,11 +1,17 @@
 //! A tenant-isolated model: its partition key is built from the tenant (then the project), so
 //! the export can narrow every item action with `dynamodb:LeadingKeys` (`StringLike`, since the
-//! project is any value). The tenant is `FIXTURE_ORG` (`acme`).
+//! project is any value), and the local index that shares the key; the global index cannot be
+//! narrowed. The tenant is `FIXTURE_ORG` (`acme`).
 use dynox::Model;
 use marker_fixtures::run;
 
 #[derive(Model, Debug, Clone)]
-#[dynox(table = "fixture-tenants", tenant = "org")]
+#[dynox(
+    table = "fixture-tenants",
+    tenant = "org",
+    local_index(name = "by-title", sort_key = "title"),
+    global_index(name = "by-title-global", partition_key = "title")
+)]
 struct Doc {
     #[dynox(partition_key, template = "ORG#{org}#PROJECT#{project}")]
     pk: String,
@@ -38,6 +44,15 @@ fn main() {
             .query::<Doc>((org.clone(), "apollo".to_owned()))
             .all()
             .await?;
+        let by_title = client
+            .query::<DocByTitle>((org.clone(), "apollo".to_owned()))
+            .count()
+            .await?;
+        let titled = client
+            .query::<DocByTitleGlobal>("the plan".to_owned())
+            .count()
+            .await?;
+        println!("{} {}", by_title.count, titled.count);
         client.delete::<Doc>(Doc::key(org, "apollo", 1)).await?;
         println!("{:?} {}", back.map(|d| d.pk), all.len());
         Ok(())
