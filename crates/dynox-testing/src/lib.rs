@@ -78,6 +78,26 @@ struct Enforced {
     upstream: String,
 }
 
+impl Enforced {
+    /// Starts a gateway in front of `endpoint`, then points `endpoint` and `config` at it.
+    fn start(
+        endpoint: &mut String,
+        config: &mut SdkConfig,
+        service: iam::Service,
+        enforcer: iam::Enforcer,
+    ) -> Result<Enforced, StartError> {
+        let enforcer = Arc::new(enforcer);
+        let gateway = iam::Gateway::start(endpoint, service, enforcer.clone())?;
+        let upstream = std::mem::replace(endpoint, gateway.endpoint.clone());
+        *config = config.to_builder().endpoint_url(endpoint.as_str()).build();
+        Ok(Enforced {
+            _gateway: gateway,
+            enforcer,
+            upstream,
+        })
+    }
+}
+
 impl fmt::Debug for LocalDynamo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LocalDynamo")
@@ -109,20 +129,12 @@ impl LocalDynamo {
                 "this backend already enforces a policy".into(),
             ));
         }
-        let enforcer = Arc::new(enforcer);
-        let gateway =
-            iam::Gateway::start(&self.endpoint, iam::Service::DynamoDb, enforcer.clone())?;
-        let upstream = std::mem::replace(&mut self.endpoint, gateway.endpoint.clone());
-        self.config = self
-            .config
-            .to_builder()
-            .endpoint_url(&self.endpoint)
-            .build();
-        self.enforced = Some(Enforced {
-            _gateway: gateway,
+        self.enforced = Some(Enforced::start(
+            &mut self.endpoint,
+            &mut self.config,
+            iam::Service::DynamoDb,
             enforcer,
-            upstream,
-        });
+        )?);
         Ok(self)
     }
 
@@ -368,19 +380,12 @@ impl LocalKms {
                 "this KMS already enforces a policy".into(),
             ));
         }
-        let enforcer = Arc::new(enforcer);
-        let gateway = iam::Gateway::start(&self.endpoint, iam::Service::Kms, enforcer.clone())?;
-        let upstream = std::mem::replace(&mut self.endpoint, gateway.endpoint.clone());
-        self.config = self
-            .config
-            .to_builder()
-            .endpoint_url(&self.endpoint)
-            .build();
-        self.enforced = Some(Enforced {
-            _gateway: gateway,
+        self.enforced = Some(Enforced::start(
+            &mut self.endpoint,
+            &mut self.config,
+            iam::Service::Kms,
             enforcer,
-            upstream,
-        });
+        )?);
         Ok(self)
     }
 
