@@ -184,6 +184,10 @@ impl Enforcer {
         self.denials.lock().expect("denials lock").clone()
     }
 
+    fn record(&self, denial: Denial) {
+        self.denials.lock().expect("denials lock").push(denial);
+    }
+
     fn authorize(&self, checks: &[Check]) -> Result<(), Denial> {
         for check in checks {
             let mut context = Context::new();
@@ -221,10 +225,7 @@ impl Enforcer {
                     action: check.action.clone(),
                     resource: check.resource.clone(),
                 };
-                self.denials
-                    .lock()
-                    .expect("denials lock")
-                    .push(denial.clone());
+                self.record(denial.clone());
                 return Err(denial);
             }
         }
@@ -415,10 +416,14 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
         Ok(checks) => state.enforcer.authorize(&checks).err(),
         // An operation whose authorization this gateway does not know is refused, never waved
         // through: the gateway must not allow what AWS might deny.
-        Err(why) => Some(Denial {
-            action: why,
-            resource: "*".to_owned(),
-        }),
+        Err(why) => {
+            let denial = Denial {
+                action: why,
+                resource: "*".to_owned(),
+            };
+            state.enforcer.record(denial.clone());
+            Some(denial)
+        }
     };
     if let Some(d) = denied {
         let message = format!(
