@@ -17,6 +17,11 @@ fn xtask(args: &[&str]) -> Output {
         .expect("cargo runs")
 }
 
+/// `cargo xtask policy -p marker-fixtures --bin BIN ARGS...`
+fn fixture_policy(bin: &str, args: &[&str]) -> Output {
+    xtask(&[&["policy", "-p", "marker-fixtures", "--bin", bin][..], args].concat())
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -24,19 +29,17 @@ fn text(b: &[u8]) -> String {
 #[test]
 fn policy_command_builds_scans_and_writes_the_file() {
     let out_file = std::env::temp_dir().join(format!("dynox-policy-{}.json", std::process::id()));
-    let out = xtask(&[
-        "policy",
-        "-p",
-        "marker-fixtures",
-        "--bin",
+    let out = fixture_policy(
         "runtime_if",
-        "--region",
-        "eu-west-1",
-        "--account",
-        "123456789012",
-        "--output",
-        out_file.to_str().unwrap(),
-    ]);
+        &[
+            "--region",
+            "eu-west-1",
+            "--account",
+            "123456789012",
+            "--output",
+            out_file.to_str().unwrap(),
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         out.stdout.is_empty(),
@@ -58,15 +61,7 @@ fn policy_command_builds_scans_and_writes_the_file() {
 
 #[test]
 fn policy_command_says_when_arns_have_placeholders() {
-    let out = xtask(&[
-        "policy",
-        "-p",
-        "marker-fixtures",
-        "--bin",
-        "get_only",
-        "--partition",
-        "aws-cn",
-    ]);
+    let out = fixture_policy("get_only", &["--partition", "aws-cn"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("placeholders REGION and ACCOUNT"));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -168,38 +163,14 @@ fn check_gate_formats_and_explanations() {
     let dir = std::env::temp_dir().join(format!("dynox-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let committed = dir.join("get_only.json");
-    let out = xtask(&[
-        "policy",
-        "-p",
-        "marker-fixtures",
-        "--bin",
-        "get_only",
-        "--output",
-        committed.to_str().unwrap(),
-    ]);
+    let out = fixture_policy("get_only", &["--output", committed.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     // The same binary passes the gate...
-    let out = xtask(&[
-        "policy",
-        "-p",
-        "marker-fixtures",
-        "--bin",
-        "get_only",
-        "--check",
-        committed.to_str().unwrap(),
-    ]);
+    let out = fixture_policy("get_only", &["--check", committed.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     // ... a binary that uses one more operation fails it, with a readable diff.
-    let out = xtask(&[
-        "policy",
-        "-p",
-        "marker-fixtures",
-        "--bin",
-        "everything",
-        "--check",
-        committed.to_str().unwrap(),
-    ]);
+    let out = fixture_policy("everything", &["--check", committed.to_str().unwrap()]);
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(
@@ -212,43 +183,10 @@ fn check_gate_formats_and_explanations() {
     );
 
     // The formats carry the same grants.
-    let json = text(&xtask(&["policy", "-p", "marker-fixtures", "--bin", "transactions"]).stdout);
-    let tf = text(
-        &xtask(&[
-            "policy",
-            "-p",
-            "marker-fixtures",
-            "--bin",
-            "transactions",
-            "--format",
-            "terraform",
-        ])
-        .stdout,
-    );
-    let cf = text(
-        &xtask(&[
-            "policy",
-            "-p",
-            "marker-fixtures",
-            "--bin",
-            "transactions",
-            "--format",
-            "cloudformation",
-        ])
-        .stdout,
-    );
-    let md = text(
-        &xtask(&[
-            "policy",
-            "-p",
-            "marker-fixtures",
-            "--bin",
-            "transactions",
-            "--format",
-            "markdown",
-        ])
-        .stdout,
-    );
+    let json = text(&fixture_policy("transactions", &[]).stdout);
+    let tf = text(&fixture_policy("transactions", &["--format", "terraform"]).stdout);
+    let cf = text(&fixture_policy("transactions", &["--format", "cloudformation"]).stdout);
+    let md = text(&fixture_policy("transactions", &["--format", "markdown"]).stdout);
     for action in [
         "dynamodb:PutItem",
         "dynamodb:ConditionCheckItem",
@@ -269,14 +207,7 @@ fn check_gate_formats_and_explanations() {
     assert!(cf.contains("${AWS::Region}") && cf.contains("${AWS::AccountId}"));
 
     // --explain names the operations and models behind each action.
-    let out = xtask(&[
-        "policy",
-        "-p",
-        "marker-fixtures",
-        "--bin",
-        "transactions",
-        "--explain",
-    ]);
+    let out = fixture_policy("transactions", &["--explain"]);
     let err = text(&out.stderr);
     assert!(
         err.contains("dynamodb:ConditionCheckItem: transact_write check (Order)"),
@@ -439,15 +370,7 @@ fn example_service_outputs_agree_and_the_check_gate_holds() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("grants exactly what the binary needs"));
     // ... and the same service using one more operation fails the gate, naming it.
-    let out = xtask(&[
-        "policy",
-        "-p",
-        "marker-fixtures",
-        "--bin",
-        "service_plus",
-        "--check",
-        committed,
-    ]);
+    let out = fixture_policy("service_plus", &["--check", committed]);
     assert!(!out.status.success());
     let err = text(&out.stderr);
     let diff: Vec<&str> = err
@@ -513,17 +436,10 @@ fn mapping_file_and_flags_reach_the_export() {
     let out = xtask(&[&base[..], &["--table", "orders"]].concat());
     assert!(text(&out.stderr).contains("--table takes NAME=VALUE"));
     // A run-time table is refused unless the mapping covers it.
-    let dynamic = [
-        "policy",
-        "-p",
-        "marker-fixtures",
-        "--bin",
-        "partiql_dynamic",
-    ];
-    let out = xtask(&dynamic);
+    let out = fixture_policy("partiql_dynamic", &[]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("--allow-wildcard"));
-    let out = xtask(&[&dynamic[..], &["--runtime-table", "imports"]].concat());
+    let out = fixture_policy("partiql_dynamic", &["--runtime-table", "imports"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("table/imports\""));
     assert!(!text(&out.stdout).contains("table/*"));

@@ -79,22 +79,30 @@ struct Enforced {
 }
 
 impl Enforced {
-    /// Starts a gateway in front of `endpoint`, then points `endpoint` and `config` at it.
-    fn start(
+    /// Starts a gateway in front of `endpoint`, points `endpoint` and `config` at it, and keeps
+    /// it in `slot`; a backend enforces one policy at most.
+    fn install(
+        slot: &mut Option<Enforced>,
         endpoint: &mut String,
         config: &mut SdkConfig,
         service: iam::Service,
         enforcer: iam::Enforcer,
-    ) -> Result<Enforced, StartError> {
+    ) -> Result<(), StartError> {
+        if slot.is_some() {
+            return Err(StartError::Policy(
+                "this backend already enforces a policy".into(),
+            ));
+        }
         let enforcer = Arc::new(enforcer);
         let gateway = iam::Gateway::start(endpoint, service, enforcer.clone())?;
         let upstream = std::mem::replace(endpoint, gateway.endpoint.clone());
         *config = config.to_builder().endpoint_url(endpoint.as_str()).build();
-        Ok(Enforced {
+        *slot = Some(Enforced {
             _gateway: gateway,
             enforcer,
             upstream,
-        })
+        });
+        Ok(())
     }
 }
 
@@ -124,17 +132,13 @@ impl LocalDynamo {
     /// This backend behind an IAM gateway: each request is authorized against `enforcer`'s
     /// policy the way AWS would, and denied with `AccessDeniedException` when it is not allowed.
     pub fn enforce(mut self, enforcer: iam::Enforcer) -> Result<LocalDynamo, StartError> {
-        if self.enforced.is_some() {
-            return Err(StartError::Policy(
-                "this backend already enforces a policy".into(),
-            ));
-        }
-        self.enforced = Some(Enforced::start(
+        Enforced::install(
+            &mut self.enforced,
             &mut self.endpoint,
             &mut self.config,
             iam::Service::DynamoDb,
             enforcer,
-        )?);
+        )?;
         Ok(self)
     }
 
@@ -375,17 +379,13 @@ impl LocalKms {
     /// This KMS behind an IAM gateway (see [`LocalDynamo::enforce`]). Keys are still created
     /// directly by [`LocalKms::create_key`]: that is test set-up, not the service's work.
     pub fn enforce(mut self, enforcer: iam::Enforcer) -> Result<LocalKms, StartError> {
-        if self.enforced.is_some() {
-            return Err(StartError::Policy(
-                "this KMS already enforces a policy".into(),
-            ));
-        }
-        self.enforced = Some(Enforced::start(
+        Enforced::install(
+            &mut self.enforced,
             &mut self.endpoint,
             &mut self.config,
             iam::Service::Kms,
             enforcer,
-        )?);
+        )?;
         Ok(self)
     }
 
