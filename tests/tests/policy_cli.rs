@@ -426,15 +426,18 @@ fn mapping_file_and_flags_reach_the_export() {
     let out = xtask(&[&base[..], &["--table-prefix", "qa-"]].concat());
     assert!(text(&out.stdout).contains("table/qa-customers"));
     // Bad mappings are refused with the reason, and nothing is written.
-    let out = xtask(&[&base[..], &["--env", "staging"]].concat());
-    assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("no [env.staging] section"),
-        "{}",
-        text(&out.stderr)
-    );
-    let out = xtask(&[&base[..], &["--table", "orders"]].concat());
-    assert!(text(&out.stderr).contains("--table takes NAME=VALUE"));
+    let written = dir.join("never.json");
+    let never = written.to_str().unwrap();
+    for (bad, reason) in [
+        (&["--env", "staging"][..], "no [env.staging] section"),
+        (&["--table", "orders"][..], "--table takes NAME=VALUE"),
+        (&["--kms-key", "alias/dynox-demo=*"][..], "not a key id"),
+    ] {
+        let out = xtask(&[&base[..], bad, &["--output", never]].concat());
+        assert!(!out.status.success(), "{bad:?}");
+        assert!(text(&out.stderr).contains(reason), "{}", text(&out.stderr));
+        assert!(!written.exists(), "{bad:?} wrote a policy");
+    }
     // A run-time table is refused unless the mapping covers it.
     let out = fixture_policy("partiql_dynamic", &[]);
     assert!(!out.status.success());
