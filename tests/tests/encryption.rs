@@ -1,6 +1,6 @@
 //! KMS envelope encryption against moto's KMS (started by the harness on loopback).
 
-use dynox_encryption::envelope::{EnvelopeError, V1, V2};
+use dynox_encryption::envelope::{V1, V2};
 use dynox_encryption::kms::{CacheLimits, EncryptedField, EncryptionError, Encryptor, Mode};
 use dynox_testing::LocalKms;
 use std::sync::OnceLock;
@@ -140,12 +140,7 @@ async fn moved_tampered_and_wrong_context_values_fail() {
     let (_local, kms) = kms().await;
     let e = Encryptor::new(kms);
     let stored = e.encrypt::<Ssn>(b"secret", Some("u1")).await.unwrap();
-    let auth = |r: Result<Vec<u8>, EncryptionError>| {
-        matches!(
-            r,
-            Err(EncryptionError::Envelope(EnvelopeError::Authentication))
-        )
-    };
+    let auth = |r: Result<Vec<u8>, EncryptionError>| r.is_err_and(|e| e.is_integrity());
     assert!(
         auth(e.decrypt::<Email>(&stored, Some("u1")).await),
         "another attribute"
@@ -179,17 +174,99 @@ async fn moved_tampered_and_wrong_context_values_fail() {
     );
     // Version 1 with the wrong user context fails at KMS.
     let v1 = e.encrypt::<Legacy>(b"x", None).await.unwrap();
-    assert!(e.decrypt::<LegacyOtherContext>(&v1, None).await.is_err());
+    assert!(auth(e.decrypt::<LegacyOtherContext>(&v1, None).await));
     // Unknown versions and garbage are clear errors.
     let v9 = format!(
         "ENC:{}",
         base64::engine::general_purpose::STANDARD.encode([9u8, 0, 1, 7])
     );
+    assert!(auth(e.decrypt::<Ssn>(&v9, Some("u1")).await));
+    assert!(auth(e.decrypt::<Ssn>("plain text", Some("u1")).await));
+}
+
+/// `stored` with byte `at` of its decoded form flipped.
+fn flipped(stored: &str, at: usize) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut raw = b64.decode(stored.strip_prefix("ENC:").unwrap()).unwrap();
+    raw[at] ^= 0x01;
+    format!("ENC:{}", b64.encode(raw))
+}
+
+#[tokio::test]
+async fn a_flipped_byte_anywhere_is_one_integrity_error() {
+    let (_local, kms) = kms().await;
+    // Uncached, so every value goes to KMS with its encrypted data key.
+    let e = Encryptor::with_cache(kms, None);
+    let stored = e.encrypt::<Ssn>(b"secret", Some("u1")).await.unwrap();
+    let len = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(stored.strip_prefix("ENC:").unwrap())
+            .unwrap()
+            .len()
+    };
+    let key_len = {
+        use base64::Engine as _;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(stored.strip_prefix("ENC:").unwrap())
+            .unwrap();
+        u16::from_be_bytes([raw[1], raw[2]]) as usize
+    };
+    // Version, both length bytes, the data key's first, middle and last bytes, the nonce, the
+    // ciphertext and the tag.
+    let places = [
+        ("version", 0),
+        ("key length", 1),
+        ("key length", 2),
+        ("data key", 3),
+        ("data key", 3 + key_len / 2),
+        ("data key", 2 + key_len),
+        ("nonce", 3 + key_len),
+        ("nonce", 3 + key_len + 11),
+        ("ciphertext", 3 + key_len + 12),
+        ("tag", len - 1),
+    ];
+    for (part, at) in places {
+        let err = e
+            .decrypt::<Ssn>(&flipped(&stored, at), Some("u1"))
+            .await
+            .unwrap_err();
+        assert!(err.is_integrity(), "{part} (byte {at}): {err:?}");
+        let text = err.to_string();
+        assert_eq!(
+            text,
+            "users.ssn: the stored value failed its integrity check (tampered with, or copied \
+             from another item, attribute or table)",
+            "{part} (byte {at})"
+        );
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "{part}: the detail is kept"
+        );
+    }
+    // A value cut short, or with bytes added, is the same error.
+    assert!(
+        e.decrypt::<Ssn>(&stored[..stored.len() - 8], Some("u1"))
+            .await
+            .unwrap_err()
+            .is_integrity()
+    );
+    // Untouched, it still decrypts.
+    assert_eq!(
+        e.decrypt::<Ssn>(&stored, Some("u1")).await.unwrap(),
+        b"secret"
+    );
+}
+
+#[tokio::test]
+async fn a_field_that_binds_the_item_key_needs_one() {
+    let (_local, kms) = kms().await;
+    let e = Encryptor::new(kms);
     assert!(matches!(
-        e.decrypt::<Ssn>(&v9, Some("u1")).await,
-        Err(EncryptionError::Envelope(EnvelopeError::UnknownVersion(9)))
+        e.encrypt::<Ssn>(b"x", None).await,
+        Err(EncryptionError::Refused(_))
     ));
-    assert!(e.decrypt::<Ssn>("plain text", Some("u1")).await.is_err());
 }
 
 #[tokio::test]
@@ -253,8 +330,11 @@ mod models {
         #[dynox(partition_key)]
         pub id: String,
         pub name: String,
-        #[dynox(encrypted(key = "alias/dynox-models", context(purpose = "care"), bind_item_key))]
+        // Version 2 binds the item's key by default.
+        #[dynox(encrypted(key = "alias/dynox-models", context(purpose = "care")))]
         pub diagnosis: Secret<String>,
+        #[dynox(encrypted(key = "alias/dynox-models", allow_copy_between_items))]
+        pub template: Option<Secret<String>>,
         #[dynox(encrypted(key = "alias/dynox-models", mode = "write_only"))]
         pub audit: Option<Secret<Vec<u8>>>,
         #[dynox(encrypted(key = "alias/dynox-models", version = 1, context(app = "pydynox")))]
@@ -288,6 +368,7 @@ mod models {
             audit: Some(Secret::new(b"created by nurse 7".to_vec())),
             legacy: Some(Secret::new("hello python".into())),
             history: Some(Secret::new("visit; ".repeat(500))),
+            template: Some(Secret::new(format!("template of {id}"))),
         }
     }
 
@@ -391,9 +472,19 @@ mod models {
             .action(moved_item.set(moved["diagnosis"].clone()))
             .await
             .unwrap_err(); // typed updates of encrypted fields are refused
-        plain_client.put(&PatientRaw(moved)).await.unwrap();
+        plain_client.put(&PatientRaw(moved.clone())).await.unwrap();
         let err = client.get::<Patient>(Patient::key("p3")).await.unwrap_err();
-        assert!(err.is_encryption(), "{err}");
+        assert!(err.is_integrity(), "{err}");
+        // A field that allows copies between items decrypts in another item.
+        moved.insert("diagnosis".into(), raw_p3_diagnosis(&client).await);
+        moved.insert("template".into(), raw["template"].clone());
+        plain_client.put(&PatientRaw(moved)).await.unwrap();
+        let p3 = client
+            .get::<Patient>(Patient::key("p3"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(p3.template.unwrap().plain().unwrap(), "template of p1");
 
         // Bulk paths refuse instead of storing plaintext.
         assert!(
@@ -410,7 +501,22 @@ mod models {
             enc.metrics().generate_data_key_calls(),
             enc.metrics().decrypt_calls()
         );
-        assert!(enc.metrics().generate_data_key_calls() <= 4);
+        // One data key per context: five encrypted fields.
+        assert!(enc.metrics().generate_data_key_calls() <= 5);
+    }
+
+    /// p3's own diagnosis, freshly written, as stored.
+    async fn raw_p3_diagnosis(client: &dynox::Client) -> AttributeValue {
+        let mut p = patient("p3");
+        p.template = None;
+        client.put(&p).await.unwrap();
+        let raw: Item = client
+            .get::<Patient>(Patient::key("p3"))
+            .send_as()
+            .await
+            .unwrap()
+            .unwrap();
+        raw["diagnosis"].clone()
     }
 
     /// A raw item written to the patients table, to plant a moved ciphertext.
@@ -438,4 +544,42 @@ mod models {
             Ok(self.0.clone())
         }
     }
+}
+
+#[tokio::test]
+async fn a_denial_by_iam_is_a_kms_error_not_an_integrity_one() {
+    let local = LocalKms::start()
+        .await
+        .expect("the local KMS (run `cargo xtask setup`)");
+    local.create_key(Some("dynox-test")).await.unwrap();
+    let stored = Encryptor::new(local.client())
+        .encrypt::<Ssn>(b"secret", Some("u1"))
+        .await
+        .unwrap();
+    // A role that may encrypt but not decrypt.
+    let only_encrypt = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": ["kms:GenerateDataKey"], "Resource": ["*"]}]}"#;
+    let local = local
+        .enforce(dynox_testing::iam::Enforcer::from_json(only_encrypt).unwrap())
+        .unwrap();
+    let err = Encryptor::new(local.client())
+        .decrypt::<Ssn>(&stored, Some("u1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            EncryptionError::Kms {
+                operation: "Decrypt",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.starts_with("KMS Decrypt: AccessDeniedException: User: ") && !text.contains('\n'),
+        "{text}"
+    );
+    assert!(std::error::Error::source(&err).is_some());
 }

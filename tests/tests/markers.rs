@@ -96,7 +96,10 @@ fn fixtures() -> Vec<(&'static str, Expected)> {
         ),
         (
             "vectors",
-            set(&[("SearchVectors", index("fixture-docs", "by-meaning"))]),
+            set(&[
+                ("SearchVectors", table("fixture-docs")),
+                ("SearchVectors", index("fixture-docs", "by-meaning")),
+            ]),
         ),
         (
             "encrypted_write_only",
@@ -190,11 +193,73 @@ fn assert_real_actions(requirements: &BTreeSet<Requirement>) {
     }
 }
 
+/// The reference data's resource-type name of a marked resource.
+fn resource_type(r: &Resource) -> &'static str {
+    match r {
+        Resource::Table(_) | Resource::RuntimeTable => "table",
+        Resource::Index { .. } => "index",
+        Resource::Stream(_) => "stream",
+        Resource::KmsKey(_) => "key",
+        Resource::S3Prefix { .. } => "object",
+        Resource::Any => "*",
+    }
+}
+
+/// Each use of an action (one operation on one model) is marked on every resource type AWS's
+/// reference data lists as required for it: an index ARN stands in for the table only where the
+/// index is optional (Query, Scan), never where it is required too (SearchVectors).
+fn assert_required_resources_covered(requirements: &BTreeSet<Requirement>) {
+    use dynox_iam::actions::{Need, spec_of};
+    let mut uses: std::collections::BTreeMap<(&str, &str, &str), BTreeSet<&str>> =
+        Default::default();
+    for r in requirements {
+        uses.entry((&r.action, &r.operation, &r.detail))
+            .or_default()
+            .insert(resource_type(&r.resource));
+    }
+    for ((action, operation, detail), marked) in uses {
+        let spec = spec_of(action).unwrap_or_else(|| panic!("{action} has no reference data"));
+        let what = format!("{action} for {operation} ({detail}) marked on {marked:?}");
+        if spec.resources.is_empty() {
+            assert_eq!(marked, BTreeSet::from(["*"]), "{what}");
+            continue;
+        }
+        let index_instead = spec.resources.contains(&("index", Need::Optional));
+        for (t, need) in spec.resources {
+            let covered =
+                marked.contains(t) || (*t == "table" && index_instead && marked.contains("index"));
+            match need {
+                Need::Required => assert!(covered, "{what}: {t} is required"),
+                Need::OneOf | Need::Optional => {}
+            }
+        }
+        let one_of: Vec<&str> = spec
+            .resources
+            .iter()
+            .filter(|(_, n)| *n == Need::OneOf)
+            .map(|(t, _)| *t)
+            .collect();
+        if !one_of.is_empty() {
+            assert!(
+                one_of.iter().any(|t| marked.contains(t)),
+                "{what}: one of {one_of:?}"
+            );
+        }
+        for t in &marked {
+            assert!(
+                spec.resources.iter().any(|(r, _)| r == t),
+                "{what}: {t} is not a resource type of {action}"
+            );
+        }
+    }
+}
+
 fn check_profile(profile: &str) {
     for (bin, expected) in fixtures() {
         let exe = build(bin, profile);
         let report = scan_file(&exe).unwrap();
         assert_real_actions(&report.requirements);
+        assert_required_resources_covered(&report.requirements);
         assert!(report.unreadable.is_empty(), "{:?}", report.unreadable);
         assert_eq!(
             found(&report.requirements),
@@ -251,6 +316,7 @@ fn example_service_policy_is_exactly_what_it_calls() {
     let exe = build_target(&Target::Example("service".into()), Some("dynox"), None).unwrap();
     let report = scan_file(&exe).unwrap();
     assert_real_actions(&report.requirements);
+    assert_required_resources_covered(&report.requirements);
     let mut expected = Expected::new();
     for t in ["customers", "orders"] {
         for a in [

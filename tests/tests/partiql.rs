@@ -209,3 +209,55 @@ async fn batches_fail_per_statement_and_transactions_all_or_nothing() {
     let three = client.get::<Book>(Book::key("3")).await.unwrap().unwrap();
     assert_eq!(three.copies, 1);
 }
+
+#[tokio::test]
+async fn statements_with_comments_of_both_kinds_run() {
+    let (_local, client) = setup().await;
+    client
+        .execute(partiql!(
+            "-- a new book\n/* with its first copy */\nINSERT INTO \"books\" /* here */ VALUE \
+             {'isbn': ?, 'title': 'Dune', 'author': 'Herbert', 'copies': 1} -- done"
+        ))
+        .param("1")
+        .send()
+        .await
+        .unwrap();
+    client
+        .execute(partiql!(
+            "/* one more */ UPDATE \"books\" -- the table\n SET copies = copies + 1 WHERE isbn = ? /* ? */"
+        ))
+        .param("1")
+        .send()
+        .await
+        .unwrap();
+    let books: Vec<Book> = client
+        .execute(partiql!(
+            "-- leading\nSELECT /* all */ * FROM -- which\n\"books\" WHERE isbn = ? -- trailing ?"
+        ))
+        .param("1")
+        .consistent_read(true)
+        .items_as()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(books[0].copies, 2);
+}
+
+#[tokio::test]
+async fn a_statement_whose_text_names_another_table_is_refused() {
+    // Hand-written: its constants (which the policy follows) disagree with its text.
+    #[derive(Clone, Copy, Debug)]
+    struct Lying;
+    impl Statement for Lying {
+        const VERB: Verb = Verb::Select;
+        const TABLE: &'static str = "books";
+        const INDEX: Option<&'static str> = None;
+        const TEXT: &'static str = "-- books?\nSELECT * FROM \"secrets\" WHERE id = ?";
+        const LABEL: &'static str = "lying";
+        const PARAMETERS: usize = 1;
+    }
+    let (_local, client) = setup().await;
+    let err = client.execute(Lying).param("1").send().await.unwrap_err();
+    assert!(err.is_validation(), "{err}");
+    assert!(err.to_string().contains("secrets"), "{err}");
+}

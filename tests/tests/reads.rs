@@ -356,3 +356,159 @@ async fn limits_with_filters_and_projections_resume_exactly() {
         .unwrap_err();
     assert!(err.is_validation());
 }
+
+/// Edits the key inside a signed token's payload, keeping its signature.
+fn edited(token: &str, from: &str, to: &str) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let body = token.strip_prefix("s1.").unwrap();
+    let (payload, tag) = body.split_once('.').unwrap();
+    let json = String::from_utf8(b64.decode(payload).unwrap()).unwrap();
+    assert!(json.contains(from), "{json}");
+    let forged = b64.encode(json.replace(from, to));
+    format!("s1.{forged}.{tag}")
+}
+
+#[tokio::test]
+async fn signed_cursors_refuse_every_edit() {
+    use dynox::query::CursorKeys;
+    let (_local, plain) = setup().await;
+    let client = plain.with_cursor_keys(CursorKeys::new(&[1u8; 32]).unwrap());
+    let page = client
+        .query::<Post>("cy")
+        .limit(10)
+        .pages()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    let cursor = page.last().unwrap().cursor.clone().unwrap();
+    let token = client.sign_cursor(&cursor).unwrap();
+    let rest = client
+        .query::<Post>("cy")
+        .start_from_signed(token.clone())
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(ids(&rest), (10..60).collect::<Vec<_>>());
+
+    let refused = |e: dynox::Error| {
+        assert!(e.is_invalid_cursor(), "{e}");
+        e.to_string()
+    };
+    // The same partition, a later item: the attack an unsigned token allows.
+    let forged = edited(&token, r#"\"N\":\"9\""#, r#"\"N\":\"40\""#);
+    let unsigned_skip = Cursor::from_key(Item::from_iter(cursor.key().clone().into_iter().map(
+        |(k, v)| {
+            if k == "id" {
+                (k, dynox::AttributeValue::N("40".into()))
+            } else {
+                (k, v)
+            }
+        },
+    )));
+    assert_eq!(
+        ids(&client
+            .query::<Post>("cy")
+            .start_from(unsigned_skip)
+            .all()
+            .await
+            .unwrap())
+        .len(),
+        19,
+        "an unsigned cursor can be edited"
+    );
+    let why = refused(
+        client
+            .query::<Post>("cy")
+            .start_from_signed(forged)
+            .all()
+            .await
+            .unwrap_err(),
+    );
+    assert!(why.contains("signature does not verify"), "{why}");
+    // A damaged signature, no signature, an unsigned token, garbage.
+    let mut damaged = token.clone();
+    let last = damaged.pop().unwrap();
+    damaged.push(if last == 'A' { 'B' } else { 'A' });
+    let unsigned = cursor.to_token();
+    let no_signature = token.rsplit_once('.').unwrap().0.to_owned();
+    for bad in [
+        damaged.as_str(),
+        &no_signature,
+        &unsigned,
+        "",
+        "s1.",
+        "s1.%%.%%",
+    ] {
+        refused(
+            client
+                .query::<Post>("cy")
+                .start_from_signed(bad)
+                .all()
+                .await
+                .unwrap_err(),
+        );
+    }
+    // Another query's token: same keys, another read.
+    let index_page = client
+        .query::<PostByCategory>("rust")
+        .limit(3)
+        .pages()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    let index_token = client
+        .sign_cursor(index_page.last().unwrap().cursor.as_ref().unwrap())
+        .unwrap();
+    let why = refused(
+        client
+            .scan::<Post>()
+            .start_from_signed(index_token)
+            .all()
+            .await
+            .unwrap_err(),
+    );
+    assert!(why.contains("query:posts/by-category"), "{why}");
+    // Another client's keys refuse it; after rotation the old key is still accepted.
+    let other = plain.with_cursor_keys(CursorKeys::new(&[2u8; 32]).unwrap());
+    refused(
+        other
+            .query::<Post>("cy")
+            .start_from_signed(token.clone())
+            .all()
+            .await
+            .unwrap_err(),
+    );
+    let rotated = plain.with_cursor_keys(
+        CursorKeys::new(&[2u8; 32])
+            .unwrap()
+            .accept_previous(&[1u8; 32])
+            .unwrap(),
+    );
+    assert_eq!(
+        rotated
+            .query::<Post>("cy")
+            .start_from_signed(token.clone())
+            .all()
+            .await
+            .unwrap()
+            .len(),
+        50
+    );
+    // Without keys nothing is signed or accepted; short keys are refused.
+    assert!(plain.sign_cursor(&cursor).unwrap_err().is_validation());
+    refused(
+        plain
+            .query::<Post>("cy")
+            .start_from_signed(token)
+            .all()
+            .await
+            .unwrap_err(),
+    );
+    assert!(CursorKeys::new(&[0u8; 16]).unwrap_err().is_validation());
+    assert!(
+        Cursor::from_token("s1.abc.def")
+            .unwrap_err()
+            .is_invalid_cursor()
+    );
+}

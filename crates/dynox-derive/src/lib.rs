@@ -151,6 +151,7 @@ struct EncryptSpec {
     mode: u8,
     version: u8,
     context: Vec<(String, String)>,
+    /// Version 2 binds the item's primary key unless `allow_copy_between_items` is given.
     bind_item_key: bool,
     /// Write-only fields: refuse reads instead of giving the ciphertext.
     read_error: bool,
@@ -169,6 +170,7 @@ fn parse_encrypted(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Encrypt
         compress: None,
     };
     let mut key = None;
+    let (mut bind_given, mut copy_given) = (false, false);
     meta.parse_nested_meta(|m| {
         if m.path.is_ident("key") {
             key = Some(m.value()?.parse::<LitStr>()?);
@@ -194,7 +196,9 @@ fn parse_encrypted(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Encrypt
                 Ok(())
             })?;
         } else if m.path.is_ident("bind_item_key") {
-            spec.bind_item_key = true;
+            bind_given = true;
+        } else if m.path.is_ident("allow_copy_between_items") {
+            copy_given = true;
         } else if m.path.is_ident("compress") {
             let l: LitStr = m.value()?.parse()?;
             if !matches!(l.value().as_str(), "zstd" | "lz4" | "gzip") {
@@ -209,15 +213,23 @@ fn parse_encrypted(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<Encrypt
                 _ => return Err(syn::Error::new_spanned(l, "on_read is \"ciphertext\" or \"error\"")),
             };
         } else {
-            return Err(m.error("encrypted takes `key`, `mode`, `version`, `context(...)`, `bind_item_key`, `on_read`, `compress`"));
+            return Err(m.error("encrypted takes `key`, `mode`, `version`, `context(...)`, `allow_copy_between_items`, `on_read`, `compress`"));
         }
         Ok(())
     })?;
     spec.key =
         key.ok_or_else(|| meta.error("encrypted needs `key = \"alias/...\"` or a key ARN"))?;
-    if spec.bind_item_key && spec.version == 1 {
-        return Err(meta.error("version 1 (pydynox's format) binds nothing: drop bind_item_key"));
+    if spec.version == 1 && (bind_given || copy_given) {
+        return Err(meta.error(
+            "version 1 (pydynox's format) binds nothing: drop bind_item_key / allow_copy_between_items",
+        ));
     }
+    if bind_given && copy_given {
+        return Err(meta.error(
+            "bind_item_key (the default) and allow_copy_between_items contradict each other",
+        ));
+    }
+    spec.bind_item_key = spec.version == 2 && !copy_given;
     Ok(spec)
 }
 

@@ -5,93 +5,6 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::LitStr;
 
-#[derive(Debug, PartialEq)]
-enum Token {
-    Word(String),
-    Quoted(String),
-    Param,
-    Other(char),
-}
-
-fn tokenize(text: &str) -> Result<Vec<Token>, String> {
-    let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {}
-            '-' if chars.peek() == Some(&'-') => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut prev = ' ';
-                loop {
-                    match chars.next() {
-                        Some('/') if prev == '*' => break,
-                        Some(c) => prev = c,
-                        None => return Err("a /* comment */ is not closed".into()),
-                    }
-                }
-            }
-            '"' => {
-                let mut s = String::new();
-                loop {
-                    match chars.next() {
-                        Some('"') if chars.peek() == Some(&'"') => {
-                            chars.next();
-                            s.push('"');
-                        }
-                        Some('"') => break,
-                        Some(c) => s.push(c),
-                        None => return Err("a double-quoted name is not closed".into()),
-                    }
-                }
-                out.push(Token::Quoted(s));
-            }
-            '\'' => loop {
-                match chars.next() {
-                    Some('\'') if chars.peek() == Some(&'\'') => {
-                        chars.next();
-                    }
-                    Some('\'') => break,
-                    Some(_) => {}
-                    None => return Err("a string literal is not closed".into()),
-                }
-            },
-            '?' => out.push(Token::Param),
-            c if c.is_alphanumeric() || c == '_' => {
-                let mut s = String::from(c);
-                while let Some(&n) = chars.peek() {
-                    if n.is_alphanumeric() || n == '_' {
-                        s.push(n);
-                        chars.next();
-                    } else {
-                        break;
-                    }
-                }
-                out.push(Token::Word(s));
-            }
-            other => out.push(Token::Other(other)),
-        }
-    }
-    Ok(out)
-}
-
-fn is_kw(t: Option<&Token>, kw: &str) -> bool {
-    matches!(t, Some(Token::Word(w)) if w.eq_ignore_ascii_case(kw))
-}
-
-fn name(t: Option<&Token>) -> Option<String> {
-    match t {
-        Some(Token::Word(w)) | Some(Token::Quoted(w)) => Some(w.clone()),
-        _ => None,
-    }
-}
-
 struct Parsed {
     verb: &'static str,
     table: String,
@@ -99,56 +12,28 @@ struct Parsed {
     params: usize,
 }
 
+/// The statement as dynox-iam's reader sees it (the same reader checks it again at run time and
+/// renames its table), plus DynamoDB's name rules, which only a literal can meet at compile time.
 fn parse(text: &str) -> Result<Parsed, String> {
-    let tokens = tokenize(text)?;
-    let params = tokens.iter().filter(|t| **t == Token::Param).count();
-    // `EXISTS(SELECT ...)` is the condition check of a statement transaction: a read.
-    let tokens: Vec<Token> = if is_kw(tokens.first(), "EXISTS")
-        && tokens.get(1) == Some(&Token::Other('('))
-        && is_kw(tokens.get(2), "SELECT")
-    {
-        tokens.into_iter().skip(2).collect()
-    } else {
-        tokens
-    };
-    let first = tokens.first();
-    let (verb, at) = if is_kw(first, "SELECT") {
-        let from = tokens
-            .iter()
-            .position(|t| matches!(t, Token::Word(w) if w.eq_ignore_ascii_case("FROM")))
-            .ok_or("a SELECT needs FROM")?;
-        ("Select", from + 1)
-    } else if is_kw(first, "INSERT") && is_kw(tokens.get(1), "INTO") {
-        ("Insert", 2)
-    } else if is_kw(first, "UPDATE") {
-        ("Update", 1)
-    } else if is_kw(first, "DELETE") && is_kw(tokens.get(1), "FROM") {
-        ("Delete", 2)
-    } else {
-        return Err("a statement starts with SELECT, INSERT INTO, UPDATE or DELETE FROM".into());
-    };
-    let table = name(tokens.get(at)).ok_or("the table name is missing")?;
-    let index = if tokens.get(at + 1) == Some(&Token::Other('.')) {
-        if verb != "Select" {
-            return Err("only a SELECT can read an index".into());
-        }
-        Some(name(tokens.get(at + 2)).ok_or("the index name is missing after `.`")?)
-    } else {
-        None
-    };
-    let valid = |n: &str| {
-        (3..=255).contains(&n.len())
-            && n.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-    };
-    if !valid(&table) || index.as_deref().is_some_and(|i| !valid(i)) {
-        return Err(format!("`{table}` is not a valid table or index name"));
+    use dynox_iam::statement::{Verb, is_valid_name, read};
+    let found = read(text).map_err(|e| e.to_string())?;
+    if !is_valid_name(&found.table) || found.index.as_deref().is_some_and(|i| !is_valid_name(i)) {
+        return Err(format!(
+            "`{}` is not a valid table or index name",
+            found.table
+        ));
     }
+    let verb = match found.verb {
+        Verb::Select => "Select",
+        Verb::Insert => "Insert",
+        Verb::Update => "Update",
+        Verb::Delete => "Delete",
+    };
     Ok(Parsed {
         verb,
-        table,
-        index,
-        params,
+        table: found.table,
+        index: found.index,
+        params: found.parameters,
     })
 }
 
@@ -214,8 +99,26 @@ mod tests {
             "SELECT *",
             "UPDATE \"t\".\"i\" SET a = 1",
             "SELECT * FROM \"ab",
+            "-- only a comment",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn comments_of_both_kinds_anywhere() {
+        for text in [
+            "-- leading\nSELECT * FROM \"users\" WHERE id = ?",
+            "/* leading */ SELECT * FROM \"users\" WHERE id = ?",
+            "SELECT /* ? */ * FROM -- ?\n \"users\" WHERE id = ? -- trailing ?",
+            "SELECT * FROM \"users\" WHERE id = ? /* trailing ? */",
+        ] {
+            let p = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(
+                (p.verb, p.table.as_str(), p.params),
+                ("Select", "users", 1),
+                "{text}"
+            );
         }
     }
 }

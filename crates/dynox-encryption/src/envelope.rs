@@ -2,10 +2,12 @@
 //!
 //! `"ENC:"` + standard base64 of: a version byte, a big-endian `u16` length of the encrypted data
 //! key, the encrypted data key, the 12-byte nonce, then the ciphertext with its 16-byte tag.
-//! Version 1 is pydynox's (no associated data; the KMS context is exactly the user's pairs).
-//! Version 2, dynox's default, binds table, attribute and (by choice) the item's key both into
-//! the KMS encryption context and into the AES-GCM associated data, so a value copied to another
-//! attribute, item or table does not decrypt.
+//! Version 1 is pydynox's and binds nothing: no associated data, and the KMS context is exactly
+//! the user's pairs, so a value copied to another attribute, item or table with the same key and
+//! pairs decrypts there. Version 2, dynox's default, binds table and attribute into the KMS
+//! encryption context, and table, attribute, the item's primary key (unless the field allows
+//! copies between items) and the user's pairs into the AES-GCM associated data, so a copy
+//! elsewhere does not decrypt.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use base64::Engine as _;

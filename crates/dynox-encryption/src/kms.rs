@@ -41,28 +41,109 @@ pub trait EncryptedField: Send + Sync + 'static {
     const ATTRIBUTE: &'static str;
     /// User context pairs, added to the encryption context.
     const CONTEXT: &'static [(&'static str, &'static str)];
-    /// Whether the item's key is bound too (version 2 only).
+    /// Whether a version 2 value is bound to the item's primary key, so that a copy in another
+    /// item does not decrypt. The derive sets it for every version 2 field unless the field says
+    /// `allow_copy_between_items`; version 1 binds nothing, whatever this says.
     const BIND_ITEM_KEY: bool;
     /// Compress text values before encrypting them (compress, then encrypt).
     const COMPRESSION: Option<crate::compress::Compression> = None;
 }
 
+/// A boxed error, for the detail behind an [`EncryptionError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Why encryption or decryption failed.
 #[derive(Debug)]
 pub enum EncryptionError {
-    /// The stored value is not a readable encrypted value, or does not decrypt.
+    /// The stored value is not an authentic value of this field of this item: a byte of it was
+    /// changed (version, lengths, data key, nonce, ciphertext or tag), it was copied from another
+    /// item, attribute or table, or it was sealed under another context. One error for every
+    /// part, so a reader never learns which check caught it; `source()` says, for debugging.
+    Integrity {
+        /// The field, as `table.attribute`.
+        field: String,
+        /// What detected it: the envelope's check or KMS's answer.
+        source: BoxError,
+    },
+    /// The value could not be sealed (writing only).
     Envelope(EnvelopeError),
-    /// KMS refused or failed.
-    Kms(String),
-    /// The field's mode forbids this.
+    /// KMS refused or failed for a reason that is not the value's: access, throttling, network,
+    /// a disabled or missing key. The SDK's error is the `source()`.
+    Kms {
+        /// The KMS operation.
+        operation: &'static str,
+        /// The service's code and message, or the failure's description, on one line.
+        message: String,
+        /// The SDK's error.
+        source: BoxError,
+    },
+    /// The field's mode forbids this, or its declaration cannot be met.
     Refused(String),
+}
+
+impl EncryptionError {
+    /// Whether the stored value failed its integrity check (tampered, moved, wrong context).
+    pub fn is_integrity(&self) -> bool {
+        matches!(self, EncryptionError::Integrity { .. })
+    }
+
+    fn integrity<F: EncryptedField>(source: impl Into<BoxError>) -> EncryptionError {
+        EncryptionError::Integrity {
+            field: format!("{}.{}", F::TABLE, F::ATTRIBUTE),
+            source: source.into(),
+        }
+    }
+
+    fn kms<E, R>(operation: &'static str, e: aws_sdk_kms::error::SdkError<E, R>) -> EncryptionError
+    where
+        E: std::error::Error + aws_sdk_kms::error::ProvideErrorMetadata + Send + Sync + 'static,
+        R: fmt::Debug + Send + Sync + 'static,
+    {
+        EncryptionError::Kms {
+            operation,
+            message: one_line(&e),
+            source: Box::new(e),
+        }
+    }
+}
+
+/// The code and message of a KMS error (or what kind of failure it was) on one line: never the
+/// SDK's debug dump, which stays in `source()`.
+fn one_line<E, R>(e: &aws_sdk_kms::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_kms::error::ProvideErrorMetadata,
+{
+    use aws_sdk_kms::error::SdkError;
+    let text = match e {
+        SdkError::ServiceError(s) => {
+            let err = s.err();
+            match (err.code(), err.message()) {
+                (Some(c), Some(m)) => format!("{c}: {m}"),
+                (Some(c), None) => c.to_owned(),
+                _ => "the service returned an error without a code".to_owned(),
+            }
+        }
+        SdkError::TimeoutError(_) => "the request timed out".to_owned(),
+        SdkError::DispatchFailure(_) => "the request could not be sent".to_owned(),
+        SdkError::ResponseError(_) => "the response could not be read".to_owned(),
+        SdkError::ConstructionFailure(_) => "the request could not be built".to_owned(),
+        _ => "the request failed".to_owned(),
+    };
+    text.lines().next().unwrap_or_default().to_owned()
 }
 
 impl fmt::Display for EncryptionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            EncryptionError::Integrity { field, .. } => write!(
+                f,
+                "{field}: the stored value failed its integrity check (tampered with, or copied \
+                 from another item, attribute or table)"
+            ),
             EncryptionError::Envelope(e) => write!(f, "{e}"),
-            EncryptionError::Kms(e) => write!(f, "KMS: {e}"),
+            EncryptionError::Kms {
+                operation, message, ..
+            } => write!(f, "KMS {operation}: {message}"),
             EncryptionError::Refused(e) => f.write_str(e),
         }
     }
@@ -71,8 +152,11 @@ impl fmt::Display for EncryptionError {
 impl std::error::Error for EncryptionError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            EncryptionError::Integrity { source, .. } | EncryptionError::Kms { source, .. } => {
+                Some(source.as_ref())
+            }
             EncryptionError::Envelope(e) => Some(e),
-            _ => None,
+            EncryptionError::Refused(_) => None,
         }
     }
 }
@@ -176,11 +260,21 @@ const fn bound_context<F: EncryptedField>() -> &'static [(&'static str, &'static
     }
 }
 
-fn binding<F: EncryptedField>(item_key: Option<&str>) -> Binding {
-    Binding {
+/// What a value of `F` is bound to. A field that binds the item's key needs it: sealing such a
+/// value without one would silently make it portable between items.
+fn binding<F: EncryptedField>(item_key: Option<&str>) -> Result<Binding, EncryptionError> {
+    let bound = F::BIND_ITEM_KEY && F::VERSION == V2;
+    if bound && item_key.is_none() {
+        return Err(EncryptionError::Refused(format!(
+            "{}.{} binds the item's key, and none was given",
+            F::TABLE,
+            F::ATTRIBUTE
+        )));
+    }
+    Ok(Binding {
         table: F::TABLE.to_owned(),
         attribute: F::ATTRIBUTE.to_owned(),
-        item_key: if F::BIND_ITEM_KEY && F::VERSION == V2 {
+        item_key: if bound {
             item_key.map(str::to_owned)
         } else {
             None
@@ -189,7 +283,24 @@ fn binding<F: EncryptedField>(item_key: Option<&str>) -> Binding {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
-    }
+    })
+}
+
+/// Whether KMS refused a Decrypt because of the encrypted data key it was given. KMS
+/// authenticates that key with its context, so a changed byte, another context or a key sealed
+/// under another KMS key is `InvalidCiphertextException` or `IncorrectKeyException`; a blob that
+/// names a KMS key which does not exist is an `AccessDeniedException` ("The ciphertext refers to
+/// a customer master key that does not exist...", or no message at all from moto). A denial by
+/// IAM or a key policy always names the caller ("User: ... is not authorized to perform"), and
+/// stays a KMS error.
+fn blames_the_value(e: &aws_sdk_kms::operation::decrypt::DecryptError) -> bool {
+    use aws_sdk_kms::error::ProvideErrorMetadata as _;
+    e.is_invalid_ciphertext_exception()
+        || e.is_incorrect_key_exception()
+        || (e.code() == Some("AccessDeniedException")
+            && !e
+                .message()
+                .is_some_and(|m| m.contains("is not authorized to perform")))
 }
 
 impl Encryptor {
@@ -252,7 +363,7 @@ impl Encryptor {
                 F::ATTRIBUTE
             )));
         }
-        let b = binding::<F>(item_key);
+        let b = binding::<F>(item_key)?;
         let ctx = b.kms_context(F::VERSION);
         let cache_key = context_key(F::KEY, &ctx);
         if let Some(limits) = self.limits {
@@ -282,17 +393,20 @@ impl Encryptor {
             .set_encryption_context(Some(ctx.clone().into_iter().collect()))
             .send()
             .await
-            .map_err(|e| {
-                EncryptionError::Kms(aws_sdk_kms::error::DisplayErrorContext(e).to_string())
-            })?;
+            .map_err(|e| EncryptionError::kms("GenerateDataKey", e))?;
+        let incomplete = |what: &str| EncryptionError::Kms {
+            operation: "GenerateDataKey",
+            message: format!("the answer has no {what}"),
+            source: format!("GenerateDataKey answered without {what}").into(),
+        };
         let plain = Zeroizing::new(
             out.plaintext
-                .ok_or_else(|| EncryptionError::Kms("GenerateDataKey returned no key".into()))?
+                .ok_or_else(|| incomplete("Plaintext"))?
                 .into_inner(),
         );
         let encrypted = out
             .ciphertext_blob
-            .ok_or_else(|| EncryptionError::Kms("GenerateDataKey returned no ciphertext".into()))?
+            .ok_or_else(|| incomplete("CiphertextBlob"))?
             .into_inner();
         let env = envelope::seal(F::VERSION, &plain, &encrypted, &b, plaintext)?;
         if self.limits.is_some() {
@@ -323,19 +437,18 @@ impl Encryptor {
             [F::TABLE, ".", F::ATTRIBUTE],
             context: [bound_context::<F>(), F::CONTEXT]
         );
-        let env = Envelope::parse(stored)?;
+        let b = binding::<F>(item_key)?;
+        // Every failure caused by the stored bytes is the one integrity error.
+        let env = Envelope::parse(stored).map_err(EncryptionError::integrity::<F>)?;
         // A version 1 value binds nothing, so a field declared version 2 refuses it: otherwise
         // such a value could be moved into any field under the same key and context.
         if env.version != F::VERSION {
-            return Err(EncryptionError::Refused(format!(
-                "{}.{} holds format version {}, declared {}",
-                F::TABLE,
-                F::ATTRIBUTE,
+            return Err(EncryptionError::integrity::<F>(format!(
+                "the value is in format version {}, the field declares {}",
                 env.version,
                 F::VERSION
             )));
         }
-        let b = binding::<F>(item_key);
         let ctx = b.kms_context(env.version);
         // Cached by the encrypted key *and* its context, so a value moved elsewhere still goes
         // through the context check.
@@ -345,7 +458,7 @@ impl Encryptor {
             if let Some((k, at)) = keys.get(&cache_key)
                 && at.elapsed() < limits.max_age
             {
-                return Ok(envelope::open(&env, k, &b)?);
+                return envelope::open(&env, k, &b).map_err(EncryptionError::integrity::<F>);
             }
         }
         self.metrics.decrypt.fetch_add(1, Ordering::Relaxed);
@@ -358,19 +471,22 @@ impl Encryptor {
             .send()
             .await
             .map_err(|e| {
-                let text = aws_sdk_kms::error::DisplayErrorContext(&e).to_string();
-                if text.contains("InvalidCiphertext") {
-                    EncryptionError::Envelope(EnvelopeError::Authentication)
+                if e.as_service_error().is_some_and(blames_the_value) {
+                    EncryptionError::integrity::<F>(e)
                 } else {
-                    EncryptionError::Kms(text)
+                    EncryptionError::kms("Decrypt", e)
                 }
             })?;
         let key = Zeroizing::new(
             out.plaintext
-                .ok_or_else(|| EncryptionError::Kms("Decrypt returned no key".into()))?
+                .ok_or_else(|| EncryptionError::Kms {
+                    operation: "Decrypt",
+                    message: "the answer has no Plaintext".into(),
+                    source: "Decrypt answered without Plaintext".into(),
+                })?
                 .into_inner(),
         );
-        let plain = envelope::open(&env, &key, &b)?;
+        let plain = envelope::open(&env, &key, &b).map_err(EncryptionError::integrity::<F>)?;
         if let Some(limits) = self.limits {
             let mut keys = self.decrypt_keys.lock().expect("cache lock");
             if keys.len() >= limits.max_decrypt_entries {

@@ -218,3 +218,170 @@ pub const ALL: &[&str] = &[
     kms::ENCRYPT,
     kms::DESCRIBE_KEY,
 ];
+
+/// How a resource type listed for an action in AWS's reference data is used by a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Always authorized on a resource of this type (the reference data marks it required).
+    Required,
+    /// Authorized on this type when the request names one; for an `index`, the index ARN then
+    /// stands in for the table's (a Query on an index is authorized on the index alone).
+    Optional,
+    /// Marked required, but the request names one ARN of any of these types (tagging takes the
+    /// ARN of a table or of a stream): one of them is authorized, not all.
+    OneOf,
+}
+
+/// What AWS's Service Authorization Reference says of one action dynox can emit: the resource
+/// types its requests are authorized on and which of the condition keys dynox uses they carry.
+///
+/// A test compares every entry with the vendored reference data, so this table is the data, not
+/// a reading of it.
+#[derive(Clone, Copy, Debug)]
+pub struct ActionSpec {
+    /// The action, e.g. `dynamodb:SearchVectors`.
+    pub action: &'static str,
+    /// Resource types by their reference-data names (`table`, `index`, `stream`, `key`, ...).
+    /// Empty: the action takes only `"*"`.
+    pub resources: &'static [(&'static str, Need)],
+    /// The keys of [`MODELLED_CONDITION_KEYS`] present in this action's request context.
+    pub condition_keys: &'static [&'static str],
+}
+
+/// The condition keys dynox's exports emit or the testing gateway supplies. Each is emitted or
+/// supplied only for actions whose [`ActionSpec::condition_keys`] list it: a condition on a key
+/// that a request never carries would deny that request.
+pub const MODELLED_CONDITION_KEYS: &[&str] = &[
+    "dynamodb:EnclosingOperation",
+    "dynamodb:LeadingKeys",
+    "dynamodb:ReturnConsumedCapacity",
+    "dynamodb:ReturnValues",
+    "dynamodb:Select",
+    "kms:EncryptionContext:${EncryptionContextKey}",
+    "kms:EncryptionContextKeys",
+    "kms:RequestAlias",
+];
+
+const fn spec(
+    action: &'static str,
+    resources: &'static [(&'static str, Need)],
+    condition_keys: &'static [&'static str],
+) -> ActionSpec {
+    ActionSpec {
+        action,
+        resources,
+        condition_keys,
+    }
+}
+
+/// The reference data of every action in [`ALL`].
+#[rustfmt::skip]
+pub const SPECS: &[ActionSpec] = &[
+    spec(dynamodb::GET_ITEM, &[("table", Need::Required)], &["dynamodb:EnclosingOperation", "dynamodb:LeadingKeys", "dynamodb:ReturnConsumedCapacity", "dynamodb:Select"]),
+    spec(dynamodb::PUT_ITEM, &[("table", Need::Required)], &["dynamodb:EnclosingOperation", "dynamodb:LeadingKeys", "dynamodb:ReturnConsumedCapacity", "dynamodb:ReturnValues"]),
+    spec(dynamodb::UPDATE_ITEM, &[("table", Need::Required)], &["dynamodb:EnclosingOperation", "dynamodb:LeadingKeys", "dynamodb:ReturnConsumedCapacity", "dynamodb:ReturnValues"]),
+    spec(dynamodb::DELETE_ITEM, &[("table", Need::Required)], &["dynamodb:EnclosingOperation", "dynamodb:LeadingKeys", "dynamodb:ReturnConsumedCapacity", "dynamodb:ReturnValues"]),
+    spec(dynamodb::CONDITION_CHECK_ITEM, &[("table", Need::Required)], &["dynamodb:LeadingKeys", "dynamodb:ReturnConsumedCapacity", "dynamodb:ReturnValues"]),
+    spec(dynamodb::BATCH_GET_ITEM, &[("table", Need::Required)], &["dynamodb:LeadingKeys", "dynamodb:ReturnConsumedCapacity", "dynamodb:Select"]),
+    spec(dynamodb::BATCH_WRITE_ITEM, &[("table", Need::Required)], &["dynamodb:LeadingKeys", "dynamodb:ReturnConsumedCapacity"]),
+    spec(dynamodb::QUERY, &[("index", Need::Optional), ("table", Need::Required)], &["dynamodb:LeadingKeys", "dynamodb:ReturnConsumedCapacity", "dynamodb:ReturnValues", "dynamodb:Select"]),
+    spec(dynamodb::SCAN, &[("index", Need::Optional), ("table", Need::Required)], &["dynamodb:ReturnConsumedCapacity", "dynamodb:ReturnValues", "dynamodb:Select"]),
+    spec(dynamodb::PARTIQL_SELECT, &[("index", Need::Optional), ("table", Need::Required)], &["dynamodb:EnclosingOperation", "dynamodb:LeadingKeys", "dynamodb:Select"]),
+    spec(dynamodb::PARTIQL_INSERT, &[("table", Need::Required)], &["dynamodb:EnclosingOperation", "dynamodb:LeadingKeys"]),
+    spec(dynamodb::PARTIQL_UPDATE, &[("table", Need::Required)], &["dynamodb:EnclosingOperation", "dynamodb:LeadingKeys", "dynamodb:ReturnValues"]),
+    spec(dynamodb::PARTIQL_DELETE, &[("table", Need::Required)], &["dynamodb:EnclosingOperation", "dynamodb:LeadingKeys", "dynamodb:ReturnValues"]),
+    spec(dynamodb::CREATE_TABLE, &[("table", Need::Required)], &[]),
+    spec(dynamodb::DESCRIBE_TABLE, &[("table", Need::Required)], &[]),
+    spec(dynamodb::UPDATE_TABLE, &[("table", Need::Required)], &[]),
+    spec(dynamodb::DELETE_TABLE, &[("table", Need::Required)], &[]),
+    spec(dynamodb::LIST_TABLES, &[], &[]),
+    spec(dynamodb::DESCRIBE_TIME_TO_LIVE, &[("table", Need::Required)], &[]),
+    spec(dynamodb::UPDATE_TIME_TO_LIVE, &[("table", Need::Required)], &[]),
+    spec(dynamodb::TAG_RESOURCE, &[("stream", Need::OneOf), ("table", Need::OneOf)], &[]),
+    spec(dynamodb::UNTAG_RESOURCE, &[("stream", Need::OneOf), ("table", Need::OneOf)], &[]),
+    spec(dynamodb::LIST_TAGS_OF_RESOURCE, &[("stream", Need::OneOf), ("table", Need::OneOf)], &[]),
+    spec(dynamodb::DESCRIBE_LIMITS, &[], &[]),
+    spec(dynamodb::DESCRIBE_ENDPOINTS, &[], &[]),
+    spec(dynamodb::LIST_STREAMS, &[], &[]),
+    spec(dynamodb::DESCRIBE_STREAM, &[("stream", Need::Required)], &[]),
+    spec(dynamodb::GET_RECORDS, &[("stream", Need::Required)], &[]),
+    spec(dynamodb::GET_SHARD_ITERATOR, &[("stream", Need::Required)], &[]),
+    spec(dynamodb::SEARCH_VECTORS, &[("index", Need::Required), ("table", Need::Required)], &[]),
+    spec(dynamodb::CREATE_BACKUP, &[("table", Need::Required)], &[]),
+    spec(dynamodb::DESCRIBE_BACKUP, &[("backup", Need::Required)], &[]),
+    spec(dynamodb::DELETE_BACKUP, &[("backup", Need::Required)], &[]),
+    spec(dynamodb::LIST_BACKUPS, &[], &[]),
+    spec(dynamodb::RESTORE_TABLE_FROM_BACKUP, &[("backup", Need::Required), ("table", Need::Required)], &[]),
+    spec(dynamodb::DESCRIBE_CONTINUOUS_BACKUPS, &[("table", Need::Required)], &[]),
+    spec(dynamodb::UPDATE_CONTINUOUS_BACKUPS, &[("table", Need::Required)], &[]),
+    spec(dynamodb::RESTORE_TABLE_TO_POINT_IN_TIME, &[("table", Need::Required)], &[]),
+    spec(dynamodb::EXPORT_TABLE_TO_POINT_IN_TIME, &[("table", Need::Required)], &[]),
+    spec(dynamodb::DESCRIBE_EXPORT, &[("export", Need::Required)], &[]),
+    spec(dynamodb::LIST_EXPORTS, &[("table", Need::Optional)], &[]),
+    spec(dynamodb::IMPORT_TABLE, &[("table", Need::Required)], &[]),
+    spec(dynamodb::DESCRIBE_IMPORT, &[("import", Need::Required)], &[]),
+    spec(dynamodb::LIST_IMPORTS, &[("table", Need::Optional)], &[]),
+    spec(dynamodb::DESCRIBE_CONTRIBUTOR_INSIGHTS, &[("index", Need::Optional), ("table", Need::Required)], &[]),
+    spec(dynamodb::UPDATE_CONTRIBUTOR_INSIGHTS, &[("index", Need::Optional), ("table", Need::Required)], &[]),
+    spec(dynamodb::LIST_CONTRIBUTOR_INSIGHTS, &[], &[]),
+    spec(dynamodb::DESCRIBE_KINESIS_STREAMING_DESTINATION, &[("table", Need::Required)], &[]),
+    spec(dynamodb::ENABLE_KINESIS_STREAMING_DESTINATION, &[("table", Need::Required)], &[]),
+    spec(dynamodb::DISABLE_KINESIS_STREAMING_DESTINATION, &[("table", Need::Required)], &[]),
+    spec(dynamodb::UPDATE_KINESIS_STREAMING_DESTINATION, &[("table", Need::Required)], &[]),
+    spec(dynamodb::GET_RESOURCE_POLICY, &[("stream", Need::OneOf), ("table", Need::OneOf)], &[]),
+    spec(dynamodb::PUT_RESOURCE_POLICY, &[("stream", Need::OneOf), ("table", Need::OneOf)], &[]),
+    spec(dynamodb::DELETE_RESOURCE_POLICY, &[("stream", Need::OneOf), ("table", Need::OneOf)], &[]),
+    spec(dynamodb::DESCRIBE_GLOBAL_TABLE, &[("global-table", Need::Required)], &[]),
+    spec(dynamodb::DESCRIBE_GLOBAL_TABLE_SETTINGS, &[("global-table", Need::Required)], &[]),
+    spec(dynamodb::LIST_GLOBAL_TABLES, &[], &[]),
+    spec(dynamodb::CREATE_GLOBAL_TABLE, &[("global-table", Need::Required), ("table", Need::Required)], &[]),
+    spec(dynamodb::UPDATE_GLOBAL_TABLE, &[("global-table", Need::Required), ("table", Need::Required)], &[]),
+    spec(dynamodb::UPDATE_GLOBAL_TABLE_SETTINGS, &[("global-table", Need::Required), ("table", Need::Required)], &[]),
+    spec(dynamodb::DESCRIBE_TABLE_REPLICA_AUTO_SCALING, &[("table", Need::Required)], &[]),
+    spec(dynamodb::UPDATE_TABLE_REPLICA_AUTO_SCALING, &[("table", Need::Required)], &[]),
+    spec(kms::GENERATE_DATA_KEY, &[("key", Need::Required)], &["kms:EncryptionContext:${EncryptionContextKey}", "kms:EncryptionContextKeys", "kms:RequestAlias"]),
+    spec(kms::DECRYPT, &[("key", Need::Required)], &["kms:EncryptionContext:${EncryptionContextKey}", "kms:EncryptionContextKeys", "kms:RequestAlias"]),
+    spec(kms::ENCRYPT, &[("key", Need::Required)], &["kms:EncryptionContext:${EncryptionContextKey}", "kms:EncryptionContextKeys", "kms:RequestAlias"]),
+    spec(kms::DESCRIBE_KEY, &[("key", Need::Required)], &["kms:RequestAlias"]),
+];
+
+/// The reference data of `action`, if dynox can emit it.
+pub fn spec_of(action: &str) -> Option<&'static ActionSpec> {
+    SPECS.iter().find(|s| s.action == action)
+}
+
+/// Whether requests for `action` carry condition key `key`. A templated key of the reference
+/// data matches its instances: `kms:EncryptionContext:dynox:table` is a
+/// `kms:EncryptionContext:${EncryptionContextKey}`.
+pub fn carries_condition_key(action: &str, key: &str) -> bool {
+    spec_of(action).is_some_and(|s| {
+        s.condition_keys.iter().any(|k| match k.split_once("${") {
+            Some((prefix, _)) => key.len() > prefix.len() && key.starts_with(prefix),
+            None => *k == key,
+        })
+    })
+}
+
+/// Which resources a request for `action` that names a secondary index is authorized on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexAuthorization {
+    /// The action takes no index: only the table.
+    TableOnly,
+    /// The index ARN instead of the table's (Query, Scan, PartiQL SELECT on an index).
+    IndexInstead,
+    /// Both the table ARN and the index ARN (SearchVectors: the reference data lists both as
+    /// required).
+    TableAndIndex,
+}
+
+/// How `action` is authorized when its request names an index, from its reference data.
+pub fn index_authorization(action: &str) -> IndexAuthorization {
+    let need = spec_of(action)
+        .and_then(|s| s.resources.iter().find(|(t, _)| *t == "index"))
+        .map(|(_, n)| *n);
+    match need {
+        None => IndexAuthorization::TableOnly,
+        Some(Need::Optional) => IndexAuthorization::IndexInstead,
+        Some(Need::Required | Need::OneOf) => IndexAuthorization::TableAndIndex,
+    }
+}

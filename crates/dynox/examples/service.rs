@@ -28,7 +28,7 @@ struct Customer {
     preferences: HashMap<String, String>,
     avatar: Option<Vec<u8>>,
     /// Encrypted with KMS, bound to this item: a copy elsewhere does not decrypt.
-    #[dynox(encrypted(key = "alias/dynox-demo", context(app = "shop"), bind_item_key))]
+    #[dynox(encrypted(key = "alias/dynox-demo", context(app = "shop")))]
     phone: Secret<String>,
     /// Compressed (zstd), then encrypted with KMS.
     #[dynox(encrypted(key = "alias/dynox-demo", compress = "zstd"))]

@@ -27,6 +27,7 @@ struct Inner {
     stack: Stack,
     encryptor: Option<Arc<dynox_encryption::kms::Encryptor>>,
     mapping: Arc<Mapping>,
+    cursor_keys: Option<Arc<crate::query::CursorKeys>>,
 }
 
 impl fmt::Debug for Client {
@@ -52,6 +53,7 @@ impl Client {
                 stack: Stack::new(Dispatch),
                 encryptor: None,
                 mapping: Arc::new(Mapping::default()),
+                cursor_keys: None,
             }),
         }
     }
@@ -66,6 +68,7 @@ impl Client {
                 stack: self.inner.stack.clone(),
                 encryptor: Some(encryptor),
                 mapping: self.inner.mapping.clone(),
+                cursor_keys: self.inner.cursor_keys.clone(),
             }),
         }
     }
@@ -91,8 +94,27 @@ impl Client {
                 stack,
                 encryptor: self.inner.encryptor.clone(),
                 mapping,
+                cursor_keys: self.inner.cursor_keys.clone(),
             }),
         }
+    }
+
+    pub(crate) fn with_cursor_keys_arc(&self, keys: Arc<crate::query::CursorKeys>) -> Client {
+        Client {
+            inner: Arc::new(Inner {
+                sdk: self.inner.sdk.clone(),
+                base: self.inner.base.clone(),
+                stack: self.inner.stack.clone(),
+                encryptor: self.inner.encryptor.clone(),
+                mapping: self.inner.mapping.clone(),
+                cursor_keys: Some(keys),
+            }),
+        }
+    }
+
+    /// The keys that sign cursor tokens, if [`Client::with_cursor_keys`] set them.
+    pub fn cursor_keys(&self) -> Option<&crate::query::CursorKeys> {
+        self.inner.cursor_keys.as_deref()
     }
 
     /// The table-name mapping in use (the identity unless [`Client::with_mapping`] set one).

@@ -107,6 +107,13 @@ pub enum Error {
         /// The SDK error.
         source: BoxError,
     },
+    /// A cursor token was refused before sending: damaged, of another format, a signed token
+    /// whose signature does not verify with the client's keys, or one made by another query or
+    /// scan. Also [`is_validation`](Error::is_validation).
+    InvalidCursor {
+        /// Why.
+        message: String,
+    },
     /// The request is invalid: refused by dynox before sending, or by the service.
     Validation {
         /// What is wrong.
@@ -211,9 +218,13 @@ impl Error {
     pub fn is_access_denied(&self) -> bool {
         matches!(self, Error::AccessDenied { .. })
     }
-    /// The request was invalid.
+    /// The request was invalid (a refused cursor token included).
     pub fn is_validation(&self) -> bool {
-        matches!(self, Error::Validation { .. })
+        matches!(self, Error::Validation { .. } | Error::InvalidCursor { .. })
+    }
+    /// A cursor token was refused: damaged, forged, or made by another read.
+    pub fn is_invalid_cursor(&self) -> bool {
+        matches!(self, Error::InvalidCursor { .. })
     }
     /// The write happened but its returned item did not decode.
     pub fn is_written_but_undecodable(&self) -> bool {
@@ -222,6 +233,19 @@ impl Error {
     /// Encryption or decryption failed.
     pub fn is_encryption(&self) -> bool {
         matches!(self, Error::Encryption { .. })
+    }
+    /// An encrypted value failed its integrity check: tampered with, or copied from another
+    /// item, attribute or table (an [`Error::Encryption`] whose source says so).
+    pub fn is_integrity(&self) -> bool {
+        match self {
+            Error::Encryption {
+                source: Some(source),
+                ..
+            } => source
+                .downcast_ref::<dynox_encryption::kms::EncryptionError>()
+                .is_some_and(|e| e.is_integrity()),
+            _ => false,
+        }
     }
     /// The credentials were refused.
     pub fn is_authentication(&self) -> bool {
@@ -339,6 +363,7 @@ impl fmt::Display for Error {
                 _ => write!(f, "access denied: {message}"),
             },
             Error::Validation { message, .. } => write!(f, "invalid request: {message}"),
+            Error::InvalidCursor { message } => f.write_str(message),
             Error::Conversion {
                 model,
                 field,
@@ -381,6 +406,7 @@ impl std::error::Error for Error {
             Error::Conversion { source, .. } => Some(source),
             Error::WrittenButUndecodable { source, .. } => Some(source.as_ref()),
             Error::Timeout { .. }
+            | Error::InvalidCursor { .. }
             | Error::BatchGetIncomplete { .. }
             | Error::VersionConflict { .. } => None,
             Error::BatchWriteIncomplete { cause, .. } => cause.as_deref().map(|c| c as _),

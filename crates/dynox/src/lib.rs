@@ -27,6 +27,7 @@ pub mod attr;
 pub mod batch;
 pub mod capacity;
 mod client;
+mod cursor;
 /// Field encryption (re-exported from `dynox-encryption`): declarations, modes, the encryptor.
 pub mod encryption {
     pub use dynox_encryption::compress::Compression;

@@ -19,39 +19,9 @@ use dynox_iam::{ResourceRef, actions::dynamodb, mark};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use std::marker::PhantomData;
 
-/// The verb of a statement, which decides its IAM action.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verb {
-    /// `SELECT` (`dynamodb:PartiQLSelect`).
-    Select,
-    /// `INSERT` (`dynamodb:PartiQLInsert`).
-    Insert,
-    /// `UPDATE` (`dynamodb:PartiQLUpdate`).
-    Update,
-    /// `DELETE` (`dynamodb:PartiQLDelete`).
-    Delete,
-}
-
-impl Verb {
-    /// The IAM action of this verb.
-    pub const fn action(self) -> &'static str {
-        match self {
-            Verb::Select => dynamodb::PARTIQL_SELECT,
-            Verb::Insert => dynamodb::PARTIQL_INSERT,
-            Verb::Update => dynamodb::PARTIQL_UPDATE,
-            Verb::Delete => dynamodb::PARTIQL_DELETE,
-        }
-    }
-
-    fn keyword(self) -> &'static str {
-        match self {
-            Verb::Select => "SELECT",
-            Verb::Insert => "INSERT",
-            Verb::Update => "UPDATE",
-            Verb::Delete => "DELETE",
-        }
-    }
-}
+/// The verb of a statement, which decides its IAM action (`SELECT` is `dynamodb:PartiQLSelect`,
+/// ...).
+pub use dynox_iam::statement::Verb;
 
 /// A statement whose verb and table are known at compile time. Made by
 /// [`partiql!`](crate::partiql!). A hand-written one is trusted for its table and index (the
@@ -102,18 +72,19 @@ impl<S: Statement> Marked for S {
     }
 
     fn check(text: &str, params: usize) -> Result<()> {
-        let first: String = text
-            .trim_start()
-            .chars()
-            .take_while(|c| c.is_ascii_alphabetic())
-            .collect();
-        let first = first.as_str();
-        let verb_ok = first.eq_ignore_ascii_case(S::VERB.keyword())
-            || (S::VERB == Verb::Select && first.eq_ignore_ascii_case("EXISTS"));
-        if !verb_ok {
+        // The reader `partiql!` used at compile time: the text must still say what the
+        // markers declared, or the exported policy would grant the wrong thing.
+        let found = dynox_iam::statement::read(text)
+            .map_err(|e| Error::validation(format!("the statement cannot be read: {e}")))?;
+        if found.verb != S::VERB || found.table != S::TABLE || found.index.as_deref() != S::INDEX {
             return Err(Error::validation(format!(
-                "the statement declares {:?} but its text starts with `{first}`",
-                S::VERB
+                "the statement declares {:?} on {}{} but its text is {:?} on {}{}",
+                S::VERB,
+                S::TABLE,
+                S::INDEX.map(|i| format!(".{i}")).unwrap_or_default(),
+                found.verb,
+                found.table,
+                found.index.map(|i| format!(".{i}")).unwrap_or_default(),
             )));
         }
         if params != S::PARAMETERS {

@@ -13,11 +13,11 @@ use crate::{AttributeValue, Client, Item};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::types::{ConsumedCapacity, Select};
-use base64::Engine as _;
 use dynox_iam::{actions::dynamodb, mark};
 use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
 use std::future::Future;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug)]
 enum SortOp {
@@ -107,87 +107,7 @@ impl<T> SortCondition<T> {
     }
 }
 
-/// Where a query or scan stopped: hand it to a client as an opaque string, resume from it later.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Cursor(Item);
-
-const CURSOR_PREFIX: &str = "v1.";
-
-impl Cursor {
-    /// The key of the last item read (DynamoDB's `LastEvaluatedKey`).
-    pub fn key(&self) -> &Item {
-        &self.0
-    }
-
-    /// A cursor from a raw `LastEvaluatedKey`.
-    pub fn from_key(key: Item) -> Cursor {
-        Cursor(key)
-    }
-
-    /// The cursor as an opaque, URL-safe string.
-    pub fn to_token(&self) -> String {
-        let mut map = serde_json::Map::new();
-        let mut names: Vec<&String> = self.0.keys().collect();
-        names.sort();
-        for name in names {
-            let (t, v) = match &self.0[name] {
-                AttributeValue::S(s) => ("S", s.clone()),
-                AttributeValue::N(n) => ("N", n.clone()),
-                AttributeValue::B(b) => (
-                    "B",
-                    base64::engine::general_purpose::STANDARD.encode(b.as_ref()),
-                ),
-                // Keys are scalars; anything else cannot come from DynamoDB.
-                _ => continue,
-            };
-            map.insert(name.clone(), serde_json::json!({ t: v }));
-        }
-        let json = serde_json::Value::Object(map).to_string();
-        format!(
-            "{CURSOR_PREFIX}{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
-        )
-    }
-
-    /// Reads a cursor made by [`to_token`](Cursor::to_token). A damaged or foreign string is a
-    /// validation error, never a panic.
-    pub fn from_token(token: &str) -> Result<Cursor> {
-        let bad = |why: &str| Error::validation(format!("not a dynox cursor: {why}"));
-        let body = token
-            .strip_prefix(CURSOR_PREFIX)
-            .ok_or_else(|| bad("unknown format"))?;
-        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(body)
-            .map_err(|_| bad("not base64"))?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&json).map_err(|_| bad("not JSON"))?;
-        let map = value.as_object().ok_or_else(|| bad("not a key"))?;
-        if map.is_empty() || map.len() > 4 + 4 + 2 {
-            return Err(bad("wrong number of key attributes"));
-        }
-        let mut key = Item::new();
-        for (name, v) in map {
-            let obj = v
-                .as_object()
-                .filter(|o| o.len() == 1)
-                .ok_or_else(|| bad("attribute"))?;
-            let (t, text) = obj.iter().next().expect("one entry");
-            let text = text.as_str().ok_or_else(|| bad("attribute"))?;
-            let av = match t.as_str() {
-                "S" => AttributeValue::S(text.to_owned()),
-                "N" => AttributeValue::N(text.to_owned()),
-                "B" => AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(
-                    base64::engine::general_purpose::STANDARD
-                        .decode(text)
-                        .map_err(|_| bad("binary key"))?,
-                )),
-                _ => return Err(bad("attribute type")),
-            };
-            key.insert(name.clone(), av);
-        }
-        Ok(Cursor(key))
-    }
-}
+pub use crate::cursor::{Cursor, CursorKeys};
 
 /// One page of results.
 #[derive(Debug)]
@@ -223,6 +143,8 @@ struct ReadOptions {
     consistent: bool,
     all_projected: bool,
     start: Option<Cursor>,
+    /// A signed token to verify with the client's keys when the request is built.
+    signed_start: Option<String>,
     capacity: Option<Capacity>,
 }
 
@@ -240,7 +162,35 @@ fn cursor_names<Q: KeySchema>() -> Vec<&'static str> {
     names
 }
 
+/// What a signed cursor is bound to: the kind of read, the logical table and index, and the
+/// segment of a segmented scan.
+fn read_scope<Q: KeySchema>(kind: &str, segment: Option<(i32, i32)>) -> Arc<str> {
+    let mut scope = format!("{kind}:{}", <Q::Model as Model>::TABLE);
+    if let Some(index) = Q::INDEX {
+        scope.push('/');
+        scope.push_str(index);
+    }
+    if let Some((s, t)) = segment {
+        scope.push_str(&format!("#{s}/{t}"));
+    }
+    Arc::from(scope)
+}
+
 impl ReadOptions {
+    /// Turns a signed start token into the cursor it carries, if the client's keys verify it
+    /// for this read.
+    fn verify_signed_start(&mut self, client: &Client, scope: &str) -> Result<()> {
+        if let Some(token) = self.signed_start.take() {
+            let keys = client.cursor_keys().ok_or_else(|| Error::InvalidCursor {
+                message: "cursor refused: the client has no cursor keys to verify it \
+                          (with_cursor_keys)"
+                    .into(),
+            })?;
+            self.start = Some(keys.verify(&token, scope)?);
+        }
+        Ok(())
+    }
+
     fn check<Q: KeySchema>(&self) -> Result<()> {
         if self.consistent && Q::GLOBAL {
             return Err(Error::validation(format!(
@@ -263,7 +213,7 @@ impl ReadOptions {
         }
         if let Some(c) = &self.start {
             let names = cursor_names::<Q>();
-            if c.0.keys().any(|k| !names.contains(&k.as_str())) {
+            if c.key().keys().any(|k| !names.contains(&k.as_str())) {
                 return Err(Error::validation(
                     "this cursor belongs to another table, index or query",
                 ));
@@ -345,6 +295,17 @@ macro_rules! read_options {
         /// Resumes where an earlier page stopped.
         pub fn start_from(mut self, cursor: Cursor) -> Self {
             self.options.start = Some(cursor);
+            self.options.signed_start = None;
+            self
+        }
+
+        /// Resumes from a token of [`Client::sign_cursor`], made by a page of this same query
+        /// or scan. A token that does not verify with the client's keys (edited, forged,
+        /// unsigned, or made by another read) is refused before sending with
+        /// [`Error::InvalidCursor`].
+        pub fn start_from_signed(mut self, token: impl Into<String>) -> Self {
+            self.options.signed_start = Some(token.into());
+            self.options.start = None;
             self
         }
 
@@ -401,6 +362,8 @@ struct Pager<B> {
     remaining: Option<usize>,
     page_size: Option<i32>,
     key_names: Vec<&'static str>,
+    /// The read, for the cursors of its pages.
+    scope: Arc<str>,
     /// With a filter, DynamoDB's `Limit` counts items read, not returned: the total limit is
     /// then applied here, not sent.
     filtered: bool,
@@ -499,7 +462,7 @@ fn paginate<B: PagedRequest, T: FromItem + Send + 'static>(
             items,
             count: raw.count.max(0) as u64,
             scanned_count: raw.scanned_count.max(0) as u64,
-            cursor: cursor.map(Cursor),
+            cursor: cursor.map(|k| Cursor::with_scope(k, st.scope.clone())),
             consumed_capacity: raw.consumed,
         };
         Ok(Some((page, st)))
@@ -575,7 +538,7 @@ impl<Q: KeySchema> Query<Q> {
         self
     }
 
-    fn request(self, count: bool) -> Result<Pager<QueryFluentBuilder>> {
+    fn request(mut self, count: bool) -> Result<Pager<QueryFluentBuilder>> {
         mark!(
             dynamodb::QUERY,
             schema_resource::<Q>(),
@@ -583,6 +546,8 @@ impl<Q: KeySchema> Query<Q> {
             [<Q::Model as Model>::NAME],
             context: [table_tenant_key::<Q>()]
         );
+        let scope = read_scope::<Q>("query", None);
+        self.options.verify_signed_start(&self.client, &scope)?;
         self.options.check::<Q>()?;
         let mut p = Placeholders::new();
         let mut key = Vec::new();
@@ -629,10 +594,11 @@ impl<Q: KeySchema> Query<Q> {
         Ok(Pager {
             client: self.client,
             base,
-            next: self.options.start.map(|c| c.0),
+            next: self.options.start.map(Cursor::into_key),
             remaining: if count { None } else { self.options.limit },
             page_size: self.options.page_size,
             key_names: cursor_names::<Q>(),
+            scope,
             filtered: self.options.filter.is_some(),
             done: !count && self.options.limit == Some(0),
         })
@@ -691,7 +657,7 @@ impl<Q: KeySchema> Scan<Q> {
         self
     }
 
-    fn request(self, count: bool) -> Result<Pager<ScanFluentBuilder>> {
+    fn request(mut self, count: bool) -> Result<Pager<ScanFluentBuilder>> {
         mark!(
             dynamodb::SCAN,
             schema_resource::<Q>(),
@@ -699,6 +665,8 @@ impl<Q: KeySchema> Scan<Q> {
             [<Q::Model as Model>::NAME],
             context: [table_tenant_key::<Q>()]
         );
+        let scope = read_scope::<Q>("scan", self.segment);
+        self.options.verify_signed_start(&self.client, &scope)?;
         self.options.check::<Q>()?;
         if let Some((s, t)) = self.segment
             && (!(1..=1_000_000).contains(&t) || !(0..t).contains(&s))
@@ -740,10 +708,11 @@ impl<Q: KeySchema> Scan<Q> {
         Ok(Pager {
             client: self.client,
             base,
-            next: self.options.start.map(|c| c.0),
+            next: self.options.start.map(Cursor::into_key),
             remaining: if count { None } else { self.options.limit },
             page_size: self.options.page_size,
             key_names: cursor_names::<Q>(),
+            scope,
             filtered: self.options.filter.is_some(),
             done: !count && self.options.limit == Some(0),
         })
@@ -771,7 +740,10 @@ impl<Q: KeySchema> Scan<Q> {
             let e = Error::validation("a parallel scan has 1 to 1,000,000 segments");
             return stream::once(async { Err(e) }).boxed();
         }
-        if self.options.start.is_some() || self.segment.is_some() {
+        if self.options.start.is_some()
+            || self.options.signed_start.is_some()
+            || self.segment.is_some()
+        {
             let e = Error::validation("a parallel scan cannot start from a cursor or a segment");
             return stream::once(async { Err(e) }).boxed();
         }

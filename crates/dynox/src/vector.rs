@@ -294,6 +294,13 @@ impl<'c, V: VectorIndex> Search<'c, V> {
 
     /// Sends the search; results decode as `T` (a projection type, or [`crate::Item`]).
     pub async fn send_as<T: FromItem>(self) -> Result<SearchOutput<T>> {
+        // The reference data lists both the index and its table as required for SearchVectors.
+        mark!(
+            dynamodb::SEARCH_VECTORS,
+            ResourceRef::Table(<V::Model as Model>::TABLE),
+            "search",
+            <V::Model as Model>::NAME
+        );
         mark!(
             dynamodb::SEARCH_VECTORS,
             ResourceRef::Index {
