@@ -181,12 +181,17 @@ async fn a_failed_request_reports_exactly_what_was_not_written() {
     let dynox::Error::BatchWriteIncomplete {
         written,
         unwritten,
+        outcome_unknown,
         cause,
     } = &err
     else {
         panic!("expected an incomplete batch, got {err:?}");
     };
     assert!(cause.as_ref().unwrap().is_not_found());
+    assert!(
+        outcome_unknown.is_empty(),
+        "a missing table is a definite refusal"
+    );
     assert_eq!(written + unwritten.len(), 60);
     assert_eq!(
         unwritten
@@ -293,12 +298,14 @@ async fn a_streaming_writer_stops_pulling_after_a_failed_request() {
     let dynox::Error::BatchWriteIncomplete {
         written,
         unwritten,
+        outcome_unknown,
         cause,
     } = &err
     else {
         panic!("{err:?}");
     };
     assert_eq!(*written, 0);
+    assert!(outcome_unknown.is_empty());
     assert!(cause.as_ref().unwrap().is_not_found());
     let pulled = pulled.load(std::sync::atomic::Ordering::Relaxed);
     assert!(pulled < 10_000, "the stream was drained: {pulled}");

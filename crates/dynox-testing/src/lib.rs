@@ -21,6 +21,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod faults;
 pub mod iam;
 
 /// The environment variables that point the local backend at an external endpoint, in order.

@@ -4,6 +4,7 @@
 
 use crate::capacity::Capacity;
 use crate::error::{Error, Result};
+use crate::layers::classify;
 use crate::model::{Model, ModelKey};
 use crate::{AttributeValue, Client, Item};
 use aws_sdk_dynamodb::types::{
@@ -254,52 +255,77 @@ impl<'c> BatchGet<'c> {
         let capacity = self.capacity;
         let chunks: Vec<Vec<(&'static str, Item)>> =
             self.keys.chunks(MAX_GET_KEYS).map(<[_]>::to_vec).collect();
-        let results: Vec<Result<GetChunk>> = stream::iter(chunks)
+        let results: Vec<GetChunk> = stream::iter(chunks)
             .map(|chunk| get_chunk(client, chunk, consistent, capacity, retry))
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
+        // Every chunk's items are kept, whatever happened to the others; the error reports
+        // them all, with exactly the keys that were not read.
         let mut out = BatchGetOutput::default();
-        let mut incomplete: Option<HashMap<String, Vec<Item>>> = None;
-        let mut failure = None;
+        let mut unprocessed: HashMap<String, Vec<Item>> = HashMap::new();
+        let mut cause = None;
         for r in results {
-            match r {
-                Ok((items, consumed)) => {
-                    for (table, mut list) in items {
-                        out.items.entry(table).or_default().append(&mut list);
-                    }
-                    out.consumed_capacity.extend(consumed);
-                }
-                // Keep what other chunks found; the error reports it all.
-                Err(Error::BatchGetIncomplete { unprocessed, found }) => {
-                    let left = incomplete.get_or_insert_with(HashMap::new);
-                    for (table, mut keys) in unprocessed {
-                        left.entry(table).or_default().append(&mut keys);
-                    }
-                    for (table, mut list) in found {
-                        out.items.entry(table).or_default().append(&mut list);
-                    }
-                }
-                Err(e) => {
-                    failure.get_or_insert(e);
-                }
+            for (table, mut list) in r.items {
+                out.items.entry(table).or_default().append(&mut list);
+            }
+            out.consumed_capacity.extend(r.consumed);
+            for (table, mut keys) in r.unprocessed {
+                unprocessed.entry(table).or_default().append(&mut keys);
+            }
+            if cause.is_none() {
+                cause = r.cause;
             }
         }
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        match incomplete {
-            Some(unprocessed) => Err(Error::BatchGetIncomplete {
+        if unprocessed.is_empty() && cause.is_none() {
+            Ok(out)
+        } else {
+            Err(Error::BatchGetIncomplete {
                 unprocessed,
                 found: out.items,
-            }),
-            None => Ok(out),
+                cause: cause.map(Box::new),
+            })
         }
     }
 }
 
-/// What one chunk of a batch read found, per table, and what it consumed.
-type GetChunk = (HashMap<String, Vec<Item>>, Vec<ConsumedCapacity>);
+/// What one chunk of a batch read found, what it consumed, and what it could not read.
+#[derive(Default)]
+struct GetChunk {
+    items: HashMap<String, Vec<Item>>,
+    consumed: Vec<ConsumedCapacity>,
+    unprocessed: HashMap<String, Vec<Item>>,
+    cause: Option<Error>,
+}
+
+/// Whether a failed batch request is worth sending again: what the retry layer would retry
+/// (throttles, 5xx, lost answers), including a write whose answer was lost: batch writes are
+/// puts and deletes, which may be repeated.
+fn worth_repeating(e: &Error) -> Option<classify::Retry> {
+    let e = match e {
+        Error::OutcomeUnknown { source, .. } => source,
+        other => other,
+    };
+    match classify::failure(e).retry {
+        classify::Retry::Never => None,
+        kind => Some(kind),
+    }
+}
+
+/// Pauses before round `round` of a chunk, drawing a failed request's repeat from the
+/// client's retry budget. `false`: give up.
+async fn pause(client: &Client, retry: Retry, round: u32, failed: Option<classify::Retry>) -> bool {
+    if round >= retry.max_attempts {
+        return false;
+    }
+    if let Some(kind) = failed
+        && client.shared().budget.acquire(kind).is_none()
+    {
+        return false;
+    }
+    tokio::time::sleep(retry.delay(round)).await;
+    true
+}
 
 async fn get_chunk(
     client: &Client,
@@ -307,48 +333,68 @@ async fn get_chunk(
     consistent: &HashSet<&'static str>,
     capacity: Option<Capacity>,
     retry: Retry,
-) -> Result<GetChunk> {
+) -> GetChunk {
+    let mut out = GetChunk::default();
     let mut request: HashMap<String, KeysAndAttributes> = HashMap::new();
     let mut by_table: HashMap<&str, Vec<Item>> = HashMap::new();
     for (table, key) in chunk {
         by_table.entry(table).or_default().push(key);
     }
     for (table, keys) in by_table {
-        let ka = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
+        match KeysAndAttributes::builder()
+            .set_keys(Some(keys.clone()))
             .set_consistent_read(consistent.contains(table).then_some(true))
             .build()
-            .map_err(|e| Error::validation(e.to_string()))?;
-        request.insert(table.to_owned(), ka);
+        {
+            Ok(ka) => {
+                request.insert(table.to_owned(), ka);
+            }
+            Err(e) => {
+                out.unprocessed.insert(table.to_owned(), keys);
+                out.cause.get_or_insert(Error::validation(e.to_string()));
+            }
+        }
     }
-    let mut items: HashMap<String, Vec<Item>> = HashMap::new();
-    let mut consumed = Vec::new();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    let mut round = 0;
+    while !request.is_empty() {
+        round += 1;
         let req = client
             .sdk()
             .batch_get_item()
-            .set_request_items(Some(request))
+            .set_request_items(Some(request.clone()))
             .set_return_consumed_capacity(capacity.map(Capacity::to_sdk));
-        let out = client.send(req).await?;
-        for (table, mut list) in out.responses.unwrap_or_default() {
-            items.entry(table).or_default().append(&mut list);
+        let failed = match client.send(req).await {
+            Ok(answer) => {
+                out.cause = None;
+                for (table, mut list) in answer.responses.unwrap_or_default() {
+                    out.items.entry(table).or_default().append(&mut list);
+                }
+                out.consumed
+                    .extend(answer.consumed_capacity.unwrap_or_default());
+                request = answer.unprocessed_keys.unwrap_or_default();
+                request.retain(|_, ka| !ka.keys.is_empty());
+                None
+            }
+            // A failed request read nothing: all of it is left, like unprocessed keys.
+            Err(e) => match worth_repeating(&e) {
+                Some(kind) => {
+                    out.cause = Some(e);
+                    Some(kind)
+                }
+                None => {
+                    out.cause = Some(e);
+                    break;
+                }
+            },
+        };
+        if request.is_empty() || !pause(client, retry, round, failed).await {
+            break;
         }
-        consumed.extend(out.consumed_capacity.unwrap_or_default());
-        request = out.unprocessed_keys.unwrap_or_default();
-        request.retain(|_, ka| !ka.keys.is_empty());
-        if request.is_empty() {
-            return Ok((items, consumed));
-        }
-        if attempt >= retry.max_attempts {
-            return Err(Error::BatchGetIncomplete {
-                unprocessed: request.into_iter().map(|(t, ka)| (t, ka.keys)).collect(),
-                found: items,
-            });
-        }
-        tokio::time::sleep(retry.delay(attempt)).await;
     }
+    for (table, ka) in request {
+        out.unprocessed.entry(table).or_default().extend(ka.keys);
+    }
+    out
 }
 
 /// The items a batch read found, per table.
@@ -564,6 +610,7 @@ struct ChunkResult {
     written: usize,
     consumed: Vec<ConsumedCapacity>,
     unwritten: Vec<Write>,
+    unknown: Vec<Write>,
     cause: Option<Error>,
 }
 
@@ -572,92 +619,138 @@ impl ChunkResult {
         self.written += other.written;
         self.consumed.extend(other.consumed);
         self.unwritten.extend(other.unwritten);
+        self.unknown.extend(other.unknown);
         if self.cause.is_none() {
             self.cause = other.cause;
         }
     }
 }
 
+/// A write still to do, and whether a request that carried it may have applied it.
+struct Pending {
+    write: Write,
+    maybe_applied: bool,
+}
+
 async fn write_chunk(client: &Client, chunk: Vec<Write>, retry: Retry) -> ChunkResult {
     let total = chunk.len();
-    let mut pending = chunk;
+    let mut pending: Vec<Pending> = chunk
+        .into_iter()
+        .map(|write| Pending {
+            write,
+            maybe_applied: false,
+        })
+        .collect();
     let mut consumed = Vec::new();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    let mut cause = None;
+    let mut round = 0;
+    while !pending.is_empty() {
+        round += 1;
         let mut request: HashMap<String, Vec<WriteRequest>> = HashMap::new();
-        for w in &pending {
-            match w.to_sdk() {
-                Ok(r) => request.entry(w.table().to_owned()).or_default().push(r),
+        for p in &pending {
+            match p.write.to_sdk() {
+                Ok(r) => request
+                    .entry(p.write.table().to_owned())
+                    .or_default()
+                    .push(r),
                 Err(e) => {
-                    return ChunkResult {
-                        written: total - pending.len(),
-                        consumed,
-                        unwritten: pending,
-                        cause: Some(e),
-                    };
+                    cause = Some(e);
+                    break;
                 }
             }
+        }
+        if cause.is_some() {
+            break;
         }
         let req = client
             .sdk()
             .batch_write_item()
             .set_request_items(Some(request))
             .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total);
-        match client.send(req).await {
+        let failed = match client.send(req).await {
             Ok(out) => {
+                cause = None;
                 consumed.extend(out.consumed_capacity.unwrap_or_default());
-                // Map what came back unprocessed to the writes we sent, by table and key (keys
-                // are unique within a request), so that what is reported unwritten is exactly
-                // what the caller gave. An entry that matches nothing is kept as it came back.
-                let mut by_key: HashMap<Vec<u8>, Write> =
-                    pending.drain(..).map(|w| (w.fingerprint(), w)).collect();
-                let key_names: HashMap<String, Vec<String>> = by_key
-                    .values()
-                    .map(|w| (w.table.clone(), w.key.keys().cloned().collect()))
-                    .collect();
-                for (table, ws) in out.unprocessed_items.unwrap_or_default() {
-                    let names = key_names.get(&table).cloned().unwrap_or_default();
-                    for w in ws {
-                        let (key, item) = match (w.put_request, w.delete_request) {
-                            (Some(p), _) => {
-                                let key: Item = names
-                                    .iter()
-                                    .filter_map(|n| p.item.get(n).map(|v| (n.clone(), v.clone())))
-                                    .collect();
-                                (key, Some(p.item))
-                            }
-                            (None, Some(d)) => (d.key, None),
-                            (None, None) => continue,
-                        };
-                        let fp = fingerprint(&table, &key);
-                        pending.push(by_key.remove(&fp).unwrap_or(Write {
-                            table: table.clone(),
-                            key,
-                            item,
-                        }));
-                    }
-                }
+                pending = still_pending(pending, out.unprocessed_items.unwrap_or_default());
+                None
             }
             Err(e) => {
-                return ChunkResult {
-                    written: total - pending.len(),
-                    consumed,
-                    unwritten: pending,
-                    cause: Some(e),
-                };
+                // A request whose answer was lost may have written all of it.
+                let lost = e.is_outcome_unknown()
+                    || classify::failure(&e).reached == classify::Reached::Maybe;
+                if lost {
+                    for p in &mut pending {
+                        p.maybe_applied = true;
+                    }
+                }
+                let kind = worth_repeating(&e);
+                cause = Some(e);
+                match kind {
+                    Some(kind) => Some(kind),
+                    None => break,
+                }
             }
+        };
+        if pending.is_empty() || !pause(client, retry, round, failed).await {
+            break;
         }
-        if pending.is_empty() || attempt >= retry.max_attempts {
-            return ChunkResult {
-                written: total - pending.len(),
-                consumed,
-                unwritten: pending,
-                cause: None,
-            };
-        }
-        tokio::time::sleep(retry.delay(attempt)).await;
     }
+    let (unknown, unwritten): (Vec<Pending>, Vec<Pending>) =
+        pending.into_iter().partition(|p| p.maybe_applied);
+    ChunkResult {
+        written: total - unknown.len() - unwritten.len(),
+        consumed,
+        unwritten: unwritten.into_iter().map(|p| p.write).collect(),
+        unknown: unknown.into_iter().map(|p| p.write).collect(),
+        cause,
+    }
+}
+
+/// What is left after a successful request: the writes it returned unprocessed, matched to
+/// the ones sent by table and key (keys are unique within a request), so that what is reported
+/// is exactly what the caller gave. An entry that matches nothing is kept as it came back.
+fn still_pending(
+    sent: Vec<Pending>,
+    unprocessed: HashMap<String, Vec<WriteRequest>>,
+) -> Vec<Pending> {
+    if unprocessed.is_empty() {
+        return Vec::new();
+    }
+    let key_names: HashMap<String, Vec<String>> = sent
+        .iter()
+        .map(|p| (p.write.table.clone(), p.write.key.keys().cloned().collect()))
+        .collect();
+    let mut by_key: HashMap<Vec<u8>, Pending> = sent
+        .into_iter()
+        .map(|p| (p.write.fingerprint(), p))
+        .collect();
+    let mut left = Vec::new();
+    for (table, ws) in unprocessed {
+        let names = key_names.get(&table).cloned().unwrap_or_default();
+        for w in ws {
+            let (key, item) = match (w.put_request, w.delete_request) {
+                (Some(p), _) => {
+                    let key: Item = names
+                        .iter()
+                        .filter_map(|n| p.item.get(n).map(|v| (n.clone(), v.clone())))
+                        .collect();
+                    (key, Some(p.item))
+                }
+                (None, Some(d)) => (d.key, None),
+                (None, None) => continue,
+            };
+            let fp = fingerprint(&table, &key);
+            left.push(by_key.remove(&fp).unwrap_or(Pending {
+                write: Write {
+                    table: table.clone(),
+                    key,
+                    item,
+                },
+                maybe_applied: false,
+            }));
+        }
+    }
+    left
 }
 
 fn finish_writes(results: Vec<ChunkResult>) -> Result<BatchWriteOutput> {
@@ -665,7 +758,7 @@ fn finish_writes(results: Vec<ChunkResult>) -> Result<BatchWriteOutput> {
     for r in results {
         total.absorb(r);
     }
-    if total.unwritten.is_empty() && total.cause.is_none() {
+    if total.unwritten.is_empty() && total.unknown.is_empty() && total.cause.is_none() {
         Ok(BatchWriteOutput {
             written: total.written,
             consumed_capacity: total.consumed,
@@ -674,6 +767,7 @@ fn finish_writes(results: Vec<ChunkResult>) -> Result<BatchWriteOutput> {
         Err(Error::BatchWriteIncomplete {
             written: total.written,
             unwritten: total.unwritten,
+            outcome_unknown: total.unknown,
             cause: total.cause.map(Box::new),
         })
     }

@@ -1,8 +1,8 @@
 //! The client: configuration over aws-config, and the entry to the one send path.
 
 use crate::error::Result;
-use crate::rename::Rename;
-use crate::send::{Dispatch, Operation, Stack};
+use crate::layers::{self, Resilience, Shared};
+use crate::send::{Operation, Stack};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt as _;
 
-/// A DynamoDB client. Cheap to clone: clones share one connection pool and service stack.
+/// A DynamoDB client. Cheap to clone: clones share one connection pool, service stack, retry
+/// budget and rate limiter.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -22,8 +23,8 @@ pub struct Client {
 
 struct Inner {
     sdk: aws_sdk_dynamodb::Client,
-    /// The stack without the mapping's renaming, so a new mapping replaces the old one.
-    base: Stack,
+    /// What the layers share: their configuration, the retry budget, the limiter's buckets.
+    shared: Arc<Shared>,
     stack: Stack,
     encryptor: Option<Arc<dynox_encryption::kms::Encryptor>>,
     mapping: Arc<Mapping>,
@@ -34,8 +35,39 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("region", &self.inner.sdk.config().region())
+            .field("resilience", &self.inner.shared.config)
             .finish_non_exhaustive()
     }
+}
+
+/// The SDK client dynox sends with: its own retries switched off (dynox's retry layer owns
+/// every attempt, so none is repeated by a layer that cannot tell whether that is safe), and a
+/// connect timeout unless one is set.
+fn sdk_for_dynox(
+    sdk: &aws_sdk_dynamodb::Client,
+    connect: Option<Duration>,
+) -> aws_sdk_dynamodb::Client {
+    let config = sdk.config();
+    let mut timeouts = config
+        .timeout_config()
+        .cloned()
+        .unwrap_or_else(TimeoutConfig::disabled)
+        .to_builder();
+    if let Some(c) = connect
+        && config
+            .timeout_config()
+            .and_then(|t| t.connect_timeout())
+            .is_none()
+    {
+        timeouts = timeouts.connect_timeout(c);
+    }
+    aws_sdk_dynamodb::Client::from_conf(
+        config
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(timeouts.build())
+            .build(),
+    )
 }
 
 impl Client {
@@ -44,33 +76,104 @@ impl Client {
         Client::from_sdk(aws_sdk_dynamodb::Client::new(config))
     }
 
-    /// A client around an SDK client that is already configured.
+    /// A client around an SDK client that is already configured. Its retry settings are
+    /// ignored: dynox's [`RetryPolicy`](crate::layers::RetryPolicy) owns attempts.
     pub fn from_sdk(sdk: aws_sdk_dynamodb::Client) -> Client {
+        Client::with_parts(sdk, Resilience::default())
+    }
+
+    fn with_parts(sdk: aws_sdk_dynamodb::Client, resilience: Resilience) -> Client {
+        let sdk = sdk_for_dynox(&sdk, resilience.timeouts.connect);
+        let mapping = Arc::new(Mapping::default());
+        let shared = Shared::new(resilience);
         Client {
             inner: Arc::new(Inner {
+                stack: layers::stack(&shared, layers::core(&mapping)),
                 sdk,
-                base: Stack::new(Dispatch),
-                stack: Stack::new(Dispatch),
+                shared,
                 encryptor: None,
-                mapping: Arc::new(Mapping::default()),
+                mapping,
                 cursor_keys: None,
             }),
         }
     }
 
-    /// This client, encrypting and decrypting model fields declared `encrypted(...)` with
-    /// `encryptor` (share one: its caches make bulk writes cheap).
-    pub fn with_encryptor(&self, encryptor: Arc<dynox_encryption::kms::Encryptor>) -> Client {
+    /// This client with other parts; the layers' shared state is kept.
+    fn derive(
+        &self,
+        encryptor: Option<Arc<dynox_encryption::kms::Encryptor>>,
+        mapping: Arc<Mapping>,
+        cursor_keys: Option<Arc<crate::query::CursorKeys>>,
+    ) -> Client {
         Client {
             inner: Arc::new(Inner {
                 sdk: self.inner.sdk.clone(),
-                base: self.inner.base.clone(),
-                stack: self.inner.stack.clone(),
-                encryptor: Some(encryptor),
+                shared: self.inner.shared.clone(),
+                stack: layers::stack(&self.inner.shared, layers::core(&mapping)),
+                encryptor,
+                mapping,
+                cursor_keys,
+            }),
+        }
+    }
+
+    /// This client, with retries, timeouts, rate limits, hot-partition detection and load
+    /// shedding set by `resilience` (a fresh retry budget and fresh buckets).
+    pub fn with_resilience(&self, resilience: Resilience) -> Client {
+        let sdk = sdk_for_dynox(&self.inner.sdk, resilience.timeouts.connect);
+        let shared = Shared::new(resilience);
+        Client {
+            inner: Arc::new(Inner {
+                stack: layers::stack(&shared, layers::core(&self.inner.mapping)),
+                sdk,
+                shared,
+                encryptor: self.inner.encryptor.clone(),
                 mapping: self.inner.mapping.clone(),
                 cursor_keys: self.inner.cursor_keys.clone(),
             }),
         }
+    }
+
+    /// The resilience settings in force.
+    pub fn resilience(&self) -> &Resilience {
+        &self.inner.shared.config
+    }
+
+    /// The retry budget's tokens left (`None` when the policy has no budget).
+    pub fn retry_budget(&self) -> Option<u32> {
+        self.inner.shared.budget.available()
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.inner.shared
+    }
+
+    /// What the rate limiter's buckets are doing: rate, tokens, consumption, throttles, waits
+    /// (empty without rate limits).
+    pub fn rate_limits(&self) -> Vec<crate::layers::BucketState> {
+        self.inner
+            .shared
+            .limiter
+            .as_ref()
+            .map(|l| l.state())
+            .unwrap_or_default()
+    }
+
+    /// Whether the client is shedding load now (failing fast while everything is throttled),
+    /// and how many requests it refused so far.
+    pub fn shedding(&self) -> (bool, u32) {
+        let s = &self.inner.shared.shed;
+        (s.is_shedding(), s.refused())
+    }
+
+    /// This client, encrypting and decrypting model fields declared `encrypted(...)` with
+    /// `encryptor` (share one: its caches make bulk writes cheap).
+    pub fn with_encryptor(&self, encryptor: Arc<dynox_encryption::kms::Encryptor>) -> Client {
+        self.derive(
+            Some(encryptor),
+            self.inner.mapping.clone(),
+            self.inner.cursor_keys.clone(),
+        )
     }
 
     /// This client, sending every logical table name as the deployed name `mapping` gives it
@@ -80,36 +183,19 @@ impl Client {
     /// ([`Encryptor::with_mapping`](dynox_encryption::kms::Encryptor::with_mapping)); encrypted
     /// fields fail with a clear error otherwise.
     pub fn with_mapping(&self, mapping: Mapping) -> Client {
-        let mapping = Arc::new(mapping);
-        let base = self.inner.base.clone();
-        let stack = if mapping.is_identity() {
-            base.clone()
-        } else {
-            Stack::new(Rename::new(mapping.clone(), base.clone()))
-        };
-        Client {
-            inner: Arc::new(Inner {
-                sdk: self.inner.sdk.clone(),
-                base,
-                stack,
-                encryptor: self.inner.encryptor.clone(),
-                mapping,
-                cursor_keys: self.inner.cursor_keys.clone(),
-            }),
-        }
+        self.derive(
+            self.inner.encryptor.clone(),
+            Arc::new(mapping),
+            self.inner.cursor_keys.clone(),
+        )
     }
 
     pub(crate) fn with_cursor_keys_arc(&self, keys: Arc<crate::query::CursorKeys>) -> Client {
-        Client {
-            inner: Arc::new(Inner {
-                sdk: self.inner.sdk.clone(),
-                base: self.inner.base.clone(),
-                stack: self.inner.stack.clone(),
-                encryptor: self.inner.encryptor.clone(),
-                mapping: self.inner.mapping.clone(),
-                cursor_keys: Some(keys),
-            }),
-        }
+        self.derive(
+            self.inner.encryptor.clone(),
+            self.inner.mapping.clone(),
+            Some(keys),
+        )
     }
 
     /// The keys that sign cursor tokens, if [`Client::with_cursor_keys`] set them.
@@ -128,7 +214,7 @@ impl Client {
     }
 
     /// A builder for what is usually set by hand: region, profile, endpoint, credentials,
-    /// AssumeRole, timeouts and attempts. Everything else comes from aws-config's usual chain.
+    /// AssumeRole, timeouts and retries. Everything else comes from aws-config's usual chain.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }
@@ -175,10 +261,8 @@ pub struct ClientBuilder {
     endpoint_url: Option<String>,
     credentials: Option<Credentials>,
     assume_role: Option<AssumeRole>,
-    connect_timeout: Option<Duration>,
     read_timeout: Option<Duration>,
-    operation_timeout: Option<Duration>,
-    max_attempts: Option<u32>,
+    resilience: Resilience,
     mapping: Option<Mapping>,
 }
 
@@ -190,7 +274,7 @@ impl fmt::Debug for ClientBuilder {
             .field("profile", &self.profile)
             .field("endpoint_url", &self.endpoint_url)
             .field("assume_role", &self.assume_role)
-            .field("max_attempts", &self.max_attempts)
+            .field("resilience", &self.resilience)
             .finish_non_exhaustive()
     }
 }
@@ -246,27 +330,46 @@ impl ClientBuilder {
         self
     }
 
-    /// How long to wait for a connection.
+    /// How long to wait for a connection (default 2 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
+        self.resilience.timeouts.connect = Some(timeout);
         self
     }
 
-    /// How long to wait for the first byte of a response.
+    /// How long one attempt waits for the first byte of its answer (the HTTP client's read
+    /// timeout; unset by default, the attempt timeout bounds the whole answer).
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = Some(timeout);
         self
     }
 
-    /// How long one operation may take, all attempts included.
-    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
-        self.operation_timeout = Some(timeout);
+    /// How long one attempt may take (default 4 s).
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.resilience.timeouts.attempt = Some(timeout);
         self
     }
 
-    /// How many attempts the SDK makes per request (1 disables retries).
+    /// How long one request may take, all attempts and pauses included (default 12 s).
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.resilience.timeouts.operation = Some(timeout);
+        self
+    }
+
+    /// How many attempts dynox makes per request (default 4; 1 disables retries).
     pub fn max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = Some(attempts);
+        self.resilience.retry.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// How failed requests are retried.
+    pub fn retry(mut self, policy: crate::layers::RetryPolicy) -> Self {
+        self.resilience.retry = policy;
+        self
+    }
+
+    /// Retries, timeouts, rate limits, hot-partition detection and load shedding, all at once.
+    pub fn resilience(mut self, resilience: Resilience) -> Self {
+        self.resilience = resilience;
         self
     }
 
@@ -279,7 +382,11 @@ impl ClientBuilder {
     /// Loads the configuration and builds the client.
     pub async fn build(mut self) -> Client {
         let mapping = self.mapping.take();
-        let client = Client::new(&self.load().await);
+        let resilience = self.resilience.clone();
+        let client = Client::with_parts(
+            aws_sdk_dynamodb::Client::new(&self.load().await),
+            resilience,
+        );
         match mapping {
             Some(m) => client.with_mapping(m),
             None => client,
@@ -301,25 +408,17 @@ impl ClientBuilder {
         if let Some(c) = self.credentials {
             loader = loader.credentials_provider(c);
         }
-        if self.connect_timeout.is_some()
-            || self.read_timeout.is_some()
-            || self.operation_timeout.is_some()
-        {
-            let mut t = TimeoutConfig::builder();
-            if let Some(d) = self.connect_timeout {
-                t = t.connect_timeout(d);
-            }
-            if let Some(d) = self.read_timeout {
-                t = t.read_timeout(d);
-            }
-            if let Some(d) = self.operation_timeout {
-                t = t.operation_timeout(d);
-            }
-            loader = loader.timeout_config(t.build());
+        // Only what the HTTP client needs: dynox's layers own attempts and their deadlines.
+        let mut t = TimeoutConfig::builder();
+        if let Some(d) = self.resilience.timeouts.connect {
+            t = t.connect_timeout(d);
         }
-        if let Some(n) = self.max_attempts {
-            loader = loader.retry_config(RetryConfig::standard().with_max_attempts(n.max(1)));
+        if let Some(d) = self.read_timeout {
+            t = t.read_timeout(d);
         }
+        loader = loader
+            .timeout_config(t.build())
+            .retry_config(RetryConfig::disabled());
         let config = loader.load().await;
         match self.assume_role {
             None => config,

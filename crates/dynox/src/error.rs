@@ -20,11 +20,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// A condition expression evaluated to false; nothing was written.
+    /// A condition expression evaluated to false; nothing was written by this attempt.
     ConditionFailed {
         /// The item as it was, when the request asked for it
         /// (`return_old_on_condition_failure`).
         old_item: Option<Item>,
+        /// An earlier attempt of this same request may have been applied (its answer was lost)
+        /// and the condition then failed on the retry, possibly because of that very write.
+        /// Read the item to learn which. See [`Error::is_possibly_applied`].
+        possibly_applied: bool,
         /// The service's message.
         message: String,
         /// The SDK error.
@@ -39,11 +43,16 @@ pub enum Error {
         expected: u64,
         /// The version stored, if the item exists.
         found: Option<u64>,
+        /// The check failed on a retry after an attempt whose answer was lost: the stored
+        /// version may be this very save's.
+        possibly_applied: bool,
     },
     /// A transaction was cancelled; nothing of it was applied.
     TransactionCancelled {
         /// One reason per member, in member order (`code` is `None` for members that were fine).
         reasons: Vec<CancellationReason>,
+        /// The transaction's client request token.
+        client_request_token: Option<String>,
         /// The service's message.
         message: String,
         /// The SDK error.
@@ -57,21 +66,59 @@ pub enum Error {
         /// The SDK error.
         source: BoxError,
     },
-    /// A batch write could not write everything: exactly the writes that were not applied.
+    /// A batch write could not write everything: exactly the writes that were not applied,
+    /// and apart from them those whose outcome is unknown.
     BatchWriteIncomplete {
-        /// How many writes were applied.
+        /// How many writes were applied (a success answer said so).
         written: usize,
-        /// The writes that were not (retries exhausted, or a request failed).
+        /// The writes that were not applied (left unprocessed when retries ran out, never sent,
+        /// or refused by a request that failed without reaching DynamoDB's storage).
         unwritten: Vec<crate::batch::Write>,
+        /// The writes whose last request failed after it may have reached DynamoDB (a lost
+        /// answer): each was applied once or not at all. Puts and deletes may simply be sent
+        /// again.
+        outcome_unknown: Vec<crate::batch::Write>,
         /// The error that stopped a request, if one did (otherwise retries ran out).
         cause: Option<Box<Error>>,
     },
-    /// A batch read left keys unprocessed after all retries.
+    /// A batch read could not read every key: everything read is here, and exactly the keys
+    /// that were not.
     BatchGetIncomplete {
         /// The keys not read, per table.
         unprocessed: std::collections::HashMap<String, Vec<Item>>,
         /// The items that were read, per table.
         found: std::collections::HashMap<String, Vec<Item>>,
+        /// The error that stopped a request, if one did (otherwise retries ran out).
+        cause: Option<Box<Error>>,
+    },
+    /// An item read from a table did not decode as the type asked for, or did not decrypt: the
+    /// table and key say which item, the source (a [`Conversion`](Error::Conversion) naming
+    /// model and field, or an encryption error) what went wrong. A query or scan yields it for
+    /// that item and goes on with the next.
+    ItemUndecodable {
+        /// The (logical) table.
+        table: String,
+        /// The item's key attributes.
+        key: Item,
+        /// Why it did not decode.
+        source: Box<Error>,
+    },
+    /// A write's request may have reached DynamoDB, but its answer was lost (a reset
+    /// connection, a timeout, a 500), and repeating it could apply it twice (a counter, a list
+    /// append) or fail on its own first application: dynox did not repeat it. It was applied
+    /// once or not at all; read the item to learn which.
+    OutcomeUnknown {
+        /// The DynamoDB operation, e.g. `UpdateItem`.
+        operation: &'static str,
+        /// The table, when the request names one.
+        table: Option<String>,
+        /// How many attempts were sent.
+        attempts: u32,
+        /// A transaction's client request token: sending the same transaction again with it
+        /// within DynamoDB's 10-minute idempotency window applies it at most once.
+        client_request_token: Option<String>,
+        /// The failure of the last attempt.
+        source: Box<Error>,
     },
     /// The request was throttled (throughput exceeded, request limit, throttling).
     Throttled {
@@ -157,10 +204,12 @@ pub enum Error {
     },
     /// Any other error the service returned.
     Service {
-        /// The service's error code.
+        /// The service's error code (`HTTP 500` when the answer had none).
         code: String,
-        /// The service's message.
+        /// The service's message (or, for an answer that could not be read, what the SDK said).
         message: String,
+        /// The HTTP status of the answer.
+        status: Option<u16>,
         /// The SDK error.
         source: BoxError,
     },
@@ -168,13 +217,19 @@ pub enum Error {
     Timeout {
         /// What was awaited.
         what: String,
-        /// How long it waited.
+        /// How long it waited (zero when the HTTP client's own timeout fired).
         after: std::time::Duration,
+        /// Whether a request may have reached the service before the time ran out (`false`
+        /// for a connect timeout, or a wait between requests).
+        may_have_reached: bool,
     },
     /// The request did not get an answer: connection, timeout, dispatch or response errors.
     Transport {
         /// What happened.
         message: String,
+        /// Whether the request may have reached the service (`false` only when the connection
+        /// was never made: refused, DNS, connect timeout, a request that could not be built).
+        may_have_reached: bool,
         /// The SDK error.
         source: BoxError,
     },
@@ -232,7 +287,11 @@ impl Error {
     }
     /// Encryption or decryption failed.
     pub fn is_encryption(&self) -> bool {
-        matches!(self, Error::Encryption { .. })
+        match self {
+            Error::Encryption { .. } => true,
+            Error::ItemUndecodable { source, .. } => source.is_encryption(),
+            _ => false,
+        }
     }
     /// An encrypted value failed its integrity check: tampered with, or copied from another
     /// item, attribute or table (an [`Error::Encryption`] whose source says so).
@@ -244,6 +303,7 @@ impl Error {
             } => source
                 .downcast_ref::<dynox_encryption::kms::EncryptionError>()
                 .is_some_and(|e| e.is_integrity()),
+            Error::ItemUndecodable { source, .. } => source.is_integrity(),
             _ => false,
         }
     }
@@ -253,7 +313,24 @@ impl Error {
     }
     /// A value did not convert.
     pub fn is_conversion(&self) -> bool {
-        matches!(self, Error::Conversion { .. })
+        match self {
+            Error::Conversion { .. } => true,
+            Error::ItemUndecodable { source, .. } => source.is_conversion(),
+            _ => false,
+        }
+    }
+
+    /// An item that did not decode (or decrypt), with its table and key.
+    pub fn is_item_undecodable(&self) -> bool {
+        matches!(self, Error::ItemUndecodable { .. })
+    }
+
+    /// The key of the item an error is about, when it names one.
+    pub fn item_key(&self) -> Option<&Item> {
+        match self {
+            Error::ItemUndecodable { key, .. } => Some(key),
+            _ => None,
+        }
     }
 
     /// Another writer saved first.
@@ -283,9 +360,49 @@ impl Error {
         }
     }
 
-    /// A wait gave up.
+    /// A wait, a request or an operation ran out of time (also when the outcome of a write
+    /// that timed out is unknown).
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Timeout { .. })
+        match self {
+            Error::Timeout { .. } => true,
+            Error::OutcomeUnknown { source, .. } => source.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// A write whose answer was lost and that dynox did not repeat: applied once or not at all.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Error::OutcomeUnknown { .. })
+    }
+
+    /// This request may have been applied although it reports a failure: its outcome is
+    /// unknown, or its condition failed on a retry after an attempt whose answer was lost.
+    pub fn is_possibly_applied(&self) -> bool {
+        match self {
+            Error::OutcomeUnknown { .. } => true,
+            Error::ConditionFailed {
+                possibly_applied, ..
+            }
+            | Error::VersionConflict {
+                possibly_applied, ..
+            } => *possibly_applied,
+            _ => false,
+        }
+    }
+
+    /// The client request token of a failed transaction, to send it again idempotently.
+    pub fn client_request_token(&self) -> Option<&str> {
+        match self {
+            Error::OutcomeUnknown {
+                client_request_token,
+                ..
+            }
+            | Error::TransactionCancelled {
+                client_request_token,
+                ..
+            } => client_request_token.as_deref(),
+            _ => None,
+        }
     }
 
     /// The old item carried by a failed condition, if it was asked for.
@@ -305,11 +422,35 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::ConditionFailed { message, .. } => write!(f, "condition failed: {message}"),
+            Error::ConditionFailed {
+                message,
+                possibly_applied,
+                ..
+            } => {
+                write!(f, "condition failed: {message}")?;
+                if *possibly_applied {
+                    f.write_str(
+                        " (on a retry after an attempt whose answer was lost: that attempt may \
+                         have been applied)",
+                    )?;
+                }
+                Ok(())
+            }
             Error::VersionConflict {
                 model,
                 expected,
                 found,
+                possibly_applied: true,
+            } => write!(
+                f,
+                "{model} expected version {expected}, found {found:?}, on a retry after an \
+                 attempt whose answer was lost: that attempt may have saved it"
+            ),
+            Error::VersionConflict {
+                model,
+                expected,
+                found,
+                ..
             } => match found {
                 Some(v) => write!(
                     f,
@@ -330,23 +471,53 @@ impl fmt::Display for Error {
             Error::BatchWriteIncomplete {
                 written,
                 unwritten,
+                outcome_unknown,
                 cause,
             } => {
                 write!(
                     f,
-                    "batch write incomplete: {written} written, {} not",
-                    unwritten.len()
+                    "batch write incomplete: {written} written, {} not, {} unknown",
+                    unwritten.len(),
+                    outcome_unknown.len()
                 )?;
                 match cause {
                     Some(c) => write!(f, " ({c})"),
                     None => f.write_str(" (retries exhausted)"),
                 }
             }
-            Error::BatchGetIncomplete { unprocessed, .. } => write!(
-                f,
-                "batch read incomplete: {} key(s) unprocessed after all retries",
-                unprocessed.values().map(Vec::len).sum::<usize>()
-            ),
+            Error::BatchGetIncomplete {
+                unprocessed, cause, ..
+            } => {
+                write!(
+                    f,
+                    "batch read incomplete: {} key(s) not read",
+                    unprocessed.values().map(Vec::len).sum::<usize>()
+                )?;
+                match cause {
+                    Some(c) => write!(f, " ({c})"),
+                    None => f.write_str(" (retries exhausted)"),
+                }
+            }
+            Error::ItemUndecodable { table, key, source } => {
+                write!(f, "{table} item {}: {source}", describe_key(key))
+            }
+            Error::OutcomeUnknown {
+                operation,
+                table,
+                attempts,
+                source,
+                ..
+            } => {
+                write!(f, "outcome unknown: {operation}")?;
+                if let Some(t) = table {
+                    write!(f, " on {t}")?;
+                }
+                write!(
+                    f,
+                    " may have been applied (attempt {attempts} failed after it may have \
+                     reached DynamoDB, and a repeat could apply it twice): {source}"
+                )
+            }
             Error::ItemCollectionTooLarge { message, .. } => {
                 write!(f, "item collection too large: {message}")
             }
@@ -380,7 +551,10 @@ impl fmt::Display for Error {
                 write!(f, "credentials refused ({code}): {message}")
             }
             Error::Service { code, message, .. } => write!(f, "{code}: {message}"),
-            Error::Timeout { what, after } => {
+            Error::Timeout { what, after, .. } if after.is_zero() => {
+                write!(f, "gave up waiting for {what}")
+            }
+            Error::Timeout { what, after, .. } => {
                 write!(f, "gave up waiting for {what} after {after:?}")
             }
             Error::Transport { message, .. } => write!(f, "request failed: {message}"),
@@ -405,11 +579,15 @@ impl std::error::Error for Error {
             | Error::Validation { source, .. } => source.as_deref().map(|s| s as _),
             Error::Conversion { source, .. } => Some(source),
             Error::WrittenButUndecodable { source, .. } => Some(source.as_ref()),
-            Error::Timeout { .. }
-            | Error::InvalidCursor { .. }
-            | Error::BatchGetIncomplete { .. }
-            | Error::VersionConflict { .. } => None,
-            Error::BatchWriteIncomplete { cause, .. } => cause.as_deref().map(|c| c as _),
+            Error::Timeout { .. } | Error::InvalidCursor { .. } | Error::VersionConflict { .. } => {
+                None
+            }
+            Error::BatchWriteIncomplete { cause, .. } | Error::BatchGetIncomplete { cause, .. } => {
+                cause.as_deref().map(|c| c as _)
+            }
+            Error::OutcomeUnknown { source, .. } | Error::ItemUndecodable { source, .. } => {
+                Some(source.as_ref())
+            }
         }
     }
 }
@@ -456,27 +634,64 @@ pub(crate) trait ServiceDetail {
     }
 }
 
+/// The HTTP answer an SDK error carries.
+type HttpResponse = aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
 /// Maps an SDK error to [`Error`].
-pub(crate) fn from_sdk<E, R>(err: SdkError<E, R>) -> Error
+pub(crate) fn from_sdk<E>(err: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + ServiceDetail + std::error::Error + Send + Sync + 'static,
-    R: fmt::Debug + Send + Sync + 'static,
 {
-    let (code, message) = match &err {
-        SdkError::ServiceError(s) => (
-            s.err().code().unwrap_or("Unknown").to_owned(),
-            s.err().message().unwrap_or_default().to_owned(),
-        ),
+    let (code, message, status) = match &err {
+        SdkError::ServiceError(s) => {
+            let status = s.raw().status().as_u16();
+            match s.err().code() {
+                Some(code) => (
+                    code.to_owned(),
+                    s.err().message().unwrap_or_default().to_owned(),
+                    status,
+                ),
+                // An answer without an error code (an HTML page from a proxy, a cut body): keep
+                // what the SDK could tell of it.
+                None => (
+                    format!("HTTP {status}"),
+                    format!(
+                        "an error answer without an error code: {}",
+                        display_chain(&err)
+                    ),
+                    status,
+                ),
+            }
+        }
+        SdkError::TimeoutError(_) => {
+            return Error::Timeout {
+                what: "the request (the SDK's timeout)".to_owned(),
+                after: std::time::Duration::ZERO,
+                may_have_reached: true,
+            };
+        }
+        SdkError::DispatchFailure(d) if d.is_timeout() => {
+            let reached = may_have_reached(&err);
+            return Error::Timeout {
+                what: if reached {
+                    "the answer".to_owned()
+                } else {
+                    "a connection".to_owned()
+                },
+                after: std::time::Duration::ZERO,
+                may_have_reached: reached,
+            };
+        }
         other => {
             let message = match other {
-                SdkError::TimeoutError(_) => "timed out".to_owned(),
-                SdkError::DispatchFailure(d) if d.is_io() => "connection failed".to_owned(),
-                SdkError::DispatchFailure(_) => "could not dispatch the request".to_owned(),
-                SdkError::ConstructionFailure(_) => "could not build the request".to_owned(),
-                _ => "invalid response".to_owned(),
+                SdkError::DispatchFailure(d) if d.is_io() => "connection failed",
+                SdkError::DispatchFailure(_) => "could not dispatch the request",
+                SdkError::ConstructionFailure(_) => "could not build the request",
+                _ => "the answer could not be read",
             };
             return Error::Transport {
                 message: format!("{message}: {}", display_chain(other)),
+                may_have_reached: may_have_reached(other),
                 source: Box::new(err),
             };
         }
@@ -492,6 +707,7 @@ where
             };
             Error::ConditionFailed {
                 old_item,
+                possibly_applied: false,
                 message,
                 source: Some(source),
             }
@@ -509,6 +725,7 @@ where
             };
             Error::TransactionCancelled {
                 reasons,
+                client_request_token: None,
                 message,
                 source: Some(source),
             }
@@ -559,9 +776,87 @@ where
         _ => Error::Service {
             code,
             message,
+            status: Some(status),
             source: Box::new(err),
         },
     }
+}
+
+/// Whether a request that failed without an answer may have reached the service. Only a
+/// failure to connect (refused, DNS, a connect timeout, TLS) or to build the request proves it
+/// did not: bytes of a request on an open connection may have been read and applied.
+fn may_have_reached<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: std::error::Error + 'static,
+    R: fmt::Debug,
+{
+    if matches!(err, SdkError::ConstructionFailure(_)) {
+        return false;
+    }
+    let SdkError::DispatchFailure(d) = err else {
+        return true;
+    };
+    let mut cur: Option<&(dyn std::error::Error + 'static)> =
+        d.as_connector_error().map(|c| c as _);
+    while let Some(e) = cur {
+        if let Some(h) = e.downcast_ref::<hyper_util::client::legacy::Error>()
+            && h.is_connect()
+        {
+            return false;
+        }
+        if e.downcast_ref::<aws_smithy_runtime_api::client::dns::ResolveDnsError>()
+            .is_some()
+        {
+            return false;
+        }
+        cur = e.source();
+    }
+    true
+}
+
+/// A key for messages: `name=value` pairs in name order.
+fn describe_key(key: &Item) -> String {
+    let mut names: Vec<&String> = key.keys().collect();
+    names.sort();
+    let parts: Vec<String> = names
+        .into_iter()
+        .map(|n| {
+            let v = match &key[n] {
+                crate::AttributeValue::S(s) => format!("{s:?}"),
+                crate::AttributeValue::N(n) => n.clone(),
+                crate::AttributeValue::B(b) => format!("<{} bytes>", b.as_ref().len()),
+                other => format!("{other:?}"),
+            };
+            format!("{n}={v}")
+        })
+        .collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// Decodes an item read from `table`, naming its key (by `key_names`) if it does not decode or
+/// decrypt.
+pub(crate) async fn decode_read<T: crate::FromItem>(
+    mut item: Item,
+    client: &crate::Client,
+    table: &str,
+    key_names: &[&str],
+) -> Result<T> {
+    let key = |item: &Item| -> Item {
+        key_names
+            .iter()
+            .filter_map(|n| item.get(*n).map(|v| ((*n).to_owned(), v.clone())))
+            .collect()
+    };
+    let undecodable = |key: Item, e: Error| Error::ItemUndecodable {
+        table: table.to_owned(),
+        key,
+        source: Box::new(e),
+    };
+    if let Err(e) = T::unseal(&mut item, client).await {
+        return Err(undecodable(key(&item), e));
+    }
+    let k = key(&item);
+    T::from_item(item).map_err(|e| undecodable(k, e))
 }
 
 fn display_chain(err: &dyn std::error::Error) -> String {

@@ -120,10 +120,6 @@ macro_rules! debug_by_table {
 }
 debug_by_table!(GetItem, PutItem, UpdateItem, DeleteItem);
 
-fn decode<T: FromItem>(item: Option<Item>) -> Result<Option<T>> {
-    item.filter(|i| !i.is_empty()).map(T::from_item).transpose()
-}
-
 /// Decodes what a write returned. The write has happened, so a decoding failure must say so.
 fn decode_written<T: FromItem>(item: Option<Item>) -> Result<Option<T>> {
     match item.filter(|i| !i.is_empty()) {
@@ -243,12 +239,18 @@ impl<'c, M: Model> GetItem<'c, M> {
             .set_projection_expression(projection)
             .set_expression_attribute_names(p.take_names())
             .set_return_consumed_capacity(self.capacity.map(Capacity::to_sdk));
-        let mut out = self.client.send(req).await?;
-        if let Some(item) = out.item.as_mut() {
-            T::unseal(item, self.client).await?;
-        }
+        let out = self.client.send(req).await?;
+        let keys: Vec<&str> = std::iter::once(M::PARTITION_KEY.name)
+            .chain(M::SORT_KEY.map(|k| k.name))
+            .collect();
+        let value = match out.item.filter(|i| !i.is_empty()) {
+            Some(item) => {
+                Some(crate::error::decode_read(item, self.client, M::TABLE, &keys).await?)
+            }
+            None => None,
+        };
         Ok(WithCapacity {
-            value: decode(out.item)?,
+            value,
             consumed_capacity: out.consumed_capacity,
         })
     }

@@ -39,6 +39,7 @@ pub mod error;
 pub mod expr;
 pub mod generate;
 pub mod item;
+pub mod layers;
 pub mod lifecycle;
 pub mod model;
 pub mod partiql;

@@ -131,6 +131,7 @@ fn version_conflict<M: Model>(e: Error, expected: u64) -> Error {
     });
     let exists = e.old_item().is_some();
     Error::VersionConflict {
+        possibly_applied: e.is_possibly_applied(),
         model: M::NAME,
         expected,
         found: if exists {

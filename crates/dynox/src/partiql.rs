@@ -505,8 +505,12 @@ impl<'c> ExecuteTransaction<'c> {
             .sdk()
             .execute_transaction()
             .set_transact_statements(Some(self.statements))
-            .client_request_token(token);
-        let out = self.client.send(req).await?;
+            .client_request_token(&token);
+        let out = self
+            .client
+            .send(req)
+            .await
+            .map_err(|e| crate::transaction::with_token(e, &token))?;
         Ok(out
             .responses
             .unwrap_or_default()

@@ -112,8 +112,11 @@ pub use crate::cursor::{Cursor, CursorKeys};
 /// One page of results.
 #[derive(Debug)]
 pub struct Page<T> {
-    /// The items of this page.
+    /// The items of this page that decoded.
     pub items: Vec<T>,
+    /// The items of this page that did not decode or decrypt, each an
+    /// [`Error::ItemUndecodable`] naming table, key, model and field.
+    pub undecodable: Vec<Error>,
     /// How many items matched on this page (after the filter).
     pub count: u64,
     /// How many items were read on this page (before the filter).
@@ -322,8 +325,16 @@ macro_rules! read_options {
 
         /// The matching items decoded as `T` (a projection type, or [`Item`]).
         pub fn items_as<T: FromItem + Send + 'static>(self) -> BoxStream<'static, Result<T>> {
+            // An item that did not decode is an error in the stream, and the stream goes on.
             self.pages_as::<T>()
-                .map_ok(|p| stream::iter(p.items.into_iter().map(Ok)))
+                .map_ok(|p| {
+                    stream::iter(
+                        p.items
+                            .into_iter()
+                            .map(Ok)
+                            .chain(p.undecodable.into_iter().map(Err)),
+                    )
+                })
                 .try_flatten()
                 .boxed()
         }
@@ -364,6 +375,8 @@ struct Pager<B> {
     key_names: Vec<&'static str>,
     /// The read, for the cursors of its pages.
     scope: Arc<str>,
+    /// The logical table, for errors about its items.
+    table: &'static str,
     /// With a filter, DynamoDB's `Limit` counts items read, not returned: the total limit is
     /// then applied here, not sent.
     filtered: bool,
@@ -435,9 +448,6 @@ fn paginate<B: PagedRequest, T: FromItem + Send + 'static>(
             .send_page(&st.client)
             .await?;
         let mut items = raw.items;
-        for item in &mut items {
-            T::unseal(item, &st.client).await?;
-        }
         let mut cursor = raw.last_key;
         if let Some(rem) = st.remaining.as_mut() {
             if items.len() >= *rem {
@@ -454,12 +464,19 @@ fn paginate<B: PagedRequest, T: FromItem + Send + 'static>(
         }
         st.done = cursor.is_none() || st.remaining == Some(0);
         st.next = cursor.clone();
-        let items = items
-            .into_iter()
-            .map(T::from_item)
-            .collect::<Result<Vec<T>>>()?;
+        // One item that does not decode (or decrypt) is reported with its key; the others and
+        // the cursor stay usable.
+        let mut decoded = Vec::with_capacity(items.len());
+        let mut undecodable = Vec::new();
+        for item in items {
+            match crate::error::decode_read::<T>(item, &st.client, st.table, &st.key_names).await {
+                Ok(v) => decoded.push(v),
+                Err(e) => undecodable.push(e),
+            }
+        }
         let page = Page {
-            items,
+            items: decoded,
+            undecodable,
             count: raw.count.max(0) as u64,
             scanned_count: raw.scanned_count.max(0) as u64,
             cursor: cursor.map(|k| Cursor::with_scope(k, st.scope.clone())),
@@ -599,6 +616,7 @@ impl<Q: KeySchema> Query<Q> {
             page_size: self.options.page_size,
             key_names: cursor_names::<Q>(),
             scope,
+            table: <Q::Model as Model>::TABLE,
             filtered: self.options.filter.is_some(),
             done: !count && self.options.limit == Some(0),
         })
@@ -713,6 +731,7 @@ impl<Q: KeySchema> Scan<Q> {
             page_size: self.options.page_size,
             key_names: cursor_names::<Q>(),
             scope,
+            table: <Q::Model as Model>::TABLE,
             filtered: self.options.filter.is_some(),
             done: !count && self.options.limit == Some(0),
         })

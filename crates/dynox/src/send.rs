@@ -113,9 +113,59 @@ operations! {
     ListTagsOfResource(op::list_tags_of_resource::builders::ListTagsOfResourceFluentBuilder) -> op::list_tags_of_resource::ListTagsOfResourceOutput, op::list_tags_of_resource::ListTagsOfResourceError;
 }
 
+impl Request {
+    /// The table the request names (the first, for a batch; none for a transaction, whose
+    /// members may name several).
+    pub fn table_name(&self) -> Option<&str> {
+        let name = match self {
+            Request::GetItem(b) => b.get_table_name(),
+            Request::PutItem(b) => b.get_table_name(),
+            Request::UpdateItem(b) => b.get_table_name(),
+            Request::DeleteItem(b) => b.get_table_name(),
+            Request::Query(b) => b.get_table_name(),
+            Request::Scan(b) => b.get_table_name(),
+            Request::SearchVectors(b) => b.get_table_name(),
+            Request::CreateTable(b) => b.get_table_name(),
+            Request::DescribeTable(b) => b.get_table_name(),
+            Request::UpdateTable(b) => b.get_table_name(),
+            Request::DeleteTable(b) => b.get_table_name(),
+            Request::UpdateTimeToLive(b) => b.get_table_name(),
+            Request::DescribeTimeToLive(b) => b.get_table_name(),
+            Request::BatchGetItem(b) => {
+                return b
+                    .get_request_items()
+                    .as_ref()?
+                    .keys()
+                    .next()
+                    .map(String::as_str);
+            }
+            Request::BatchWriteItem(b) => {
+                return b
+                    .get_request_items()
+                    .as_ref()?
+                    .keys()
+                    .next()
+                    .map(String::as_str);
+            }
+            _ => &None,
+        };
+        name.as_deref()
+    }
+
+    /// A transaction's client request token.
+    pub fn client_request_token(&self) -> Option<&str> {
+        match self {
+            Request::TransactWriteItems(b) => b.get_client_request_token().as_deref(),
+            Request::ExecuteTransaction(b) => b.get_client_request_token().as_deref(),
+            _ => None,
+        }
+    }
+}
+
 fn mismatch(expected: &str, got: &str) -> Error {
     Error::Transport {
         message: format!("a middleware answered a {expected} request with a {got} response"),
+        may_have_reached: true,
         source: "send path mismatch".into(),
     }
 }

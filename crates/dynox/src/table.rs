@@ -304,6 +304,7 @@ impl Client {
                 return Err(Error::Timeout {
                     what: format!("table {} to {what}", M::TABLE),
                     after: timeout,
+                    may_have_reached: false,
                 });
             }
             tokio::time::sleep(pause).await;

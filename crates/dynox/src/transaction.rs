@@ -471,11 +471,33 @@ impl<'c> TransactWrite<'c> {
             .set_transact_items(Some(self.members))
             .client_request_token(&token)
             .set_return_consumed_capacity(self.capacity.map(Capacity::to_sdk));
-        let out = self.client.send(req).await?;
+        let out = self
+            .client
+            .send(req)
+            .await
+            .map_err(|e| with_token(e, &token))?;
         Ok(TransactWriteOutput {
             token,
             consumed_capacity: out.consumed_capacity.unwrap_or_default(),
         })
+    }
+}
+
+/// The transaction's token in its error, so that the caller can send it again idempotently.
+pub(crate) fn with_token(err: Error, token: &str) -> Error {
+    match err {
+        Error::TransactionCancelled {
+            reasons,
+            message,
+            source,
+            ..
+        } => Error::TransactionCancelled {
+            reasons,
+            client_request_token: Some(token.to_owned()),
+            message,
+            source,
+        },
+        other => other,
     }
 }
 

@@ -319,11 +319,23 @@ fn float_text(v: f64, shortest: impl FnOnce() -> String) -> Result<String, Value
     Ok(shortest())
 }
 
-fn parse_float<T: std::str::FromStr>(text: &str, target: &'static str) -> Result<T, ValueError> {
-    text.parse().map_err(|_| ValueError::Number {
+/// Reads a stored number as a float, refusing what it could not write back: text that parses
+/// to NaN or infinity (`NaN`, `1e400`), or that rounds outside DynamoDB's range.
+fn parse_float<T>(text: &str, target: &'static str) -> Result<T, ValueError>
+where
+    T: std::str::FromStr + Copy + Into<f64>,
+{
+    let bad = || ValueError::Number {
         value: text.to_owned(),
         target,
-    })
+    };
+    let v: T = text.parse().map_err(|_| bad())?;
+    let f: f64 = v.into();
+    let a = f.abs();
+    if !f.is_finite() || a >= 1e126 || (a != 0.0 && a < 1e-130) {
+        return Err(bad());
+    }
+    Ok(v)
 }
 
 macro_rules! floats {
@@ -840,6 +852,26 @@ mod tests {
         assert_eq!(
             0.1f64.to_attribute().unwrap(),
             Some(AttributeValue::N("0.1".into()))
+        );
+        for text in [
+            "NaN",
+            "nan",
+            "inf",
+            "-infinity",
+            "1e400",
+            "-1e400",
+            "1e200",
+            "1e-300",
+        ] {
+            assert!(
+                f64::from_attribute(AttributeValue::N(text.into())).is_err(),
+                "{text} read as f64"
+            );
+        }
+        assert!(f32::from_attribute(AttributeValue::N("1e39".into())).is_err());
+        assert_eq!(
+            f64::from_attribute(AttributeValue::N("-2.5e-100".into())).unwrap(),
+            -2.5e-100
         );
         for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e200, 1e-200] {
             assert!(matches!(

@@ -1,0 +1,102 @@
+//! The operation deadline: one bound on all attempts of a request and the pauses between them.
+//!
+//! To a request: starts its clock; the layers below read the deadline ([`current`]) to bound
+//! each attempt and to skip a pause that would end after it. To an error: when the deadline
+//! passes with the request unanswered, a read gets [`Error::Timeout`], a write
+//! [`Error::OutcomeUnknown`] around it (an attempt may have been in flight).
+
+use super::classify;
+use crate::error::Error;
+use crate::send::{Request, Response};
+use futures::future::BoxFuture;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tower::{Layer, Service};
+
+tokio::task_local! {
+    static DEADLINE: Instant;
+}
+
+/// The deadline of the request being sent, if one is set.
+pub fn current() -> Option<Instant> {
+    DEADLINE.try_with(|d| *d).ok()
+}
+
+/// Layer of [`DeadlineService`].
+#[derive(Clone, Copy, Debug)]
+pub struct DeadlineLayer {
+    timeout: Option<Duration>,
+}
+
+impl DeadlineLayer {
+    /// Bounds each request, all attempts included, by `timeout` (`None`: no bound).
+    pub fn new(timeout: Option<Duration>) -> Self {
+        DeadlineLayer { timeout }
+    }
+}
+
+impl<S> Layer<S> for DeadlineLayer {
+    type Service = DeadlineService<S>;
+    fn layer(&self, inner: S) -> DeadlineService<S> {
+        DeadlineService {
+            inner,
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// Gives each request its deadline.
+#[derive(Clone, Debug)]
+pub struct DeadlineService<S> {
+    inner: S,
+    timeout: Option<Duration>,
+}
+
+impl<S> Service<Request> for DeadlineService<S>
+where
+    S: Service<Request, Response = Response, Error = Error>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Error;
+    type Future = BoxFuture<'static, Result<Response, Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let Some(timeout) = self.timeout else {
+            return Box::pin(self.inner.call(request));
+        };
+        let writes = classify::idempotency(&request).writes();
+        let operation = request.operation_name();
+        let table = request.table_name().map(str::to_owned);
+        let token = request.client_request_token().map(str::to_owned);
+        let deadline = Instant::now() + timeout;
+        let sent = self.inner.call(request);
+        Box::pin(DEADLINE.scope(deadline, async move {
+            match tokio::time::timeout(timeout, sent).await {
+                Ok(r) => r,
+                Err(_) => {
+                    let err = Error::Timeout {
+                        what: format!("{operation} (the operation deadline)"),
+                        after: timeout,
+                        may_have_reached: true,
+                    };
+                    Err(if writes {
+                        Error::OutcomeUnknown {
+                            operation,
+                            table,
+                            attempts: 0,
+                            client_request_token: token,
+                            source: Box::new(err),
+                        }
+                    } else {
+                        err
+                    })
+                }
+            }
+        }))
+    }
+}

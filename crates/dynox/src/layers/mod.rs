@@ -1,0 +1,143 @@
+//! The layers every request passes on its way out, one file each, composed in one place
+//! ([`stack`]).
+//!
+//! ```text
+//! Client::send
+//!   -> shed        concurrency limit; fail fast while everything is throttled
+//!   -> hot_partition  counts reads and writes per partition key (never delays)
+//!   -> deadline    one bound on all attempts (operation timeout)
+//!   -> retry       the one retry policy: attempts, backoff, budget, idempotency, attempt timeout
+//!   -> rate_limit  token buckets per table and client-wide, charged per attempt
+//!   -> Rename      logical -> deployed table names (rename.rs)
+//!   -> Dispatch    the only SDK send() (send.rs)
+//! ```
+//!
+//! Shedding is outermost so a refused request costs nothing below it; the detector counts
+//! logical requests, not attempts; the deadline is above the
+//! retries so it bounds them all; the limiter is below the retries so every attempt is paid for
+//! and throttles seen by any attempt slow the bucket; renaming is innermost, so every layer sees
+//! the logical names the policy and the metrics use.
+
+pub mod classify;
+pub mod deadline;
+pub mod hot_partition;
+pub mod rate_limit;
+pub mod retry;
+pub mod shed;
+
+use crate::send::{Dispatch, Stack};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use hot_partition::{HotPartition, HotPartitions, Thresholds};
+pub use rate_limit::{AdaptiveRate, BucketState, FixedRate, RateLimit, RateLimits};
+pub use retry::{BudgetConfig, RetryPolicy};
+pub use shed::Shedding;
+
+/// The default connect timeout: 2 s.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The default bound on one attempt: 4 s (DynamoDB answers in milliseconds; a stalled answer
+/// is cut off and, where that is safe, sent again).
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
+/// The default bound on a request, all attempts and pauses included: 12 s.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(12);
+
+/// How long to wait. Every timeout surfaces as an error whose `is_timeout()` is true.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// For a connection (default 2 s). A request that could not connect never left, so it is
+    /// retried even when it writes.
+    pub connect: Option<Duration>,
+    /// For one attempt's answer (default 4 s).
+    pub attempt: Option<Duration>,
+    /// For a whole request, all attempts and pauses included (default 12 s).
+    pub operation: Option<Duration>,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Some(DEFAULT_CONNECT_TIMEOUT),
+            attempt: Some(DEFAULT_ATTEMPT_TIMEOUT),
+            operation: Some(DEFAULT_OPERATION_TIMEOUT),
+        }
+    }
+}
+
+/// How a client survives failures and load: retries, timeouts, rate limits, hot-partition
+/// detection and load shedding. Every client has the defaults; change them with
+/// [`Client::with_resilience`](crate::Client::with_resilience) or the builder.
+#[derive(Clone, Debug, Default)]
+pub struct Resilience {
+    /// How failed requests are retried.
+    pub retry: RetryPolicy,
+    /// How long to wait.
+    pub timeouts: Timeouts,
+    /// Client-side limits on consumed capacity (none by default).
+    pub rate_limits: Option<RateLimits>,
+    /// Hot-partition detection (off by default).
+    pub hot_partitions: Option<HotPartitions>,
+    /// Load shedding (off by default).
+    pub shedding: Shedding,
+}
+
+/// What the layers of one client share across its clones: the retry budget, the limiter's
+/// buckets, the detector's counts.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Resilience,
+    pub(crate) budget: Arc<retry::Budget>,
+    pub(crate) limiter: Option<Arc<rate_limit::Limiter>>,
+    pub(crate) detector: Option<Arc<hot_partition::Detector>>,
+    pub(crate) shed: Arc<shed::ShedState>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: Resilience) -> Arc<Shared> {
+        Arc::new(Shared {
+            budget: Arc::new(retry::Budget::new(config.retry.budget)),
+            limiter: config
+                .rate_limits
+                .as_ref()
+                .map(|l| Arc::new(rate_limit::Limiter::new(l))),
+            detector: config
+                .hot_partitions
+                .clone()
+                .map(|h| Arc::new(hot_partition::Detector::new(h))),
+            shed: Arc::new(shed::ShedState::new(&config.shedding)),
+            config,
+        })
+    }
+}
+
+/// The client's stack: the layers around `core` (renaming and dispatch), in their one order.
+pub(crate) fn stack(shared: &Shared, core: Stack) -> Stack {
+    let c = &shared.config;
+    Stack::new(
+        tower::ServiceBuilder::new()
+            .layer(shed::ShedLayer::new(c.shedding, shared.shed.clone()))
+            .layer(hot_partition::HotPartitionLayer::new(
+                shared.detector.clone(),
+            ))
+            .layer(deadline::DeadlineLayer::new(c.timeouts.operation))
+            .layer(retry::RetryLayer::new(
+                c.retry,
+                c.timeouts.attempt,
+                shared.budget.clone(),
+            ))
+            .layer(rate_limit::RateLimitLayer::new(shared.limiter.clone()))
+            .service(core),
+    )
+}
+
+/// The innermost part of the stack: dispatch, behind renaming when the mapping renames.
+pub(crate) fn core(mapping: &Arc<dynox_iam::Mapping>) -> Stack {
+    if mapping.is_identity() {
+        Stack::new(Dispatch)
+    } else {
+        Stack::new(crate::rename::Rename::new(
+            mapping.clone(),
+            Stack::new(Dispatch),
+        ))
+    }
+}
