@@ -97,7 +97,11 @@ async fn get_missing_projection_and_sort_keys() {
         .await
         .unwrap_err();
     assert!(err.is_conversion());
-    assert!(err.to_string().starts_with("Account."), "{err}");
+    // Table, key, model and field.
+    assert_eq!(
+        err.to_string(),
+        "accounts item {id=\"a1\"}: Account.id: the required attribute is missing"
+    );
 
     for seq in [1u64, 2] {
         let e = Event {

@@ -63,6 +63,16 @@ fn mixed_15() -> Faults {
     }
 }
 
+/// `small` in the suite; `full` under `cargo xtask bench` (`DYNOX_FULL_RUNS=1`), the sizes the
+/// figures in the docs come from.
+fn size(small: usize, full: usize) -> usize {
+    if std::env::var_os("DYNOX_FULL_RUNS").is_some() {
+        full
+    } else {
+        small
+    }
+}
+
 async fn setup<M: Model>() -> (LocalDynamo, Client) {
     let local = LocalDynamo::start().await.unwrap();
     let direct = local.client();
@@ -86,9 +96,9 @@ async fn counter_increments_never_apply_twice() {
     let (local, direct) = setup::<Counter>().await;
     let proxy = FaultProxy::in_front_of(&local, FaultPlan::new(7).all(after_apply(0.10))).unwrap();
     let client = quick(proxy.client());
-    const CALLS: usize = 1000;
+    let calls = size(1000, 5000);
     let f = Counter::fields();
-    let results: Vec<(usize, dynox::Result<()>)> = futures::stream::iter(0..CALLS)
+    let results: Vec<(usize, dynox::Result<()>)> = futures::stream::iter(0..calls)
         .map(|i| {
             let client = client.clone();
             let f = f.clone();
@@ -129,11 +139,11 @@ async fn counter_increments_never_apply_twice() {
         }
     }
     println!(
-        "{CALLS} increments at 10% after-apply faults: {ok} Ok, {unknown} outcome unknown, 0 applied twice ({} faults injected)",
+        "{calls} increments at 10% after-apply faults: {ok} Ok, {unknown} outcome unknown, 0 applied twice ({} faults injected)",
         proxy.stats().total_injected()
     );
     assert!(unknown > 0, "the faults reached the client");
-    assert_eq!(ok + unknown, CALLS);
+    assert_eq!(ok + unknown, calls);
 }
 
 #[tokio::test]
@@ -141,8 +151,8 @@ async fn conditional_puts_say_when_their_own_attempt_may_have_applied() {
     let (local, direct) = setup::<Doc>().await;
     let proxy = FaultProxy::in_front_of(&local, FaultPlan::new(11).all(after_apply(0.10))).unwrap();
     let client = quick(proxy.client());
-    const CALLS: usize = 500;
-    let results: Vec<(usize, dynox::Result<()>)> = futures::stream::iter(0..CALLS)
+    let calls = size(500, 5000);
+    let results: Vec<(usize, dynox::Result<()>)> = futures::stream::iter(0..calls)
         .map(|i| {
             let client = client.clone();
             async move { (i, client.put(&doc(i)).if_not_exists().await.map(|_| ())) }
@@ -165,7 +175,7 @@ async fn conditional_puts_say_when_their_own_attempt_may_have_applied() {
             Err(e) => assert!(e.is_outcome_unknown(), "call {i}: {e}"),
         }
     }
-    println!("{CALLS} if_not_exists puts: {flagged} condition failures flagged possibly applied");
+    println!("{calls} if_not_exists puts: {flagged} condition failures flagged possibly applied");
     assert!(flagged > 0);
 }
 
@@ -177,7 +187,8 @@ async fn transactions_apply_exactly_once() {
     let f = Counter::fields();
     let mut ok = 0;
     let mut unknown = Vec::new();
-    for i in 0..200 {
+    let transactions = size(200, 2000);
+    for i in 0..transactions {
         let r = client
             .transact_write()
             .update(
@@ -212,7 +223,7 @@ async fn transactions_apply_exactly_once() {
         "{total} {ok}"
     );
     println!(
-        "200 transactions at 10% after-apply faults: {ok} Ok, {} unknown, counter {total}",
+        "{transactions} transactions at 10% after-apply faults: {ok} Ok, {} unknown, counter {total}",
         unknown.len()
     );
 }
@@ -222,12 +233,12 @@ async fn batch_writes_lose_nothing_and_report_exactly() {
     let (local, direct) = setup::<Doc>().await;
     let proxy = FaultProxy::in_front_of(&local, FaultPlan::new(3).all(mixed_15())).unwrap();
     let client = quick(proxy.client());
-    const N: usize = 5000;
-    let docs: Vec<Doc> = (0..N).map(doc).collect();
+    let n = size(5000, 100_000);
+    let docs: Vec<Doc> = (0..n).map(doc).collect();
     let batch = client.batch_write().put_all(&docs).send().await;
     let (reported_unwritten, reported_unknown) = match batch {
         Ok(out) => {
-            assert_eq!(out.written, N);
+            assert_eq!(out.written, n);
             (BTreeSet::new(), BTreeSet::new())
         }
         Err(dynox::Error::BatchWriteIncomplete {
@@ -254,7 +265,7 @@ async fn batch_writes_lose_nothing_and_report_exactly() {
         }
     }
     // The streaming writer, on the same faults.
-    let more = (N..2 * N).map(|i| dynox::batch::Write::put(&doc(i)).unwrap());
+    let more = (n..2 * n).map(|i| dynox::batch::Write::put(&doc(i)).unwrap());
     let written = client
         .write_stream(
             futures::stream::iter(more),
@@ -263,13 +274,13 @@ async fn batch_writes_lose_nothing_and_report_exactly() {
         )
         .await
         .unwrap();
-    assert_eq!(written, N);
+    assert_eq!(written, n);
     assert_eq!(
         direct.scan::<Doc>().count().await.unwrap().count as usize,
-        stored.len() + N
+        stored.len() + n
     );
     println!(
-        "2 x {N} items at 15% faults: {} unwritten, {} unknown, {} faults injected",
+        "2 x {n} items at 15% faults: {} unwritten, {} unknown, {} faults injected",
         reported_unwritten.len(),
         reported_unknown.len(),
         proxy.stats().total_injected()
@@ -289,13 +300,13 @@ fn ids(writes: &[dynox::batch::Write]) -> BTreeSet<String> {
 #[tokio::test]
 async fn a_batch_get_returns_every_key_once_or_reports_it() {
     let (local, direct) = setup::<Doc>().await;
-    const N: usize = 2000;
-    let docs: Vec<Doc> = (0..N).map(doc).collect();
+    let n = size(2000, 10_000);
+    let docs: Vec<Doc> = (0..n).map(doc).collect();
     direct.batch_write().put_all(&docs).send().await.unwrap();
     let proxy = FaultProxy::in_front_of(&local, FaultPlan::new(9).all(mixed_15())).unwrap();
     let client = quick(proxy.client());
     // A tenth of the keys do not exist.
-    let keys = (0..N + N / 10).map(|i| Doc::key(doc(i).id));
+    let keys = (0..n + n / 10).map(|i| Doc::key(doc(i).id));
     let (found, unprocessed) = match client.batch_get().get::<Doc>(keys).send().await {
         Ok(mut out) => (out.take::<Doc>().unwrap(), Vec::new()),
         Err(dynox::Error::BatchGetIncomplete {
@@ -332,7 +343,8 @@ async fn a_batch_get_returns_every_key_once_or_reports_it() {
     }
     assert!(found.iter().all(|d| *d == doc(d.id[1..].parse().unwrap())));
     println!(
-        "{N} keys at 15% faults: {} found, {} reported",
+        "{} keys at 15% faults: {} found, {} reported",
+        n + n / 10,
         found.len(),
         left.len()
     );
@@ -489,7 +501,7 @@ async fn the_fixed_limiter_never_exceeds_rate_plus_burst() {
 #[tokio::test]
 async fn the_adaptive_limiter_finds_the_granted_rate() {
     let (local, _direct) = setup::<Doc>().await;
-    let granted = 300.0;
+    let granted = 150.0;
     let proxy = FaultProxy::in_front_of(
         &local,
         FaultPlan::new(1).write_capacity(granted, granted / 10.0),
@@ -613,4 +625,61 @@ async fn hot_partitions_are_reported_once_with_a_hash() {
     assert_eq!(seen[0].table, "counters");
     assert!(seen[0].count >= 50);
     assert_eq!(seen[0].key, None, "keys are logged only on opt-in");
+}
+
+#[tokio::test]
+async fn waiting_for_capacity_is_not_a_lost_answer() {
+    let (_local, direct) = setup::<Counter>().await;
+    let limited = |attempt: u64, operation: u64| {
+        direct.with_resilience(Resilience {
+            timeouts: dynox::layers::Timeouts {
+                attempt: Some(Duration::from_millis(attempt)),
+                operation: Some(Duration::from_millis(operation)),
+                ..Default::default()
+            },
+            rate_limits: Some(RateLimits::client(RateLimit::Fixed(FixedRate {
+                rcu: None,
+                wcu: Some(1.0),
+                burst: Some(1.0),
+            }))),
+            ..Resilience::default()
+        })
+    };
+    let f = Counter::fields();
+    // One unit a second; the second increment waits about a second for it, longer than an
+    // attempt may take: the wait is not the attempt's, and it is applied once.
+    let client = limited(300, 5000);
+    for _ in 0..2 {
+        client
+            .update::<Counter>(Counter::key("c"))
+            .action(f.n.increment(1))
+            .await
+            .unwrap();
+    }
+    // A deadline that passes while waiting: nothing was sent, so the outcome is known.
+    let client = limited(300, 400);
+    client
+        .update::<Counter>(Counter::key("d"))
+        .action(f.n.increment(1))
+        .await
+        .unwrap();
+    let err = client
+        .update::<Counter>(Counter::key("d"))
+        .action(f.n.increment(1))
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout() && !err.is_possibly_applied(), "{err}");
+    let stored = |id: &'static str| {
+        let direct = direct.clone();
+        async move {
+            direct
+                .get::<Counter>(Counter::key(id))
+                .await
+                .unwrap()
+                .unwrap()
+                .n
+        }
+    };
+    assert_eq!(stored("c").await, 2);
+    assert_eq!(stored("d").await, 1);
 }

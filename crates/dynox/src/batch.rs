@@ -163,7 +163,7 @@ impl Client {
         );
         let mut total = ChunkResult::default();
         while let Some(mut r) = results.next().await {
-            if r.cause.is_some() {
+            if r.stop {
                 stop.store(true, Ordering::Relaxed);
             }
             // A stream can be endless: keep counts, not per-request capacity.
@@ -312,19 +312,60 @@ fn worth_repeating(e: &Error) -> Option<classify::Retry> {
     }
 }
 
-/// Pauses before round `round` of a chunk, drawing a failed request's repeat from the
-/// client's retry budget. `false`: give up.
-async fn pause(client: &Client, retry: Retry, round: u32, failed: Option<classify::Retry>) -> bool {
-    if round >= retry.max_attempts {
-        return false;
+/// The rounds of one chunk: their count and the retry budget their failed requests took.
+struct Rounds<'c> {
+    client: &'c Client,
+    retry: Retry,
+    round: u32,
+    spent: u32,
+    /// The budget ran out: no request of this client should be repeated now.
+    out_of_budget: bool,
+}
+
+impl<'c> Rounds<'c> {
+    fn new(client: &'c Client, retry: Retry) -> Self {
+        Rounds {
+            client,
+            retry,
+            round: 0,
+            spent: 0,
+            out_of_budget: false,
+        }
     }
-    if let Some(kind) = failed
-        && client.shared().budget.acquire(kind).is_none()
-    {
-        return false;
+
+    /// A request of this chunk succeeded: what its failed predecessors took goes back.
+    fn succeeded(&mut self) {
+        self.client.shared().budget.release(self.spent);
+        self.spent = 0;
     }
-    tokio::time::sleep(retry.delay(round)).await;
-    true
+
+    /// Pauses before the next round; `false`: give up. Entries left unprocessed wait by the
+    /// batch backoff; a request that failed also draws from the client's retry budget and
+    /// waits by the client's retry policy for its kind of failure (1 s base for throttles).
+    async fn pause(&mut self, failed: Option<classify::Retry>) -> bool {
+        if self.round >= self.retry.max_attempts {
+            return false;
+        }
+        let delay = match failed {
+            Some(kind) => match self.client.shared().budget.acquire(kind) {
+                Some(cost) => {
+                    self.spent += cost;
+                    self.client
+                        .resilience()
+                        .retry
+                        .delay(kind, self.round)
+                        .max(self.retry.delay(self.round))
+                }
+                None => {
+                    self.out_of_budget = true;
+                    return false;
+                }
+            },
+            None => self.retry.delay(self.round),
+        };
+        tokio::time::sleep(delay).await;
+        true
+    }
 }
 
 async fn get_chunk(
@@ -355,9 +396,9 @@ async fn get_chunk(
             }
         }
     }
-    let mut round = 0;
+    let mut rounds = Rounds::new(client, retry);
     while !request.is_empty() {
-        round += 1;
+        rounds.round += 1;
         let req = client
             .sdk()
             .batch_get_item()
@@ -365,6 +406,7 @@ async fn get_chunk(
             .set_return_consumed_capacity(capacity.map(Capacity::to_sdk));
         let failed = match client.send(req).await {
             Ok(answer) => {
+                rounds.succeeded();
                 out.cause = None;
                 for (table, mut list) in answer.responses.unwrap_or_default() {
                     out.items.entry(table).or_default().append(&mut list);
@@ -387,7 +429,7 @@ async fn get_chunk(
                 }
             },
         };
-        if request.is_empty() || !pause(client, retry, round, failed).await {
+        if request.is_empty() || !rounds.pause(failed).await {
             break;
         }
     }
@@ -607,6 +649,8 @@ pub struct BatchWriteOutput {
 
 #[derive(Default)]
 struct ChunkResult {
+    /// The writer should stop pulling: this chunk failed for a reason that will not pass.
+    stop: bool,
     written: usize,
     consumed: Vec<ConsumedCapacity>,
     unwritten: Vec<Write>,
@@ -616,6 +660,7 @@ struct ChunkResult {
 
 impl ChunkResult {
     fn absorb(&mut self, other: ChunkResult) {
+        self.stop |= other.stop;
         self.written += other.written;
         self.consumed.extend(other.consumed);
         self.unwritten.extend(other.unwritten);
@@ -643,10 +688,11 @@ async fn write_chunk(client: &Client, chunk: Vec<Write>, retry: Retry) -> ChunkR
         .collect();
     let mut consumed = Vec::new();
     let mut cause = None;
-    let mut round = 0;
+    let mut rounds = Rounds::new(client, retry);
     while !pending.is_empty() {
-        round += 1;
+        rounds.round += 1;
         let mut request: HashMap<String, Vec<WriteRequest>> = HashMap::new();
+        let mut unbuildable = None;
         for p in &pending {
             match p.write.to_sdk() {
                 Ok(r) => request
@@ -654,12 +700,13 @@ async fn write_chunk(client: &Client, chunk: Vec<Write>, retry: Retry) -> ChunkR
                     .or_default()
                     .push(r),
                 Err(e) => {
-                    cause = Some(e);
+                    unbuildable = Some(e);
                     break;
                 }
             }
         }
-        if cause.is_some() {
+        if let Some(e) = unbuildable {
+            cause = Some(e);
             break;
         }
         let req = client
@@ -669,6 +716,7 @@ async fn write_chunk(client: &Client, chunk: Vec<Write>, retry: Retry) -> ChunkR
             .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total);
         let failed = match client.send(req).await {
             Ok(out) => {
+                rounds.succeeded();
                 cause = None;
                 consumed.extend(out.consumed_capacity.unwrap_or_default());
                 pending = still_pending(pending, out.unprocessed_items.unwrap_or_default());
@@ -691,13 +739,17 @@ async fn write_chunk(client: &Client, chunk: Vec<Write>, retry: Retry) -> ChunkR
                 }
             }
         };
-        if pending.is_empty() || !pause(client, retry, round, failed).await {
+        if pending.is_empty() || !rounds.pause(failed).await {
             break;
         }
     }
     let (unknown, unwritten): (Vec<Pending>, Vec<Pending>) =
         pending.into_iter().partition(|p| p.maybe_applied);
+    // A failure that will not pass, or an empty budget, stops a stream; anything else (rounds
+    // used up on throttles, say) is reported and the stream goes on.
+    let stop = rounds.out_of_budget || cause.as_ref().is_some_and(|e| worth_repeating(e).is_none());
     ChunkResult {
+        stop,
         written: total - unknown.len() - unwritten.len(),
         consumed,
         unwritten: unwritten.into_iter().map(|p| p.write).collect(),

@@ -41,11 +41,12 @@ impl fmt::Debug for Client {
 }
 
 /// The SDK client dynox sends with: its own retries switched off (dynox's retry layer owns
-/// every attempt, so none is repeated by a layer that cannot tell whether that is safe), and a
-/// connect timeout unless one is set.
+/// every attempt, so none is repeated by a layer that cannot tell whether that is safe), and
+/// dynox's connect timeout — unless the SDK's configuration has its own and `replace` is false.
 fn sdk_for_dynox(
     sdk: &aws_sdk_dynamodb::Client,
     connect: Option<Duration>,
+    replace: bool,
 ) -> aws_sdk_dynamodb::Client {
     let config = sdk.config();
     let mut timeouts = config
@@ -53,13 +54,12 @@ fn sdk_for_dynox(
         .cloned()
         .unwrap_or_else(TimeoutConfig::disabled)
         .to_builder();
-    if let Some(c) = connect
-        && config
-            .timeout_config()
-            .and_then(|t| t.connect_timeout())
-            .is_none()
-    {
-        timeouts = timeouts.connect_timeout(c);
+    let has_own = config
+        .timeout_config()
+        .and_then(|t| t.connect_timeout())
+        .is_some();
+    if replace || !has_own {
+        timeouts.set_connect_timeout(connect);
     }
     aws_sdk_dynamodb::Client::from_conf(
         config
@@ -83,7 +83,7 @@ impl Client {
     }
 
     fn with_parts(sdk: aws_sdk_dynamodb::Client, resilience: Resilience) -> Client {
-        let sdk = sdk_for_dynox(&sdk, resilience.timeouts.connect);
+        let sdk = sdk_for_dynox(&sdk, resilience.timeouts.connect, false);
         let mapping = Arc::new(Mapping::default());
         let shared = Shared::new(resilience);
         Client {
@@ -120,7 +120,7 @@ impl Client {
     /// This client, with retries, timeouts, rate limits, hot-partition detection and load
     /// shedding set by `resilience` (a fresh retry budget and fresh buckets).
     pub fn with_resilience(&self, resilience: Resilience) -> Client {
-        let sdk = sdk_for_dynox(&self.inner.sdk, resilience.timeouts.connect);
+        let sdk = sdk_for_dynox(&self.inner.sdk, resilience.timeouts.connect, true);
         let shared = Shared::new(resilience);
         Client {
             inner: Arc::new(Inner {

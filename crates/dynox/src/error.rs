@@ -697,7 +697,8 @@ where
         }
     };
     match code.as_str() {
-        "ConditionalCheckFailedException" => {
+        // A PartiQL INSERT of an item that exists: its implied condition failed.
+        "ConditionalCheckFailedException" | "DuplicateItemException" => {
             let (old_item, source): (Option<Item>, BoxError) = match err {
                 SdkError::ServiceError(ctx) => {
                     let mut e = ctx.into_err();
@@ -833,19 +834,24 @@ fn describe_key(key: &Item) -> String {
     format!("{{{}}}", parts.join(", "))
 }
 
-/// Decodes an item read from `table`, naming its key (by `key_names`) if it does not decode or
-/// decrypt.
+/// Decodes an item read from `table`, naming its key if it does not decode or decrypt: the
+/// key asked for (`known`), or the item's attributes named `key_names` (a projection may have
+/// left some out).
 pub(crate) async fn decode_read<T: crate::FromItem>(
     mut item: Item,
     client: &crate::Client,
     table: &str,
     key_names: &[&str],
+    known: Option<&Item>,
 ) -> Result<T> {
     let key = |item: &Item| -> Item {
-        key_names
-            .iter()
-            .filter_map(|n| item.get(*n).map(|v| ((*n).to_owned(), v.clone())))
-            .collect()
+        match known {
+            Some(k) => k.clone(),
+            None => key_names
+                .iter()
+                .filter_map(|n| item.get(*n).map(|v| ((*n).to_owned(), v.clone())))
+                .collect(),
+        }
     };
     let undecodable = |key: Item, e: Error| Error::ItemUndecodable {
         table: table.to_owned(),

@@ -229,12 +229,13 @@ impl<'c, M: Model> GetItem<'c, M> {
         );
         let mut p = Placeholders::new();
         let projection = crate::expr::render_projection(&self.projection, &mut p)?;
+        let key = self.key.to_key_item()?;
         let req = self
             .client
             .sdk()
             .get_item()
             .table_name(M::TABLE)
-            .set_key(Some(self.key.to_key_item()?))
+            .set_key(Some(key.clone()))
             .consistent_read(self.consistent)
             .set_projection_expression(projection)
             .set_expression_attribute_names(p.take_names())
@@ -244,9 +245,9 @@ impl<'c, M: Model> GetItem<'c, M> {
             .chain(M::SORT_KEY.map(|k| k.name))
             .collect();
         let value = match out.item.filter(|i| !i.is_empty()) {
-            Some(item) => {
-                Some(crate::error::decode_read(item, self.client, M::TABLE, &keys).await?)
-            }
+            Some(item) => Some(
+                crate::error::decode_read(item, self.client, M::TABLE, &keys, Some(&key)).await?,
+            ),
             None => None,
         };
         Ok(WithCapacity {

@@ -469,7 +469,9 @@ fn paginate<B: PagedRequest, T: FromItem + Send + 'static>(
         let mut decoded = Vec::with_capacity(items.len());
         let mut undecodable = Vec::new();
         for item in items {
-            match crate::error::decode_read::<T>(item, &st.client, st.table, &st.key_names).await {
+            match crate::error::decode_read::<T>(item, &st.client, st.table, &st.key_names, None)
+                .await
+            {
                 Ok(v) => decoded.push(v),
                 Err(e) => undecodable.push(e),
             }

@@ -119,16 +119,19 @@ fn token(token: &Option<String>) -> Idempotency {
 /// evaluated to rule out.
 fn statement(text: &str) -> Idempotency {
     use dynox_iam::statement::{Verb, read};
+    // A repeat of a statement returning old values would return different ones.
+    let returns = text.to_ascii_uppercase().contains("RETURNING");
     match read(text).map(|s| s.verb) {
         Ok(Verb::Select) => Idempotency::Read,
-        Ok(Verb::Insert | Verb::Delete) => Idempotency::Conditional,
-        Ok(Verb::Update) | Err(_) => Idempotency::NotIdempotent,
+        Ok(Verb::Insert | Verb::Delete) if !returns => Idempotency::Conditional,
+        Ok(_) | Err(_) => Idempotency::NotIdempotent,
     }
 }
 
 /// Whether an update expression leaves the same item when applied twice: only `SET` of values
-/// (`if_not_exists` included), `REMOVE`, and `ADD`/`DELETE` of set elements. Arithmetic,
-/// `list_append` and `ADD` of a number are not; an expression this cannot read is not either.
+/// (`if_not_exists` included), `REMOVE`, and `ADD`/`DELETE` of set elements, on attributes and
+/// map entries. Arithmetic, `list_append`, `ADD` of a number and anything on a list element
+/// (`[n]`) are not; an expression this cannot read is not either.
 pub(crate) fn update_repeats(expr: &str, values: Option<&HashMap<String, AttributeValue>>) -> bool {
     let b = expr.as_bytes();
     let mut i = 0;
@@ -165,7 +168,9 @@ pub(crate) fn update_repeats(expr: &str, values: Option<&HashMap<String, Attribu
             if word.eq_ignore_ascii_case("list_append") {
                 return false;
             }
-        } else if c == b'+' || c == b'-' {
+        } else if c == b'+' || c == b'-' || c == b'[' {
+            // Arithmetic; or a list element: removing `[0]` twice removes two elements, and
+            // setting an index past the end appends.
             return false;
         } else {
             i += 1;
@@ -320,6 +325,8 @@ mod tests {
             assert!(update_repeats(ok, v), "{ok}");
         }
         for not in [
+            "REMOVE #l[0]",
+            "SET #l[7] = :v0",
             "SET #n0 = #n0 + :v0",
             "SET #n0 = #n0 - :v0",
             "ADD #n0 :v0",

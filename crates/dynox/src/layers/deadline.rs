@@ -1,9 +1,10 @@
 //! The operation deadline: one bound on all attempts of a request and the pauses between them.
 //!
-//! To a request: starts its clock; the layers below read the deadline ([`current`]) to bound
-//! each attempt and to skip a pause that would end after it. To an error: when the deadline
-//! passes with the request unanswered, a read gets [`Error::Timeout`], a write
-//! [`Error::OutcomeUnknown`] around it (an attempt may have been in flight).
+//! To a request: starts its clock; the layers below read the deadline ([`current`]) and keep
+//! to it: waiting for a slot or for capacity stops there (nothing was sent), a pause that would
+//! end after it is not taken, an attempt is cut off there. To an error: those give
+//! [`Error::Timeout`]. As a last resort, a request still unanswered [`GRACE`] after its deadline
+//! is cut off here: a read with `Timeout`, a write with [`Error::OutcomeUnknown`] around it.
 
 use super::classify;
 use crate::error::Error;
@@ -13,6 +14,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tower::{Layer, Service};
 
+/// How long after its deadline a request is cut off here, if the layers below did not stop it.
+pub const GRACE: Duration = Duration::from_millis(250);
+
 tokio::task_local! {
     static DEADLINE: Instant;
 }
@@ -20,6 +24,15 @@ tokio::task_local! {
 /// The deadline of the request being sent, if one is set.
 pub fn current() -> Option<Instant> {
     DEADLINE.try_with(|d| *d).ok()
+}
+
+/// The error of a request whose deadline passed before it was sent.
+pub fn passed_before_sending(what: &str) -> Error {
+    Error::Timeout {
+        what: format!("{what} (the operation deadline passed before it was sent)"),
+        after: Duration::ZERO,
+        may_have_reached: false,
+    }
 }
 
 /// Layer of [`DeadlineService`].
@@ -76,7 +89,7 @@ where
         let deadline = Instant::now() + timeout;
         let sent = self.inner.call(request);
         Box::pin(DEADLINE.scope(deadline, async move {
-            match tokio::time::timeout(timeout, sent).await {
+            match tokio::time::timeout(timeout + GRACE, sent).await {
                 Ok(r) => r,
                 Err(_) => {
                     let err = Error::Timeout {

@@ -3,21 +3,24 @@
 //!
 //! ```text
 //! Client::send
-//!   -> shed        concurrency limit; fail fast while everything is throttled
+//!   -> deadline       the operation timeout: one bound on everything below
+//!   -> shed           concurrency limit; fail fast while everything is throttled
 //!   -> hot_partition  counts reads and writes per partition key (never delays)
-//!   -> deadline    one bound on all attempts (operation timeout)
-//!   -> retry       the one retry policy: attempts, backoff, budget, idempotency, attempt timeout
-//!   -> rate_limit  token buckets per table and client-wide, charged per attempt
-//!   -> Rename      logical -> deployed table names (rename.rs)
-//!   -> Dispatch    the only SDK send() (send.rs)
+//!   -> retry          the one retry policy: attempts, backoff, budget, idempotency
+//!   -> rate_limit     token buckets per table and client-wide, charged per attempt
+//!   -> attempt        the attempt timeout: time on the wire only
+//!   -> Rename         logical -> deployed table names (rename.rs)
+//!   -> Dispatch       the only SDK send() (send.rs)
 //! ```
 //!
-//! Shedding is outermost so a refused request costs nothing below it; the detector counts
-//! logical requests, not attempts; the deadline is above the
-//! retries so it bounds them all; the limiter is below the retries so every attempt is paid for
-//! and throttles seen by any attempt slow the bucket; renaming is innermost, so every layer sees
-//! the logical names the policy and the metrics use.
+//! The deadline is outermost so it bounds waiting for a slot, for capacity and between
+//! attempts too; shedding comes next so a refused request costs nothing below it; the detector
+//! counts logical requests, not attempts; the limiter is below the retries so every attempt is
+//! paid for and throttles seen by any attempt slow the bucket; the attempt timeout is below the
+//! limiter so waiting for capacity never looks like a lost answer; renaming is innermost, so
+//! every layer sees the logical names the policy and the metrics use.
 
+pub mod attempt;
 pub mod classify;
 pub mod deadline;
 pub mod hot_partition;
@@ -115,17 +118,14 @@ pub(crate) fn stack(shared: &Shared, core: Stack) -> Stack {
     let c = &shared.config;
     Stack::new(
         tower::ServiceBuilder::new()
+            .layer(deadline::DeadlineLayer::new(c.timeouts.operation))
             .layer(shed::ShedLayer::new(c.shedding, shared.shed.clone()))
             .layer(hot_partition::HotPartitionLayer::new(
                 shared.detector.clone(),
             ))
-            .layer(deadline::DeadlineLayer::new(c.timeouts.operation))
-            .layer(retry::RetryLayer::new(
-                c.retry,
-                c.timeouts.attempt,
-                shared.budget.clone(),
-            ))
+            .layer(retry::RetryLayer::new(c.retry, shared.budget.clone()))
             .layer(rate_limit::RateLimitLayer::new(shared.limiter.clone()))
+            .layer(attempt::AttemptTimeoutLayer::new(c.timeouts.attempt))
             .service(core),
     )
 }

@@ -116,6 +116,10 @@ impl RateLimits {
     }
 }
 
+/// The smallest rate a bucket runs at: a limit of zero (or not a number) would stop its
+/// requests for good.
+pub const MIN_RATE: f64 = 0.01;
+
 /// Whether a cost is read or write capacity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Capacity {
@@ -169,7 +173,13 @@ struct Bucket {
 
 impl Bucket {
     fn fixed(rate: f64, burst: Option<f64>) -> Bucket {
-        let burst = burst.unwrap_or(rate).max(1.0);
+        // A rate that is not a positive number would never refill: the smallest one instead.
+        let rate = if rate.is_finite() && rate > MIN_RATE {
+            rate
+        } else {
+            MIN_RATE
+        };
+        let burst = burst.filter(|b| b.is_finite()).unwrap_or(rate).max(1.0);
         Bucket {
             rate,
             burst,
@@ -183,6 +193,12 @@ impl Bucket {
     }
 
     fn adaptive(max: f64, min: f64) -> Bucket {
+        let min = if min.is_finite() {
+            min.max(MIN_RATE)
+        } else {
+            MIN_RATE
+        };
+        let max = if max.is_finite() { max.max(min) } else { min };
         let rate = (max * AdaptiveRate::START).max(min);
         let mut b = Bucket::fixed(rate, Some(rate));
         b.adaptive = Some(Adaptive {
@@ -221,7 +237,8 @@ impl Bucket {
         if self.tokens >= need {
             Duration::ZERO
         } else {
-            Duration::from_secs_f64((need - self.tokens) / self.rate)
+            Duration::try_from_secs_f64((need - self.tokens) / self.rate)
+                .unwrap_or(Duration::from_secs(3600))
         }
     }
 
@@ -372,8 +389,9 @@ impl Limiter {
         out
     }
 
-    /// Waits until every bucket holds its cost, then takes it from all of them at once.
-    async fn acquire(&self, costs: &[Draw]) {
+    /// Waits until every bucket holds its cost, then takes it from all of them at once; `false`
+    /// if that would be after `deadline` (nothing is taken).
+    async fn acquire(&self, costs: &[Draw], deadline: Option<Instant>) -> bool {
         let started = Instant::now();
         loop {
             let now = Instant::now();
@@ -396,7 +414,10 @@ impl Limiter {
                 wait
             };
             if wait.is_zero() {
-                return;
+                return true;
+            }
+            if deadline.is_some_and(|d| now + wait >= d) {
+                return false;
             }
             tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
         }
@@ -418,16 +439,24 @@ impl Limiter {
         }
     }
 
+    /// A throttle slows the most specific bucket of each table drawn from: the table's own if
+    /// it has one (a table's throttle says nothing of the others), else the client's.
     fn throttled(&self, draws: &[Draw]) {
         let mut map = self.buckets.lock().expect("limiter lock");
         let now = Instant::now();
         let mut seen = Vec::new();
         for d in draws {
-            if !seen.contains(&&d.bucket) {
-                seen.push(&d.bucket);
-                if let Some(b) = map.get_mut(&d.bucket) {
+            let own = (Some(d.table.clone()), d.bucket.1);
+            let key = if map.contains_key(&own) {
+                own
+            } else {
+                d.bucket.clone()
+            };
+            if !seen.contains(&key) {
+                if let Some(b) = map.get_mut(&key) {
                     b.throttled(now);
                 }
+                seen.push(key);
             }
         }
     }
@@ -496,7 +525,58 @@ fn estimate(request: &Request) -> Vec<(String, Capacity, f64)> {
                 (t.clone(), Read, per * ka.keys().len() as f64)
             })
             .collect(),
+        // Transactions cost twice: a prepare and a commit per member.
+        Request::TransactWriteItems(b) => b
+            .get_transact_items()
+            .iter()
+            .flatten()
+            .filter_map(|m| {
+                let (table, units) = if let Some(p) = m.put() {
+                    (p.table_name(), write_units(p.item()))
+                } else if let Some(u) = m.update() {
+                    (u.table_name(), 1.0)
+                } else if let Some(d) = m.delete() {
+                    (d.table_name(), 1.0)
+                } else {
+                    (m.condition_check()?.table_name(), 1.0)
+                };
+                Some((table.to_owned(), Write, 2.0 * units))
+            })
+            .collect(),
+        Request::TransactGetItems(b) => b
+            .get_transact_items()
+            .iter()
+            .flatten()
+            .filter_map(|m| Some((m.get()?.table_name().to_owned(), Read, 2.0)))
+            .collect(),
+        Request::ExecuteStatement(b) => b
+            .get_statement()
+            .as_deref()
+            .and_then(|text| dynox_iam::statement::read(text).ok())
+            .map(|s| {
+                let capacity = match s.verb {
+                    dynox_iam::statement::Verb::Select => Read,
+                    _ => Write,
+                };
+                vec![(s.table, capacity, 1.0)]
+            })
+            .unwrap_or_default(),
         _ => Vec::new(),
+    }
+}
+
+/// Whether an answer left entries unprocessed: DynamoDB throttled part of the batch.
+fn partly_throttled(response: &Response) -> bool {
+    match response {
+        Response::BatchWriteItem(o) => o
+            .unprocessed_items
+            .as_ref()
+            .is_some_and(|u| u.values().any(|w| !w.is_empty())),
+        Response::BatchGetItem(o) => o
+            .unprocessed_keys
+            .as_ref()
+            .is_some_and(|u| u.values().any(|k| !k.keys.is_empty())),
+        _ => false,
     }
 }
 
@@ -615,11 +695,18 @@ where
         }
         let mut inner = self.inner.clone();
         Box::pin(async move {
-            limiter.acquire(&costs).await;
+            if !limiter.acquire(&costs, super::deadline::current()).await {
+                return Err(super::deadline::passed_before_sending(
+                    request.operation_name(),
+                ));
+            }
             let (request, hide) = ask_capacity(request);
             match inner.call(request).await {
                 Ok(mut response) => {
                     limiter.settle(&costs, consumed(&response).as_ref());
+                    if partly_throttled(&response) {
+                        limiter.throttled(&costs);
+                    }
                     if hide {
                         hide_capacity(&mut response);
                     }

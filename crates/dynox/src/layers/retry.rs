@@ -3,10 +3,12 @@
 //!
 //! To a request: sends it, and again after a throttle or a transient failure, with capped
 //! exponential backoff and full jitter, while attempts, the retry budget and the operation's
-//! deadline allow; each attempt is bounded by the attempt timeout. To an error: a write whose
-//! repeat could apply twice comes back as [`Error::OutcomeUnknown`] as soon as an attempt may
-//! have reached DynamoDB; a condition that fails on a repeat after such an attempt is marked
-//! possibly applied; a write that gives up after such an attempt is `OutcomeUnknown` too.
+//! deadline allow. To an error: a write whose repeat could apply twice comes back as
+//! [`Error::OutcomeUnknown`] as soon as an attempt may have reached DynamoDB; a condition that
+//! fails on a repeat after such an attempt is marked possibly applied; a write that gives up
+//! after such an attempt is `OutcomeUnknown` too. Batch requests are sent once here:
+//! `batch.rs` retries them round by round with the same policy and budget, because only it can
+//! tell which entries a lost answer may have written.
 
 use super::classify::{self, Idempotency, Reached};
 use super::deadline;
@@ -160,22 +162,13 @@ impl Budget {
 #[derive(Clone, Debug)]
 pub struct RetryLayer {
     policy: RetryPolicy,
-    attempt_timeout: Option<Duration>,
     budget: Arc<Budget>,
 }
 
 impl RetryLayer {
-    /// Retries by `policy`, each attempt bounded by `attempt_timeout`, drawing from `budget`.
-    pub fn new(
-        policy: RetryPolicy,
-        attempt_timeout: Option<Duration>,
-        budget: Arc<Budget>,
-    ) -> Self {
-        RetryLayer {
-            policy,
-            attempt_timeout,
-            budget,
-        }
+    /// Retries by `policy`, drawing from `budget`.
+    pub fn new(policy: RetryPolicy, budget: Arc<Budget>) -> Self {
+        RetryLayer { policy, budget }
     }
 }
 
@@ -223,34 +216,21 @@ where
 {
     let kind = classify::idempotency(&request);
     let deadline = deadline::current();
-    let policy = layer.policy;
+    let mut policy = layer.policy;
+    if matches!(
+        request,
+        Request::BatchWriteItem(_) | Request::BatchGetItem(_)
+    ) {
+        policy.max_attempts = 1;
+    }
     let mut spent = 0;
     // Some attempt's answer was lost: it may have been applied.
     let mut ambiguous = false;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let limit = match (layer.attempt_timeout, deadline) {
-            (Some(t), Some(d)) => Some(t.min(d.saturating_duration_since(Instant::now()))),
-            (t, d) => t.or_else(|| d.map(|d| d.saturating_duration_since(Instant::now()))),
-        };
         // Each attempt sends its own copy: the SDK consumes what it sends.
-        let this = request.clone();
-        let sent = inner.clone().oneshot(this);
-        let result = match limit {
-            Some(limit) => match tokio::time::timeout(limit, sent).await {
-                Ok(r) => r,
-                Err(_) => Err(Error::Timeout {
-                    what: format!(
-                        "an answer to {} (attempt {attempt})",
-                        request.operation_name()
-                    ),
-                    after: limit,
-                    may_have_reached: true,
-                }),
-            },
-            None => sent.await,
-        };
+        let result = inner.clone().oneshot(request.clone()).await;
         let err = match result {
             Ok(response) => {
                 layer.budget.release(spent);
@@ -260,7 +240,7 @@ where
         };
         let failure = classify::failure(&err);
         let give_up = |err: Error, ambiguous: bool| finish(&request, kind, attempt, err, ambiguous);
-        if let Error::ConditionFailed { .. } | Error::VersionConflict { .. } = err {
+        if let Error::ConditionFailed { .. } = err {
             return Err(mark_possibly_applied(err, ambiguous));
         }
         if failure.retry == classify::Retry::Never {
@@ -303,7 +283,11 @@ fn finish(
     err: Error,
     ambiguous: bool,
 ) -> Error {
-    if ambiguous && kind.writes() && !matches!(err, Error::OutcomeUnknown { .. }) {
+    // A cancellation answered to a transaction's token is its real outcome: a repeat of an
+    // applied transaction with the same token would have succeeded.
+    let definite = matches!(err, Error::TransactionCancelled { .. })
+        && request.client_request_token().is_some();
+    if ambiguous && kind.writes() && !definite && !matches!(err, Error::OutcomeUnknown { .. }) {
         outcome_unknown(request, attempts, err)
     } else {
         err

@@ -155,12 +155,20 @@ where
         let mut inner = self.inner.clone();
         Box::pin(async move {
             let _slot = match &state.slots {
-                Some(s) => Some(
-                    s.clone()
-                        .acquire_owned()
-                        .await
-                        .expect("the semaphore is never closed"),
-                ),
+                Some(s) => {
+                    let acquire = s.clone().acquire_owned();
+                    let permit = match super::deadline::current() {
+                        Some(d) => {
+                            tokio::time::timeout_at(d.into(), acquire)
+                                .await
+                                .map_err(|_| {
+                                    super::deadline::passed_before_sending(request.operation_name())
+                                })?
+                        }
+                        None => acquire.await,
+                    };
+                    Some(permit.expect("the semaphore is never closed"))
+                }
                 None => None,
             };
             if fail_fast && !state.admit() {
