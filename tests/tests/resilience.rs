@@ -683,3 +683,45 @@ async fn waiting_for_capacity_is_not_a_lost_answer() {
     assert_eq!(stored("c").await, 2);
     assert_eq!(stored("d").await, 1);
 }
+
+#[tokio::test]
+async fn a_throttle_storm_is_waited_out() {
+    let (local, direct) = setup::<Doc>().await;
+    // Everything is throttled for 3 s, starting 100 ms in (full size: 10 s).
+    let storm = Duration::from_secs(size(3, 10) as u64);
+    let proxy = FaultProxy::in_front_of(
+        &local,
+        FaultPlan::new(1).storm(Duration::from_millis(100), storm),
+    )
+    .unwrap();
+    // The default policy: AWS's 1 s throttling backoff.
+    let client = proxy.client();
+    let n = 2500;
+    let docs: Vec<Doc> = (0..n).map(doc).collect();
+    let started = Instant::now();
+    let (batch, stream) = tokio::join!(
+        client.batch_write().put_all(&docs[..n / 2]).send(),
+        client.write_stream(
+            futures::stream::iter(
+                docs[n / 2..]
+                    .iter()
+                    .map(|d| dynox::batch::Write::put(d).unwrap())
+            ),
+            4,
+            dynox::batch::Retry::default(),
+        )
+    );
+    assert_eq!(batch.unwrap().written, n / 2);
+    assert_eq!(stream.unwrap(), n - n / 2);
+    assert_eq!(
+        direct.scan::<Doc>().count().await.unwrap().count as usize,
+        n
+    );
+    println!(
+        "{n} items through a {storm:?} throttle storm: all written in {:?} ({} throttled requests)",
+        started.elapsed(),
+        proxy
+            .stats()
+            .injected(dynox_testing::faults::FaultKind::Storm)
+    );
+}

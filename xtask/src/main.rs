@@ -3,6 +3,7 @@
 //! - `policy ...`: build a target, scan the linked binary, print its least-privilege IAM policy.
 //! - `demo`: run the example service on the embedded backend, then print its exact policy.
 //! - `test`: install what the tests need and run the whole test suite.
+//! - `bench`: the large runs the suite has small versions of, with their figures.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -20,6 +21,9 @@ commands:
                  print the exact IAM policy of a linked binary
   demo           run the example service on the embedded backend and print its policy
   test           run the whole test suite (cargo-nextest when installed, cargo test otherwise)
+  bench          the large runs behind the documented figures (release profile): 100,000 items
+                 through the batch writer and write_stream at 15% faults, a 10,000-key batch
+                 get, 5,000 counter increments and conditional puts, 2,000 transactions
   setup          install what the tests need: a Python virtual environment under target/ with
                  the pinned local KMS (moto's server)";
 
@@ -29,6 +33,7 @@ fn main() -> ExitCode {
         Some("policy") => policy(args.collect()),
         Some("demo") => demo(),
         Some("test") => test(),
+        Some("bench") => bench(),
         Some("setup") => setup().map(|_| ()),
         Some("-h" | "--help" | "help") | None => {
             println!("{HELP}");
@@ -141,6 +146,42 @@ fn demo() -> Result<(), String> {
         report.records
     );
     Ok(())
+}
+
+/// The fault-injection suite at full size, in the release profile, printing its figures.
+fn bench() -> Result<(), String> {
+    let moto = setup()?;
+    let mut c = cargo();
+    c.env("DYNOX_MOTO_SERVER", &moto)
+        .env("DYNOX_FULL_RUNS", "1");
+    if has_nextest() {
+        run(c.args([
+            "nextest",
+            "run",
+            "-p",
+            "dynox-tests",
+            "--test",
+            "resilience",
+            "--cargo-profile",
+            "release",
+            "--no-capture",
+            "--test-threads",
+            "1",
+        ]))
+    } else {
+        run(c.args([
+            "test",
+            "-p",
+            "dynox-tests",
+            "--test",
+            "resilience",
+            "--release",
+            "--",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ]))
+    }
 }
 
 fn has_nextest() -> bool {
