@@ -485,6 +485,26 @@ mod models {
             .unwrap()
             .unwrap();
         assert_eq!(p3.template.unwrap().plain().unwrap(), "template of p1");
+        // A plaintext, another type or an edited prefix where a ciphertext belongs.
+        for planted in [
+            AttributeValue::S("diagnosis in the clear".into()),
+            AttributeValue::N("7".into()),
+            AttributeValue::S(format!(
+                "EnC:{}",
+                &raw_p3_diagnosis(&client).await.as_s().unwrap()[4..]
+            )),
+        ] {
+            let mut item: Item = client
+                .get::<Patient>(Patient::key("p3"))
+                .send_as()
+                .await
+                .unwrap()
+                .unwrap();
+            item.insert("diagnosis".into(), planted.clone());
+            plain_client.put(&PatientRaw(item)).await.unwrap();
+            let err = client.get::<Patient>(Patient::key("p3")).await.unwrap_err();
+            assert!(err.is_integrity(), "{planted:?}: {err}");
+        }
 
         // Bulk paths refuse instead of storing plaintext.
         assert!(
@@ -582,4 +602,62 @@ async fn a_denial_by_iam_is_a_kms_error_not_an_integrity_one() {
         "{text}"
     );
     assert!(std::error::Error::source(&err).is_some());
+}
+
+#[tokio::test]
+async fn an_oversized_key_length_or_a_foreign_blob_is_an_integrity_error() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let local = LocalKms::start()
+        .await
+        .expect("the local KMS (run `cargo xtask setup`)");
+    let key_id = local.create_key(Some("dynox-test")).await.unwrap();
+    let e = Encryptor::with_cache(local.client(), None);
+    let stored = e.encrypt::<Ssn>(b"secret", Some("u1")).await.unwrap();
+    let mut raw = b64.decode(stored.strip_prefix("ENC:").unwrap()).unwrap();
+    // A length prefix past KMS's largest blob, with the bytes to match.
+    let mut long = raw.clone();
+    long[1..3].copy_from_slice(&7000u16.to_be_bytes());
+    long.extend(std::iter::repeat_n(0u8, 7000));
+    let long = format!("ENC:{}", b64.encode(long));
+    assert!(
+        e.decrypt::<Ssn>(&long, Some("u1"))
+            .await
+            .unwrap_err()
+            .is_integrity()
+    );
+    // Under an enforcing gateway that grants Decrypt on the key: a flipped byte where the blob
+    // names its key is still the value's fault, not a denial.
+    let policy = format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": ["arn:aws:kms:us-east-1:123456789012:key/{key_id}"]}}]}}"#
+    );
+    let local = local
+        .enforce(dynox_testing::iam::Enforcer::from_json(&policy).unwrap())
+        .unwrap();
+    let e = Encryptor::with_cache(local.client(), None);
+    // Called by key id: the policy names the key, not the alias.
+    struct ById;
+    impl EncryptedField for ById {
+        const KEY: &'static str = "alias/dynox-test";
+        const MODE: Mode = Mode::ReadWrite;
+        const VERSION: u8 = V2;
+        const TABLE: &'static str = "users";
+        const ATTRIBUTE: &'static str = "ssn";
+        const CONTEXT: &'static [(&'static str, &'static str)] = &[("tenant", "acme")];
+        const BIND_ITEM_KEY: bool = true;
+    }
+    let e = e.with_mapping(&dynox::Mapping {
+        kms_keys: [("alias/dynox-test".to_owned(), key_id.clone())].into(),
+        ..Default::default()
+    });
+    assert_eq!(
+        e.decrypt::<ById>(&stored, Some("u1")).await.unwrap(),
+        b"secret"
+    );
+    raw[3] ^= 0x01;
+    let flipped = format!("ENC:{}", b64.encode(raw));
+    let err = e.decrypt::<ById>(&flipped, Some("u1")).await.unwrap_err();
+    assert!(err.is_integrity(), "{err:?}");
 }

@@ -506,6 +506,20 @@ async fn signed_cursors_refuse_every_edit() {
             .unwrap_err(),
     );
     assert!(CursorKeys::new(&[0u8; 16]).unwrap_err().is_validation());
+    // Another partition of the same query: refused too.
+    let other_partition = client
+        .query::<Post>("ann")
+        .start_from_signed(client.sign_cursor(&cursor).unwrap())
+        .all()
+        .await
+        .unwrap_err();
+    assert!(other_partition.is_invalid_cursor(), "{other_partition}");
+    // A cursor not made by a page belongs to no read: it is not signed.
+    assert!(
+        client
+            .sign_cursor(&Cursor::from_key(cursor.key().clone()))
+            .is_err()
+    );
     assert!(
         Cursor::from_token("s1.abc.def")
             .unwrap_err()

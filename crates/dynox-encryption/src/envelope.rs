@@ -22,6 +22,8 @@ pub const V1: u8 = 1;
 /// dynox's default format, with context binding.
 pub const V2: u8 = 2;
 const NONCE_LEN: usize = 12;
+/// KMS's largest ciphertext blob (the `CiphertextBlob` limit of `Decrypt`).
+const MAX_ENCRYPTED_KEY: usize = 6144;
 const TAG_LEN: usize = 16;
 
 /// Why an encrypted value could not be read or written.
@@ -96,7 +98,9 @@ impl Envelope {
         }
         let key_len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
         let rest = &rest[2..];
-        if key_len == 0 || rest.len() < key_len + NONCE_LEN + TAG_LEN {
+        // KMS's ciphertext blobs are at most 6,144 bytes: a longer "key" is not one.
+        if key_len == 0 || key_len > MAX_ENCRYPTED_KEY || rest.len() < key_len + NONCE_LEN + TAG_LEN
+        {
             return Err(EnvelopeError::Malformed("lengths"));
         }
         let (encrypted_key, rest) = rest.split_at(key_len);

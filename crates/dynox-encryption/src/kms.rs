@@ -87,6 +87,11 @@ impl EncryptionError {
         matches!(self, EncryptionError::Integrity { .. })
     }
 
+    /// The integrity error of field `F` holding something that is not an encrypted value.
+    pub fn not_encrypted<F: EncryptedField>() -> EncryptionError {
+        EncryptionError::integrity::<F>(EnvelopeError::NotEncrypted)
+    }
+
     fn integrity<F: EncryptedField>(source: impl Into<BoxError>) -> EncryptionError {
         EncryptionError::Integrity {
             field: format!("{}.{}", F::TABLE, F::ATTRIBUTE),
@@ -295,8 +300,11 @@ fn binding<F: EncryptedField>(item_key: Option<&str>) -> Result<Binding, Encrypt
 /// stays a KMS error.
 fn blames_the_value(e: &aws_sdk_kms::operation::decrypt::DecryptError) -> bool {
     use aws_sdk_kms::error::ProvideErrorMetadata as _;
+    // dynox builds every other parameter of the request itself: a validation failure is about
+    // the blob it read from the stored value.
     e.is_invalid_ciphertext_exception()
         || e.is_incorrect_key_exception()
+        || e.code() == Some("ValidationException")
         || (e.code() == Some("AccessDeniedException")
             && !e
                 .message()

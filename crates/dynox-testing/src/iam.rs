@@ -866,9 +866,10 @@ async fn kms_checks(
             k.split_once(":alias/").map(|(_, a)| format!("alias/{a}"))
         }
     });
-    // The key that is used: for Decrypt the one the ciphertext names (moto's blob starts with
-    // the key id), else the one the request names, aliases resolved by the upstream KMS.
-    let from_blob = (operation == "Decrypt")
+    // The key that is used: the one the request names (aliases resolved by the upstream KMS);
+    // for a Decrypt without one, the one the ciphertext names (moto's blob starts with the key
+    // id). A blob naming another key than the request is the upstream's to refuse.
+    let from_blob = (operation == "Decrypt" && named.is_none())
         .then(|| str_of(body, "CiphertextBlob"))
         .flatten()
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())

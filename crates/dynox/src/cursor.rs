@@ -4,7 +4,9 @@
 //! holds it can edit the key inside and resume elsewhere in the partition. A token given to API
 //! callers as a page token should be signed: [`Client::with_cursor_keys`] sets HMAC-SHA256 keys,
 //! [`Client::sign_cursor`] makes the token and `start_from_signed` on a query or scan refuses any
-//! token whose signature does not verify, or that was made by another query or scan.
+//! token whose signature does not verify, or that was made by another query (another partition
+//! included) or scan. A signed token is authenticated, not encrypted: whoever holds it can read
+//! the key values inside (base64 JSON) and the table it belongs to.
 
 use crate::{AttributeValue, Client, Error, Item, Result};
 use aws_lc_rs::hmac;
@@ -26,6 +28,25 @@ const UNSIGNED_PREFIX: &str = "v1.";
 const SIGNED_PREFIX: &str = "s1.";
 /// Separates the signed payload from anything else an HMAC key might be used for.
 const SIGNING_LABEL: &[u8] = b"dynox cursor s1\0";
+/// A short hex digest of key values: what a query's signed cursor is bound to.
+pub(crate) fn values_digest(values: &[AttributeValue]) -> String {
+    let mut text = String::new();
+    for v in values {
+        let (t, s) = match v {
+            AttributeValue::S(s) => ("S", s.clone()),
+            AttributeValue::N(n) => ("N", n.clone()),
+            AttributeValue::B(b) => ("B", STANDARD.encode(b.as_ref())),
+            other => ("?", format!("{other:?}")),
+        };
+        text.push_str(&format!("{t}{}:{s};", s.len()));
+    }
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+    d.as_ref()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// HMAC-SHA256 keys shorter than this are refused (the hash's own output size).
 const MIN_KEY_LEN: usize = 32;
 
@@ -257,6 +278,12 @@ impl Client {
         let keys = self.cursor_keys().ok_or_else(|| {
             Error::validation("no cursor keys: configure the client with_cursor_keys(...)")
         })?;
+        if cursor.scope.is_none() {
+            // Its read is unknown, so no read could accept the token.
+            return Err(Error::validation(
+                "only a cursor from a page of a query or scan can be signed",
+            ));
+        }
         Ok(keys.sign(cursor))
     }
 }

@@ -165,9 +165,14 @@ fn cursor_names<Q: KeySchema>() -> Vec<&'static str> {
     names
 }
 
-/// What a signed cursor is bound to: the kind of read, the logical table and index, and the
-/// segment of a segmented scan.
-fn read_scope<Q: KeySchema>(kind: &str, segment: Option<(i32, i32)>) -> Arc<str> {
+/// What a signed cursor is bound to: the kind of read, the logical table and index, the
+/// segment of a segmented scan, and a digest of a query's partition key values (so a token of
+/// one partition is refused in another).
+fn read_scope<Q: KeySchema>(
+    kind: &str,
+    segment: Option<(i32, i32)>,
+    partition: Option<&[AttributeValue]>,
+) -> Arc<str> {
     let mut scope = format!("{kind}:{}", <Q::Model as Model>::TABLE);
     if let Some(index) = Q::INDEX {
         scope.push('/');
@@ -175,6 +180,10 @@ fn read_scope<Q: KeySchema>(kind: &str, segment: Option<(i32, i32)>) -> Arc<str>
     }
     if let Some((s, t)) = segment {
         scope.push_str(&format!("#{s}/{t}"));
+    }
+    if let Some(values) = partition {
+        scope.push('@');
+        scope.push_str(&crate::cursor::values_digest(values));
     }
     Arc::from(scope)
 }
@@ -565,7 +574,7 @@ impl<Q: KeySchema> Query<Q> {
             [<Q::Model as Model>::NAME],
             context: [table_tenant_key::<Q>()]
         );
-        let scope = read_scope::<Q>("query", None);
+        let scope = read_scope::<Q>("query", None, self.partition.as_deref().ok());
         self.options.verify_signed_start(&self.client, &scope)?;
         self.options.check::<Q>()?;
         let mut p = Placeholders::new();
@@ -685,7 +694,7 @@ impl<Q: KeySchema> Scan<Q> {
             [<Q::Model as Model>::NAME],
             context: [table_tenant_key::<Q>()]
         );
-        let scope = read_scope::<Q>("scan", self.segment);
+        let scope = read_scope::<Q>("scan", self.segment, None);
         self.options.verify_signed_start(&self.client, &scope)?;
         self.options.check::<Q>()?;
         if let Some((s, t)) = self.segment

@@ -117,12 +117,17 @@ pub async fn unseal_field<F: EncryptedField, T: SecretValue>(
     item: &mut Item,
     key: &str,
 ) -> Result<()> {
-    let Some(AttributeValue::S(stored)) = item.get(F::ATTRIBUTE) else {
-        return Ok(());
+    let stored = match item.get(F::ATTRIBUTE) {
+        None | Some(AttributeValue::Null(_)) => return Ok(()),
+        Some(AttributeValue::S(s)) if s.starts_with(dynox_encryption::envelope::PREFIX) => s,
+        // Anything else where a ciphertext belongs (a plaintext, another type, an edited
+        // prefix) is not an authentic value of the field.
+        Some(_) => {
+            return Err(failed(
+                dynox_encryption::kms::EncryptionError::not_encrypted::<F>(),
+            ));
+        }
     };
-    if !stored.starts_with(dynox_encryption::envelope::PREFIX) {
-        return Ok(());
-    }
     let mut plain = encryptor(client)?
         .decrypt::<F>(stored, Some(key))
         .await
