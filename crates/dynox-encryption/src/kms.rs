@@ -33,7 +33,8 @@ pub trait EncryptedField: Send + Sync + 'static {
     const KEY: &'static str;
     /// What the field allows.
     const MODE: Mode;
-    /// The stored format: [`V2`] (context-bound, the default) or [`V1`] (pydynox's).
+    /// The stored format: [`V2`] (context-bound, the default) or
+    /// [`V1`](crate::envelope::V1) (pydynox's).
     const VERSION: u8;
     /// The model's table.
     const TABLE: &'static str;

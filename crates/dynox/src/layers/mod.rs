@@ -1,5 +1,5 @@
 //! The layers every request passes on its way out, one file each, composed in one place
-//! ([`stack`]).
+//! (`stack`).
 //!
 //! ```text
 //! Client::send
