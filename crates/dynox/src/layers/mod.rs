@@ -70,6 +70,32 @@ impl Default for Timeouts {
 /// How a client survives failures and load: retries, timeouts, rate limits, hot-partition
 /// detection and load shedding. Every client has the defaults; change them with
 /// [`Client::with_resilience`](crate::Client::with_resilience) or the builder.
+///
+/// ```no_run
+/// # async fn f() {
+/// use dynox::layers::*;
+/// use std::time::Duration;
+/// let client = dynox::Client::builder()
+///     .region("eu-west-1")
+///     .resilience(Resilience {
+///         retry: RetryPolicy::default(), // AWS's DynamoDB defaults
+///         timeouts: Timeouts {
+///             connect: Some(Duration::from_secs(1)),
+///             ..Timeouts::default()
+///         },
+///         rate_limits: Some(
+///             RateLimits::client(RateLimit::Adaptive(AdaptiveRate::writes(2_000.0))).table(
+///                 "orders",
+///                 RateLimit::Fixed(FixedRate { rcu: Some(500.0), wcu: Some(200.0), burst: None }),
+///             ),
+///         ),
+///         hot_partitions: Some(HotPartitions::default().on_hot(|h| eprintln!("hot: {h:?}"))),
+///         shedding: Shedding { max_concurrency: Some(256), fail_fast_when_throttled: true },
+///     })
+///     .build()
+///     .await;
+/// # }
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Resilience {
     /// How failed requests are retried.
