@@ -45,12 +45,7 @@ impl Default for Retry {
 impl Retry {
     /// The pause before retry number `attempt` (1-based): uniform in `[0, min(max, base·2^n)]`.
     pub fn delay(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .base_delay
-            .saturating_mul(1u32 << attempt.min(20))
-            .min(self.max_delay);
-        let nanos = ceiling.as_nanos().min(u64::MAX as u128) as u64;
-        Duration::from_nanos(fastrand::u64(0..=nanos))
+        crate::layers::retry::full_jitter(self.base_delay, self.max_delay, attempt)
     }
 }
 

@@ -735,13 +735,16 @@ where
             message,
             source: Box::new(err),
         },
-        "ProvisionedThroughputExceededException"
-        | "ThrottlingException"
-        | "RequestLimitExceeded" => Error::Throttled {
-            code,
-            message,
-            source: Box::new(err),
-        },
+        // Every code AWS's SDKs count as throttling, but an earlier attempt still running.
+        c if crate::layers::classify::THROTTLING_CODES.contains(&c)
+            && c != "TransactionInProgressException" =>
+        {
+            Error::Throttled {
+                code,
+                message,
+                source: Box::new(err),
+            }
+        }
         "ResourceNotFoundException" => Error::NotFound {
             message,
             source: Box::new(err),
@@ -835,23 +838,20 @@ fn describe_key(key: &Item) -> String {
 }
 
 /// Decodes an item read from `table`, naming its key if it does not decode or decrypt: the
-/// key asked for (`known`), or the item's attributes named `key_names` (a projection may have
-/// left some out).
+/// key asked for (`known`, made only then), or else the item's attributes named `key_names`
+/// (taken before decoding consumes the item; a projection may have left some out).
 pub(crate) async fn decode_read<T: crate::FromItem>(
     mut item: Item,
     client: &crate::Client,
     table: &str,
     key_names: &[&str],
-    known: Option<&Item>,
+    known: Option<&(dyn Fn() -> Item + Sync)>,
 ) -> Result<T> {
-    let key = |item: &Item| -> Item {
-        match known {
-            Some(k) => k.clone(),
-            None => key_names
-                .iter()
-                .filter_map(|n| item.get(*n).map(|v| ((*n).to_owned(), v.clone())))
-                .collect(),
-        }
+    let key_of = |item: &Item| -> Item {
+        key_names
+            .iter()
+            .filter_map(|n| item.get(*n).map(|v| ((*n).to_owned(), v.clone())))
+            .collect()
     };
     let undecodable = |key: Item, e: Error| Error::ItemUndecodable {
         table: table.to_owned(),
@@ -859,10 +859,16 @@ pub(crate) async fn decode_read<T: crate::FromItem>(
         source: Box::new(e),
     };
     if let Err(e) = T::unseal(&mut item, client).await {
-        return Err(undecodable(key(&item), e));
+        let key = known.map_or_else(|| key_of(&item), |k| k());
+        return Err(undecodable(key, e));
     }
-    let k = key(&item);
-    T::from_item(item).map_err(|e| undecodable(k, e))
+    match known {
+        Some(k) => T::from_item(item).map_err(|e| undecodable(k(), e)),
+        None => {
+            let key = key_of(&item);
+            T::from_item(item).map_err(|e| undecodable(key, e))
+        }
+    }
 }
 
 fn display_chain(err: &dyn std::error::Error) -> String {

@@ -229,13 +229,12 @@ impl<'c, M: Model> GetItem<'c, M> {
         );
         let mut p = Placeholders::new();
         let projection = crate::expr::render_projection(&self.projection, &mut p)?;
-        let key = self.key.to_key_item()?;
         let req = self
             .client
             .sdk()
             .get_item()
             .table_name(M::TABLE)
-            .set_key(Some(key.clone()))
+            .set_key(Some(self.key.to_key_item()?))
             .consistent_read(self.consistent)
             .set_projection_expression(projection)
             .set_expression_attribute_names(p.take_names())
@@ -246,7 +245,15 @@ impl<'c, M: Model> GetItem<'c, M> {
             .collect();
         let value = match out.item.filter(|i| !i.is_empty()) {
             Some(item) => Some(
-                crate::error::decode_read(item, self.client, M::TABLE, &keys, Some(&key)).await?,
+                // Made again only for an error: it was made once for the request.
+                crate::error::decode_read(
+                    item,
+                    self.client,
+                    M::TABLE,
+                    &keys,
+                    Some(&|| self.key.to_key_item().unwrap_or_default()),
+                )
+                .await?,
             ),
             None => None,
         };

@@ -152,12 +152,42 @@ impl Request {
         name.as_deref()
     }
 
+    /// What an error about this request names, kept for when the request itself is gone.
+    pub(crate) fn info(&self) -> RequestInfo {
+        RequestInfo {
+            operation: self.operation_name(),
+            table: self.table_name().map(str::to_owned),
+            client_request_token: self.client_request_token().map(str::to_owned),
+        }
+    }
+
     /// A transaction's client request token.
     pub fn client_request_token(&self) -> Option<&str> {
         match self {
             Request::TransactWriteItems(b) => b.get_client_request_token().as_deref(),
             Request::ExecuteTransaction(b) => b.get_client_request_token().as_deref(),
             _ => None,
+        }
+    }
+}
+
+/// A request's operation, table and token, for errors raised after it was sent.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestInfo {
+    pub(crate) operation: &'static str,
+    pub(crate) table: Option<String>,
+    pub(crate) client_request_token: Option<String>,
+}
+
+impl RequestInfo {
+    /// [`Error::OutcomeUnknown`] for this request after `attempts`, failing with `err`.
+    pub(crate) fn outcome_unknown(self, attempts: u32, err: Error) -> Error {
+        Error::OutcomeUnknown {
+            operation: self.operation,
+            table: self.table,
+            attempts,
+            client_request_token: self.client_request_token,
+            source: Box::new(err),
         }
     }
 }

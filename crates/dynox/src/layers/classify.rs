@@ -120,7 +120,10 @@ fn token(token: &Option<String>) -> Idempotency {
 fn statement(text: &str) -> Idempotency {
     use dynox_iam::statement::{Verb, read};
     // A repeat of a statement returning old values would return different ones.
-    let returns = text.to_ascii_uppercase().contains("RETURNING");
+    let returns = text
+        .as_bytes()
+        .windows(9)
+        .any(|w| w.eq_ignore_ascii_case(b"RETURNING"));
     match read(text).map(|s| s.verb) {
         Ok(Verb::Select) => Idempotency::Read,
         Ok(Verb::Insert | Verb::Delete) if !returns => Idempotency::Conditional,
@@ -251,8 +254,9 @@ pub fn failure(err: &Error) -> Failure {
     match err {
         Error::Throttled { .. } => f(Retry::Throttle, Reached::Refused),
         Error::Service { code, status, .. } => {
+            // `from_sdk` makes the others `Error::Throttled`; TransactionInProgress stays a
+            // service error: an earlier attempt with the same token is still running.
             if THROTTLING_CODES.contains(&code.as_str()) {
-                // TransactionInProgress: an earlier attempt with this token is still running.
                 let reached = if code == "TransactionInProgressException" {
                     Reached::Maybe
                 } else {

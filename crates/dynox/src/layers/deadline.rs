@@ -82,10 +82,11 @@ where
         let Some(timeout) = self.timeout else {
             return Box::pin(self.inner.call(request));
         };
-        let writes = classify::idempotency(&request).writes();
         let operation = request.operation_name();
-        let table = request.table_name().map(str::to_owned);
-        let token = request.client_request_token().map(str::to_owned);
+        // Only a write's late error names its table and token.
+        let write = classify::idempotency(&request)
+            .writes()
+            .then(|| request.info());
         let deadline = Instant::now() + timeout;
         let sent = self.inner.call(request);
         Box::pin(DEADLINE.scope(deadline, async move {
@@ -97,16 +98,9 @@ where
                         after: timeout,
                         may_have_reached: true,
                     };
-                    Err(if writes {
-                        Error::OutcomeUnknown {
-                            operation,
-                            table,
-                            attempts: 0,
-                            client_request_token: token,
-                            source: Box::new(err),
-                        }
-                    } else {
-                        err
+                    Err(match write {
+                        Some(info) => info.outcome_unknown(0, err),
+                        None => err,
                     })
                 }
             }

@@ -266,41 +266,42 @@ impl Detector {
         let mut hot = Vec::new();
         {
             let mut st = self.state.lock().expect("detector lock");
+            let DetectorState { counts, learned } = &mut *st;
             for t in touched {
-                let pk = self
+                let pk: &str = match self
                     .config
                     .partition_keys
-                    .get(&t.table)
-                    .or_else(|| st.learned.get(&t.table))
-                    .cloned()
-                    .or_else(|| t.learn.clone());
-                let Some(pk) = pk else { continue };
-                if t.learn.is_some() && !self.config.partition_keys.contains_key(&t.table) {
-                    st.learned.entry(t.table.clone()).or_insert(pk.clone());
-                }
+                    .get(t.table)
+                    .or_else(|| learned.get(t.table))
+                {
+                    Some(pk) => pk,
+                    None => match t.learn {
+                        Some(name) => learned.entry(t.table.to_owned()).or_insert(name.to_owned()),
+                        None => continue,
+                    },
+                };
+                let limits = self
+                    .config
+                    .tables
+                    .get(t.table)
+                    .copied()
+                    .unwrap_or(self.config.thresholds);
+                let threshold = match t.capacity {
+                    Capacity::Read => limits.reads,
+                    Capacity::Write => limits.writes,
+                };
+                let counts = counts
+                    .entry((t.table.to_owned(), t.capacity))
+                    .or_insert_with(Counts::new);
                 for key in &t.keys {
-                    let Some(value) = key.get(&pk) else { continue };
+                    let Some(value) = key.get(pk) else { continue };
                     let Some(hash) = key_hash(value) else {
                         continue;
                     };
-                    let counts = st
-                        .counts
-                        .entry((t.table.clone(), t.capacity))
-                        .or_insert_with(Counts::new);
                     let count = counts.add(hash, slice);
-                    let limits = self
-                        .config
-                        .tables
-                        .get(&t.table)
-                        .copied()
-                        .unwrap_or(self.config.thresholds);
-                    let threshold = match t.capacity {
-                        Capacity::Read => limits.reads,
-                        Capacity::Write => limits.writes,
-                    };
                     if count >= threshold && counts.first_report(hash, window_index) {
                         hot.push(HotPartition {
-                            table: t.table.clone(),
+                            table: t.table.to_owned(),
                             capacity: t.capacity,
                             key_hash: hash,
                             key: self.config.log_keys.then(|| value.clone()),
@@ -338,28 +339,51 @@ impl Detector {
     }
 }
 
-/// The items of one table and kind a request touches, with a partition key name to learn.
-struct Touched {
-    table: String,
-    capacity: Capacity,
-    keys: Vec<Item>,
-    /// A partition key name the request itself shows (a one-attribute key, a key condition).
-    learn: Option<String>,
+/// The partition key of one item a request touches: read from its key or item map, or (a
+/// query) the one value its key condition names.
+enum Touch<'a> {
+    Map(&'a Item),
+    Value(&'a str, &'a AttributeValue),
 }
 
-fn touched(request: &Request) -> Vec<Touched> {
+impl Touch<'_> {
+    fn get(&self, name: &str) -> Option<&AttributeValue> {
+        match self {
+            Touch::Map(m) => m.get(name),
+            Touch::Value(n, v) => (*n == name).then_some(*v),
+        }
+    }
+}
+
+/// The items of one table and kind a request touches (borrowed from the request: nothing is
+/// copied), with a partition key name to learn.
+struct Touched<'a> {
+    table: &'a str,
+    capacity: Capacity,
+    keys: Vec<Touch<'a>>,
+    /// A partition key name the request itself shows (a one-attribute key, a key condition).
+    learn: Option<&'a str>,
+}
+
+fn touched(request: &Request) -> Vec<Touched<'_>> {
     use Capacity::{Read, Write};
-    let one = |table: &Option<String>, capacity, key: Option<&Item>| -> Vec<Touched> {
+    fn one<'a>(
+        table: &'a Option<String>,
+        capacity: Capacity,
+        key: Option<&'a Item>,
+    ) -> Vec<Touched<'a>> {
         match (table, key) {
             (Some(t), Some(k)) => vec![Touched {
-                table: t.clone(),
+                table: t,
                 capacity,
-                learn: (k.len() == 1).then(|| k.keys().next().cloned()).flatten(),
-                keys: vec![k.clone()],
+                learn: (k.len() == 1)
+                    .then(|| k.keys().next().map(String::as_str))
+                    .flatten(),
+                keys: vec![Touch::Map(k)],
             }],
             _ => Vec::new(),
         }
-    };
+    }
     match request {
         Request::GetItem(b) => one(b.get_table_name(), Read, b.get_key().as_ref()),
         Request::DeleteItem(b) => one(b.get_table_name(), Write, b.get_key().as_ref()),
@@ -384,19 +408,19 @@ fn touched(request: &Request) -> Vec<Touched> {
                 n if n.starts_with('#') => b
                     .get_expression_attribute_names()
                     .as_ref()
-                    .and_then(|m| m.get(n).cloned()),
-                n => Some(n.to_owned()),
+                    .and_then(|m| m.get(n).map(String::as_str)),
+                n => Some(n),
             };
             let value = b
                 .get_expression_attribute_values()
                 .as_ref()
-                .and_then(|m| m.get(value.trim()).cloned());
+                .and_then(|m| m.get(value.trim()));
             match (name, value, b.get_index_name()) {
                 // An index's partition key is not the table's.
                 (Some(name), Some(value), None) => vec![Touched {
-                    table: table.clone(),
+                    table,
                     capacity: Read,
-                    keys: vec![Item::from([(name.clone(), value)])],
+                    keys: vec![Touch::Value(name, value)],
                     learn: Some(name),
                 }],
                 _ => Vec::new(),
@@ -407,9 +431,9 @@ fn touched(request: &Request) -> Vec<Touched> {
             .iter()
             .flatten()
             .map(|(t, ka)| Touched {
-                table: t.clone(),
+                table: t,
                 capacity: Read,
-                keys: ka.keys().to_vec(),
+                keys: ka.keys().iter().map(Touch::Map).collect(),
                 learn: None,
             })
             .collect(),
@@ -418,14 +442,14 @@ fn touched(request: &Request) -> Vec<Touched> {
             .iter()
             .flatten()
             .map(|(t, ws)| Touched {
-                table: t.clone(),
+                table: t,
                 capacity: Write,
                 keys: ws
                     .iter()
                     .filter_map(|w| {
                         w.put_request()
-                            .map(|p| p.item().clone())
-                            .or_else(|| w.delete_request().map(|d| d.key().clone()))
+                            .map(|p| Touch::Map(p.item()))
+                            .or_else(|| w.delete_request().map(|d| Touch::Map(d.key())))
                     })
                     .collect(),
                 learn: None,
@@ -447,9 +471,9 @@ fn touched(request: &Request) -> Vec<Touched> {
                     (c.table_name(), c.key())
                 };
                 Some(Touched {
-                    table: table.to_owned(),
+                    table,
                     capacity: Write,
-                    keys: vec![key.clone()],
+                    keys: vec![Touch::Map(key)],
                     learn: None,
                 })
             })

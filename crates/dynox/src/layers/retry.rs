@@ -13,7 +13,7 @@
 use super::classify::{self, Idempotency, Reached};
 use super::deadline;
 use crate::error::Error;
-use crate::send::{Request, Response};
+use crate::send::{Request, RequestInfo, Response};
 use futures::future::BoxFuture;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -73,12 +73,16 @@ impl RetryPolicy {
             classify::Retry::Throttle => self.throttle_base_delay,
             _ => self.base_delay,
         };
-        let ceiling = base
-            .saturating_mul(1u32 << retry.saturating_sub(1).min(20))
-            .min(self.max_delay);
-        let nanos = ceiling.as_nanos().min(u64::MAX as u128) as u64;
-        Duration::from_nanos(fastrand::u64(0..=nanos))
+        full_jitter(base, self.max_delay, retry.saturating_sub(1))
     }
+}
+
+/// Capped exponential backoff with full jitter: uniform in `[0, min(cap, base·2^doublings)]`.
+/// The one formula behind the retry policy and the batch rounds.
+pub fn full_jitter(base: Duration, cap: Duration, doublings: u32) -> Duration {
+    let ceiling = base.saturating_mul(1u32 << doublings.min(20)).min(cap);
+    let nanos = ceiling.as_nanos().min(u64::MAX as u128) as u64;
+    Duration::from_nanos(fastrand::u64(0..=nanos))
 }
 
 /// The retry budget: a token bucket that every retry draws from and successes refill, so a
@@ -223,14 +227,28 @@ where
     ) {
         policy.max_attempts = 1;
     }
+    let operation = request.operation_name();
     let mut spent = 0;
     // Some attempt's answer was lost: it may have been applied.
     let mut ambiguous = false;
     let mut attempt = 0;
+    // Every attempt but the last sends a copy (the SDK consumes what it sends); the last sends
+    // the request itself, so a request sent once (a batch) is never copied.
+    let mut pending = Some(request);
+    let mut info = None;
     loop {
         attempt += 1;
-        // Each attempt sends its own copy: the SDK consumes what it sends.
-        let result = inner.clone().oneshot(request.clone()).await;
+        let this = match pending.as_ref() {
+            Some(r) if attempt < policy.max_attempts => r.clone(),
+            _ => {
+                let r = pending
+                    .take()
+                    .expect("the last attempt is the only one to take it");
+                info = Some(r.info());
+                r
+            }
+        };
+        let result = inner.clone().oneshot(this).await;
         let err = match result {
             Ok(response) => {
                 layer.budget.release(spent);
@@ -239,7 +257,13 @@ where
             Err(e) => e,
         };
         let failure = classify::failure(&err);
-        let give_up = |err: Error, ambiguous: bool| finish(&request, kind, attempt, err, ambiguous);
+        let mut give_up = |err: Error, ambiguous: bool| {
+            let info = info
+                .take()
+                .or_else(|| pending.as_ref().map(Request::info))
+                .expect("the request or what it names is kept");
+            finish(info, kind, attempt, err, ambiguous)
+        };
         if let Error::ConditionFailed { .. } = err {
             return Err(mark_possibly_applied(err, ambiguous));
         }
@@ -264,7 +288,7 @@ where
             None => return Err(give_up(err, ambiguous)),
         }
         tracing::debug!(
-            operation = request.operation_name(),
+            operation,
             attempt,
             pause_ms = pause.as_millis() as u64,
             error = %err,
@@ -277,7 +301,7 @@ where
 /// The error a request gives up with: a write with an attempt that may have been applied has
 /// an unknown outcome, whatever its last attempt said.
 fn finish(
-    request: &Request,
+    info: RequestInfo,
     kind: Idempotency,
     attempts: u32,
     err: Error,
@@ -285,23 +309,12 @@ fn finish(
 ) -> Error {
     // A cancellation answered to a transaction's token is its real outcome: a repeat of an
     // applied transaction with the same token would have succeeded.
-    let definite = matches!(err, Error::TransactionCancelled { .. })
-        && request.client_request_token().is_some();
+    let definite =
+        matches!(err, Error::TransactionCancelled { .. }) && info.client_request_token.is_some();
     if ambiguous && kind.writes() && !definite && !matches!(err, Error::OutcomeUnknown { .. }) {
-        outcome_unknown(request, attempts, err)
+        info.outcome_unknown(attempts, err)
     } else {
         err
-    }
-}
-
-/// [`Error::OutcomeUnknown`] for `request`.
-pub(crate) fn outcome_unknown(request: &Request, attempts: u32, err: Error) -> Error {
-    Error::OutcomeUnknown {
-        operation: request.operation_name(),
-        table: request.table_name().map(str::to_owned),
-        attempts,
-        client_request_token: request.client_request_token().map(str::to_owned),
-        source: Box::new(err),
     }
 }
 
