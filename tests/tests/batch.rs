@@ -63,6 +63,7 @@ async fn ten_thousand_items_written_read_back_and_scanned_in_parallel() {
         .put_all(&readings)
         .put_all(&sensors)
         .concurrency(8)
+        .return_consumed_capacity(dynox::capacity::Capacity::Total)
         .send()
         .await
         .unwrap();

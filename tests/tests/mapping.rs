@@ -67,7 +67,13 @@ async fn every_operation_family_reaches_the_deployed_tables() {
             n,
         })
         .collect();
-    let written = client.batch_write().put_all(&loans).send().await.unwrap();
+    let written = client
+        .batch_write()
+        .put_all(&loans)
+        .return_consumed_capacity(dynox::capacity::Capacity::Total)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(written.written, 30);
     // Consumed capacity names the logical table too.
     assert!(!written.consumed_capacity.is_empty());

@@ -150,6 +150,13 @@ fn demo() -> Result<(), String> {
 
 /// The fault-injection suite at full size, in the release profile, printing its figures.
 fn bench() -> Result<(), String> {
+    // The harness: ratios against serde_dynamo, hand-written conversion and the raw SDK, with
+    // the report and plot under target/bench/.
+    let out = workspace_root().join("target").join("bench");
+    run(cargo()
+        .args(["run", "--release", "-p", "dynox-bench", "--", "--out"])
+        .arg(&out))?;
+    // Then the resilience suite's full-size runs.
     let moto = setup()?;
     let mut c = cargo();
     c.env("DYNOX_MOTO_SERVER", &moto)

@@ -118,11 +118,12 @@ impl Client {
     pub fn batch_write(&self) -> BatchWrite<'_> {
         BatchWrite {
             client: self,
-            writes: Vec::new(),
+            entries: Vec::new(),
             seen: HashSet::new(),
             error: None,
             retry: Retry::default(),
             concurrency: 4,
+            capacity: None,
         }
     }
 
@@ -151,7 +152,7 @@ impl Client {
                             ..ChunkResult::default()
                         }
                     } else {
-                        write_chunk(self, chunk, retry).await
+                        write_chunk(self, chunk, retry, None).await
                     }
                 })
                 .buffer_unordered(concurrency.max(1))
@@ -248,8 +249,12 @@ impl<'c> BatchGet<'c> {
         let retry = self.retry;
         let consistent = &self.consistent;
         let capacity = self.capacity;
-        let chunks: Vec<Vec<(&'static str, Item)>> =
-            self.keys.chunks(MAX_GET_KEYS).map(<[_]>::to_vec).collect();
+        // Keys are moved into their chunks, cut only as the chunks are sent.
+        let mut keys = self.keys.into_iter();
+        let chunks = std::iter::from_fn(|| {
+            let chunk: Vec<(&'static str, Item)> = keys.by_ref().take(MAX_GET_KEYS).collect();
+            (!chunk.is_empty()).then_some(chunk)
+        });
         let results: Vec<GetChunk> = stream::iter(chunks)
             .map(|chunk| get_chunk(client, chunk, consistent, capacity, retry))
             .buffer_unordered(self.concurrency)
@@ -377,16 +382,16 @@ async fn get_chunk(
         by_table.entry(table).or_default().push(key);
     }
     for (table, keys) in by_table {
-        match KeysAndAttributes::builder()
-            .set_keys(Some(keys.clone()))
+        // The builder fails only without keys, and they are set: nothing to report.
+        let ka = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
             .set_consistent_read(consistent.contains(table).then_some(true))
-            .build()
-        {
+            .build();
+        match ka {
             Ok(ka) => {
                 request.insert(table.to_owned(), ka);
             }
             Err(e) => {
-                out.unprocessed.insert(table.to_owned(), keys);
                 out.cause.get_or_insert(Error::validation(e.to_string()));
             }
         }
@@ -394,6 +399,7 @@ async fn get_chunk(
     let mut rounds = Rounds::new(client, retry);
     while !request.is_empty() {
         rounds.round += 1;
+        // One copy per attempt: the keys stay, to be sent again or reported unread.
         let req = client
             .sdk()
             .batch_get_item()
@@ -548,36 +554,76 @@ impl Write {
 }
 
 /// A pending batch write: see [`Client::batch_write`].
+///
+/// Items given by reference to [`put_all`](Self::put_all) are not copied into the builder:
+/// each is checked when added (its key for duplicates, its encoding and size) and encoded again
+/// when its request is built, so the memory a batch takes beyond the caller's items is a few
+/// requests' worth, whatever its length.
 #[must_use = "a request does nothing until it is sent"]
 pub struct BatchWrite<'c> {
     client: &'c Client,
-    writes: Vec<Write>,
+    entries: Vec<Entry<'c>>,
     seen: HashSet<Vec<u8>>,
     error: Option<Error>,
     retry: Retry,
     concurrency: usize,
+    capacity: Option<Capacity>,
+}
+
+/// One write of a batch, as the builder holds it until its request is built.
+enum Entry<'c> {
+    /// A write built already (a delete, or a write given whole): moved into its chunk.
+    Built(Box<Write>),
+    /// A put of the caller's item, encoded when its chunk is sent.
+    Borrowed(&'c dyn EncodePut),
+}
+
+/// A model item that can be encoded as a batch put, without naming its type.
+trait EncodePut: Sync {
+    fn encode_put(&self) -> Result<Write>;
+    fn fingerprint(&self) -> Result<Vec<u8>>;
+}
+
+impl<M: Model> EncodePut for M {
+    fn encode_put(&self) -> Result<Write> {
+        Write::put(self)
+    }
+    fn fingerprint(&self) -> Result<Vec<u8>> {
+        Ok(fingerprint(M::TABLE, &self.primary_key().to_key_item()?))
+    }
+}
+
+impl Entry<'_> {
+    fn into_write(self) -> Result<Write> {
+        match self {
+            Entry::Built(w) => Ok(*w),
+            Entry::Borrowed(item) => item.encode_put(),
+        }
+    }
 }
 
 impl std::fmt::Debug for BatchWrite<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BatchWrite")
-            .field("writes", &self.writes.len())
+            .field("writes", &self.entries.len())
             .finish_non_exhaustive()
     }
 }
 
 impl<'c> BatchWrite<'c> {
+    /// A second write of one item: DynamoDB refuses the request, so dynox refuses the batch.
+    fn duplicate(&mut self, table: &str, key: &Item) {
+        self.error.get_or_insert(Error::validation(format!(
+            "a batch write names the same item twice (table {table}, key {key:?}); DynamoDB \
+             refuses that and the outcome would depend on order"
+        )));
+    }
+
     /// Adds a write built elsewhere (see [`Write::put`], [`Write::delete`]).
     pub fn write(mut self, write: Result<Write>) -> Self {
         match write {
-            Ok(w) if !self.seen.insert(w.fingerprint()) => {
-                self.error.get_or_insert(Error::validation(format!(
-                    "a batch write names the same item twice (table {}, key {:?}); DynamoDB \
-                     refuses that and the outcome would depend on order",
-                    w.table, w.key
-                )));
-            }
-            Ok(w) => self.writes.push(w),
+            Ok(w) if !self.seen.insert(w.fingerprint()) => self.duplicate(&w.table, &w.key),
+            Ok(w) => self.entries.push(Entry::Built(Box::new(w))),
             Err(e) => {
                 self.error.get_or_insert(e);
             }
@@ -585,15 +631,38 @@ impl<'c> BatchWrite<'c> {
         self
     }
 
-    /// Adds a put of `item`.
+    /// Adds a put of `item` (encoded now).
     pub fn put<M: Model>(self, item: &M) -> Self {
         self.write(Write::put(item))
     }
 
-    /// Adds puts of every item.
-    pub fn put_all<'a, M: Model>(mut self, items: impl IntoIterator<Item = &'a M>) -> Self {
+    /// Adds puts of every item. The items are borrowed, not copied: each is encoded once here
+    /// to check it and once more when its request is built.
+    pub fn put_all<M: Model>(mut self, items: impl IntoIterator<Item = &'c M>) -> Self {
+        // The request is marked where each item is encoded for it: `Write::put`.
+        if let Err(e) = refuse_encrypted::<M>("batch writes") {
+            self.error.get_or_insert(e);
+            return self;
+        }
         for item in items {
-            self = self.put(item);
+            // Checked now, so that a batch with a bad item is refused before anything is sent.
+            let checked = item.fingerprint().and_then(|fp| {
+                let encoded = item.to_item()?;
+                crate::size::check::<M>(&encoded)?;
+                Ok((fp, encoded))
+            });
+            match checked {
+                Ok((fp, encoded)) => {
+                    if self.seen.insert(fp) {
+                        self.entries.push(Entry::Borrowed(item));
+                    } else {
+                        self.duplicate(M::TABLE, &key_of::<M>(&encoded));
+                    }
+                }
+                Err(e) => {
+                    self.error.get_or_insert(e);
+                }
+            }
         }
         self
     }
@@ -615,17 +684,48 @@ impl<'c> BatchWrite<'c> {
         self
     }
 
+    /// Reports consumed capacity in [`BatchWriteOutput::consumed_capacity`] (not asked for
+    /// unless set).
+    pub fn return_consumed_capacity(mut self, which: Capacity) -> Self {
+        self.capacity = Some(which);
+        self
+    }
+
     /// Sends the writes. Refused whole, before anything is sent, when an item does not encode
     /// or one item is named twice.
     pub async fn send(self) -> Result<BatchWriteOutput> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let chunks: Vec<Vec<Write>> = self.writes.chunks(MAX_WRITES).map(<[_]>::to_vec).collect();
         let client = self.client;
         let retry = self.retry;
+        let capacity = self.capacity;
+        let mut entries = self.entries.into_iter();
+        // Chunks are cut and encoded only as they are sent: `concurrency` of them at a time.
+        let chunks = std::iter::from_fn(|| {
+            let chunk: Vec<Entry<'_>> = entries.by_ref().take(MAX_WRITES).collect();
+            (!chunk.is_empty()).then_some(chunk)
+        });
         let results: Vec<ChunkResult> = stream::iter(chunks)
-            .map(|chunk| write_chunk(client, chunk, retry))
+            .map(|chunk| async move {
+                let mut writes = Vec::with_capacity(chunk.len());
+                for entry in chunk {
+                    match entry.into_write() {
+                        Ok(w) => writes.push(w),
+                        // Checked when added: only an item whose encoding changed since (by
+                        // interior mutability) gets here. Its chunk is not sent.
+                        Err(e) => {
+                            return ChunkResult {
+                                stop: true,
+                                unwritten: writes,
+                                cause: Some(e),
+                                ..ChunkResult::default()
+                            };
+                        }
+                    }
+                }
+                write_chunk(client, writes, retry, capacity).await
+            })
             .buffer_unordered(self.concurrency)
             .collect()
             .await;
@@ -672,7 +772,12 @@ struct Pending {
     maybe_applied: bool,
 }
 
-async fn write_chunk(client: &Client, chunk: Vec<Write>, retry: Retry) -> ChunkResult {
+async fn write_chunk(
+    client: &Client,
+    chunk: Vec<Write>,
+    retry: Retry,
+    capacity: Option<Capacity>,
+) -> ChunkResult {
     let total = chunk.len();
     let mut pending: Vec<Pending> = chunk
         .into_iter()
@@ -686,14 +791,20 @@ async fn write_chunk(client: &Client, chunk: Vec<Write>, retry: Retry) -> ChunkR
     let mut rounds = Rounds::new(client, retry);
     while !pending.is_empty() {
         rounds.round += 1;
-        let mut request: HashMap<String, Vec<WriteRequest>> = HashMap::new();
+        // Each write is copied once per attempt, into its request: the original stays, to be
+        // sent again or reported exactly as given.
+        let mut request: HashMap<String, Vec<WriteRequest>> = HashMap::with_capacity(1);
         let mut unbuildable = None;
         for p in &pending {
             match p.write.to_sdk() {
-                Ok(r) => request
-                    .entry(p.write.table().to_owned())
-                    .or_default()
-                    .push(r),
+                Ok(r) => match request.get_mut(p.write.table()) {
+                    Some(list) => list.push(r),
+                    None => {
+                        let mut list = Vec::with_capacity(pending.len());
+                        list.push(r);
+                        request.insert(p.write.table().to_owned(), list);
+                    }
+                },
                 Err(e) => {
                     unbuildable = Some(e);
                     break;
@@ -708,7 +819,7 @@ async fn write_chunk(client: &Client, chunk: Vec<Write>, retry: Retry) -> ChunkR
             .sdk()
             .batch_write_item()
             .set_request_items(Some(request))
-            .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total);
+            .set_return_consumed_capacity(capacity.map(Capacity::to_sdk));
         let failed = match client.send(req).await {
             Ok(out) => {
                 rounds.succeeded();

@@ -22,14 +22,20 @@ pub fn number_size(text: &str) -> usize {
         None => (t, 0),
     };
     let (int_part, frac_part) = coefficient.split_once('.').unwrap_or((coefficient, ""));
-    let digits: Vec<u8> = int_part.bytes().chain(frac_part.bytes()).collect();
-    let leading = digits.iter().take_while(|&&d| d == b'0').count();
-    let trailing = digits[leading..]
-        .iter()
+    // The digits are the integer part's then the fraction's, read in place: no buffer.
+    let digit = |i: usize| -> u8 {
+        match i.checked_sub(int_part.len()) {
+            None => int_part.as_bytes()[i],
+            Some(j) => frac_part.as_bytes()[j],
+        }
+    };
+    let len = int_part.len() + frac_part.len();
+    let leading = (0..len).take_while(|&i| digit(i) == b'0').count();
+    let trailing = (leading..len)
         .rev()
-        .take_while(|&&d| d == b'0')
+        .take_while(|&i| digit(i) == b'0')
         .count();
-    let significant = digits.len() - leading - trailing;
+    let significant = len - leading - trailing;
     if significant == 0 {
         return 1;
     }

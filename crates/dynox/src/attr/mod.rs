@@ -428,71 +428,125 @@ impl<T: Attribute> Attribute for Box<T> {
     }
 }
 
+/// Collects fallible elements into a vector of the exact length (collecting through `Result`
+/// loses the length, and the vector would grow by doubling).
+fn sized_vec<T, E>(len: usize, items: impl Iterator<Item = Result<T, E>>) -> Result<Vec<T>, E> {
+    let mut out = Vec::with_capacity(len);
+    for item in items {
+        out.push(item?);
+    }
+    Ok(out)
+}
+
+/// Collects fallible entries into a map made with room for `len` of them.
+fn sized_map<K: Eq + Hash, V, S: BuildHasher, E>(
+    mut out: HashMap<K, V, S>,
+    items: impl Iterator<Item = Result<(K, V), E>>,
+) -> Result<HashMap<K, V, S>, E> {
+    for item in items {
+        let (k, v) = item?;
+        out.insert(k, v);
+    }
+    Ok(out)
+}
+
 impl<T: Attribute> Attribute for Vec<T> {
     fn to_attribute(&self) -> Result<Option<AttributeValue>, ValueError> {
-        let list = self
-            .iter()
-            .enumerate()
-            .map(|(i, v)| element_ref(v).map_err(|e| nested_index(i, e)))
-            .collect::<Result<_, _>>()?;
+        let items = self.iter().enumerate();
+        let list = sized_vec(
+            self.len(),
+            items.map(|(i, v)| element_ref(v).map_err(|e| nested_index(i, e))),
+        )?;
         Ok(Some(AttributeValue::L(list)))
     }
     fn into_attribute(self) -> Result<Option<AttributeValue>, ValueError> {
-        let list = self
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| element(v).map_err(|e| nested_index(i, e)))
-            .collect::<Result<_, _>>()?;
+        let len = self.len();
+        let items = self.into_iter().enumerate();
+        let list = sized_vec(
+            len,
+            items.map(|(i, v)| element(v).map_err(|e| nested_index(i, e))),
+        )?;
         Ok(Some(AttributeValue::L(list)))
     }
     fn from_attribute(value: AttributeValue) -> Result<Self, ValueError> {
         match value {
-            AttributeValue::L(list) => list
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| element_back(v).map_err(|e| nested_index(i, e)))
-                .collect(),
+            AttributeValue::L(list) => sized_vec(
+                list.len(),
+                list.into_iter()
+                    .enumerate()
+                    .map(|(i, v)| element_back(v).map_err(|e| nested_index(i, e))),
+            ),
             other => Err(wrong("L", &other)),
         }
     }
 }
 
-macro_rules! maps {
-    ($([$($generics:tt)*] $map:ty);*) => {$(
-        impl<T: Attribute $($generics)*> Attribute for $map {
-            fn to_attribute(&self) -> Result<Option<AttributeValue>, ValueError> {
-                let map = self
-                    .iter()
-                    .map(|(k, v)| Ok((k.clone(), element_ref(v).map_err(|e| nested_key(k, e))?)))
-                    .collect::<Result<_, ValueError>>()?;
-                Ok(Some(AttributeValue::M(map)))
-            }
-            fn into_attribute(self) -> Result<Option<AttributeValue>, ValueError> {
-                let map = self
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let v = element(v).map_err(|e| nested_key(&k, e))?;
-                        Ok((k, v))
-                    })
-                    .collect::<Result<_, ValueError>>()?;
-                Ok(Some(AttributeValue::M(map)))
-            }
-            fn from_attribute(value: AttributeValue) -> Result<Self, ValueError> {
-                match value {
-                    AttributeValue::M(map) => map
-                        .into_iter()
-                        .map(|(k, v)| {
-                            let v = element_back(v).map_err(|e| nested_key(&k, e))?;
-                            Ok((k, v))
-                        })
-                        .collect(),
-                    other => Err(wrong("M", &other)),
-                }
-            }
-        }
-    )*};
+/// Encodes a map's entries into a DynamoDB map of the exact size.
+fn map_attribute<'a, T: Attribute + 'a>(
+    len: usize,
+    entries: impl Iterator<Item = (&'a String, &'a T)>,
+) -> Result<Option<AttributeValue>, ValueError> {
+    let entries =
+        entries.map(|(k, v)| Ok((k.clone(), element_ref(v).map_err(|e| nested_key(k, e))?)));
+    Ok(Some(AttributeValue::M(sized_map(
+        HashMap::with_capacity(len),
+        entries,
+    )?)))
 }
-maps!([, S: BuildHasher + Default] HashMap<String, T, S>; [] BTreeMap<String, T>);
+
+/// Like [`map_attribute`], for owned entries.
+fn map_attribute_owned<T: Attribute>(
+    len: usize,
+    entries: impl Iterator<Item = (String, T)>,
+) -> Result<Option<AttributeValue>, ValueError> {
+    let entries = entries.map(|(k, v)| {
+        let v = element(v).map_err(|e| nested_key(&k, e))?;
+        Ok((k, v))
+    });
+    Ok(Some(AttributeValue::M(sized_map(
+        HashMap::with_capacity(len),
+        entries,
+    )?)))
+}
+
+/// The entries of a stored map, decoded.
+fn map_entries<T: Attribute>(
+    value: AttributeValue,
+) -> Result<impl Iterator<Item = Result<(String, T), ValueError>>, ValueError> {
+    match value {
+        AttributeValue::M(map) => Ok(map.into_iter().map(|(k, v)| {
+            let v = element_back(v).map_err(|e| nested_key(&k, e))?;
+            Ok((k, v))
+        })),
+        other => Err(wrong("M", &other)),
+    }
+}
+
+impl<T: Attribute, S: BuildHasher + Default> Attribute for HashMap<String, T, S> {
+    fn to_attribute(&self) -> Result<Option<AttributeValue>, ValueError> {
+        map_attribute(self.len(), self.iter())
+    }
+    fn into_attribute(self) -> Result<Option<AttributeValue>, ValueError> {
+        map_attribute_owned(self.len(), self.into_iter())
+    }
+    fn from_attribute(value: AttributeValue) -> Result<Self, ValueError> {
+        let entries = map_entries(value)?;
+        let out = HashMap::with_capacity_and_hasher(entries.size_hint().0, S::default());
+        sized_map(out, entries)
+    }
+}
+
+impl<T: Attribute> Attribute for BTreeMap<String, T> {
+    fn to_attribute(&self) -> Result<Option<AttributeValue>, ValueError> {
+        map_attribute(self.len(), self.iter())
+    }
+    fn into_attribute(self) -> Result<Option<AttributeValue>, ValueError> {
+        map_attribute_owned(self.len(), self.into_iter())
+    }
+    fn from_attribute(value: AttributeValue) -> Result<Self, ValueError> {
+        map_entries(value)?.collect()
+    }
+}
 
 /// The three kinds of DynamoDB set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -571,10 +625,8 @@ pub fn set_attribute<'a, E: SetElement + 'a>(
 ) -> Result<Option<AttributeValue>, ValueError> {
     let value = match E::SET_TYPE {
         SetType::String | SetType::Number => {
-            let v: Vec<String> = items
-                .into_iter()
-                .map(E::to_set_string)
-                .collect::<Result<_, _>>()?;
+            let items = items.into_iter();
+            let v: Vec<String> = sized_vec(items.size_hint().0, items.map(E::to_set_string))?;
             if v.is_empty() {
                 return Ok(None);
             }
@@ -585,10 +637,11 @@ pub fn set_attribute<'a, E: SetElement + 'a>(
             }
         }
         SetType::Binary => {
-            let v: Vec<Blob> = items
-                .into_iter()
-                .map(|e| e.to_set_bytes().map(Blob::new))
-                .collect::<Result<_, _>>()?;
+            let items = items.into_iter();
+            let v: Vec<Blob> = sized_vec(
+                items.size_hint().0,
+                items.map(|e| e.to_set_bytes().map(Blob::new)),
+            )?;
             if v.is_empty() {
                 return Ok(None);
             }
@@ -602,12 +655,12 @@ fn set_elements<E: SetElement>(value: AttributeValue) -> Result<Vec<E>, ValueErr
     match (E::SET_TYPE, value) {
         (_, AttributeValue::Null(_)) => Ok(Vec::new()),
         (SetType::String, AttributeValue::Ss(v)) | (SetType::Number, AttributeValue::Ns(v)) => {
-            v.into_iter().map(E::from_set_string).collect()
+            sized_vec(v.len(), v.into_iter().map(E::from_set_string))
         }
-        (SetType::Binary, AttributeValue::Bs(v)) => v
-            .into_iter()
-            .map(|b| E::from_set_bytes(b.into_inner()))
-            .collect(),
+        (SetType::Binary, AttributeValue::Bs(v)) => sized_vec(
+            v.len(),
+            v.into_iter().map(|b| E::from_set_bytes(b.into_inner())),
+        ),
         (t, other) => Err(wrong(
             match t {
                 SetType::String => "SS",

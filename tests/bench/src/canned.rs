@@ -1,0 +1,155 @@
+//! A loopback HTTP server that answers every DynamoDB request at once with a canned response,
+//! on a thread of its own: the client's cost per request is then the CPU time of the client's
+//! thread alone, with no engine in it.
+
+use crate::models::SdkItem;
+use aws_sdk_dynamodb::types::AttributeValue;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+/// The answers, by operation (`GetItem`, `PutItem`, `Query`).
+#[derive(Debug, Clone, Default)]
+pub struct Answers {
+    /// The body returned for a `GetItem`.
+    pub get_item: String,
+    /// The body returned for a `PutItem`.
+    pub put_item: String,
+    /// The body returned for a `Query`.
+    pub query: String,
+}
+
+impl Answers {
+    /// GetItem returns `item`; Query returns a last page of `page` copies of it.
+    pub fn for_item(item: &SdkItem, page: usize) -> Answers {
+        let one = item_json(item);
+        let items: Vec<Value> = (0..page).map(|_| one.clone()).collect();
+        Answers {
+            get_item: json!({ "Item": one }).to_string(),
+            put_item: "{}".into(),
+            query: json!({ "Items": items, "Count": page, "ScannedCount": page }).to_string(),
+        }
+    }
+
+    fn body(&self, target: &str) -> Option<&str> {
+        match target.rsplit('.').next()? {
+            "GetItem" => Some(&self.get_item),
+            "PutItem" => Some(&self.put_item),
+            "Query" => Some(&self.query),
+            _ => None,
+        }
+    }
+}
+
+/// An item in DynamoDB's JSON form.
+pub fn item_json(item: &SdkItem) -> Value {
+    Value::Object(
+        item.iter()
+            .map(|(k, v)| (k.clone(), value_json(v)))
+            .collect::<Map<_, _>>(),
+    )
+}
+
+fn value_json(v: &AttributeValue) -> Value {
+    match v {
+        AttributeValue::S(s) => json!({ "S": s }),
+        AttributeValue::N(n) => json!({ "N": n }),
+        AttributeValue::Bool(b) => json!({ "BOOL": b }),
+        AttributeValue::Null(_) => json!({ "NULL": true }),
+        AttributeValue::L(l) => json!({ "L": l.iter().map(value_json).collect::<Vec<_>>() }),
+        AttributeValue::M(m) => json!({ "M": item_json(m) }),
+        AttributeValue::Ss(s) => json!({ "SS": s }),
+        AttributeValue::Ns(n) => json!({ "NS": n }),
+        other => panic!("the canned server does not answer with {other:?}"),
+    }
+}
+
+/// The running server; stopped when dropped.
+#[derive(Debug)]
+pub struct Canned {
+    endpoint: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Canned {
+    /// Starts the server on 127.0.0.1, on its own thread and runtime.
+    pub fn start(answers: Answers) -> std::io::Result<Canned> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let endpoint = format!("http://{}", listener.local_addr()?);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+        let answers = Arc::new(answers);
+        std::thread::Builder::new()
+            .name("dynox-bench-canned".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    loop {
+                        let accepted = tokio::select! {
+                            _ = &mut rx => break,
+                            a = listener.accept() => a,
+                        };
+                        let Ok((stream, _)) = accepted else { continue };
+                        let _ = stream.set_nodelay(true);
+                        tokio::spawn(serve(answers.clone(), stream));
+                    }
+                });
+            })?;
+        Ok(Canned {
+            endpoint,
+            shutdown: Some(tx),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+}
+
+impl Drop for Canned {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn serve(answers: Arc<Answers>, stream: tokio::net::TcpStream) {
+    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let answers = answers.clone();
+        async move {
+            let target = req
+                .headers()
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            // The body is read whole, as a real server would, before answering.
+            let _ = req.into_body().collect().await;
+            let response = match answers.body(&target) {
+                Some(body) => hyper::Response::builder()
+                    .status(200)
+                    .header("content-type", "application/x-amz-json-1.0")
+                    .header("x-amzn-requestid", "canned")
+                    .body(Full::new(Bytes::from(body.to_owned()))),
+                None => hyper::Response::builder()
+                    .status(400)
+                    .header("content-type", "application/x-amz-json-1.0")
+                    .body(Full::new(Bytes::from_static(
+                        br#"{"__type":"com.amazon.coral.validate#ValidationException","message":"not canned"}"#,
+                    ))),
+            };
+            Ok::<_, std::convert::Infallible>(response.expect("a valid response"))
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .await;
+}

@@ -1,0 +1,211 @@
+//! Interleaved measurement: every variant of a comparison runs once per round, in an order that
+//! changes from round to round, so that a machine's drift (another process, a thermal step, a
+//! frequency change) touches all of them alike. A comparison's result is the ratio of two
+//! variants *within* each round; its min and median over the rounds are what the report shows.
+
+use crate::alloc;
+use std::time::{Duration, Instant};
+
+/// What one batch of operations cost, per operation.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Sample {
+    /// Nanoseconds per operation (wall time or CPU time, as the comparison measures).
+    pub nanos: f64,
+    /// Heap allocations per operation on the measuring thread.
+    pub allocs: f64,
+}
+
+/// One way of doing the measured job: runs it `iters` times and says what that cost in total.
+pub struct Variant<'a> {
+    /// Short name, as the report prints it.
+    pub name: &'static str,
+    run: Box<dyn FnMut(u64) -> (Duration, u64) + 'a>,
+}
+
+impl std::fmt::Debug for Variant<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Variant").field("name", &self.name).finish()
+    }
+}
+
+impl<'a> Variant<'a> {
+    /// A variant timed by the wall clock around `op`, run `iters` times back to back.
+    pub fn wall(name: &'static str, mut op: impl FnMut() + 'a) -> Self {
+        Variant {
+            name,
+            run: Box::new(move |iters| {
+                let allocs = alloc::thread_allocations();
+                let start = Instant::now();
+                for _ in 0..iters {
+                    op();
+                }
+                (start.elapsed(), alloc::thread_allocations() - allocs)
+            }),
+        }
+    }
+
+    /// A variant that measures itself (CPU time of a thread, say): `run(iters)` returns the
+    /// cost of `iters` operations and the allocations they made.
+    pub fn custom(name: &'static str, run: impl FnMut(u64) -> (Duration, u64) + 'a) -> Self {
+        Variant {
+            name,
+            run: Box::new(run),
+        }
+    }
+}
+
+/// How long one variant's batch should take, and how many rounds to run.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    /// Rounds: every variant runs once per round.
+    pub rounds: usize,
+    /// The wall time one batch aims at (the iteration count is calibrated to it).
+    pub batch: Duration,
+}
+
+/// Per variant, one sample per round.
+#[derive(Debug)]
+pub struct Measured {
+    /// Variant names, in the order given.
+    pub names: Vec<&'static str>,
+    /// `samples[v][round]`.
+    pub samples: Vec<Vec<Sample>>,
+}
+
+impl Measured {
+    /// The samples of a variant, by name.
+    pub fn of(&self, name: &str) -> &[Sample] {
+        let i = self
+            .names
+            .iter()
+            .position(|n| *n == name)
+            .unwrap_or_else(|| panic!("no variant {name}"));
+        &self.samples[i]
+    }
+
+    /// Round by round, `subject`'s cost over `baseline`'s.
+    pub fn ratios(&self, subject: &str, baseline: &str) -> Vec<f64> {
+        self.of(subject)
+            .iter()
+            .zip(self.of(baseline))
+            .map(|(s, b)| s.nanos / b.nanos)
+            .collect()
+    }
+}
+
+/// Runs the variants interleaved: a warm-up and calibration batch each, then `plan.rounds`
+/// rounds, each visiting every variant once, starting from a different one every round and
+/// reversing direction every other round.
+pub fn interleave(plan: Plan, variants: &mut [Variant<'_>]) -> Measured {
+    let iters: Vec<u64> = variants
+        .iter_mut()
+        .map(|v| calibrate(v, plan.batch))
+        .collect();
+    let n = variants.len();
+    let mut samples = vec![Vec::with_capacity(plan.rounds); n];
+    for round in 0..plan.rounds {
+        for step in 0..n {
+            let i = if round % 2 == 0 {
+                (round + step) % n
+            } else {
+                (round + n - step) % n
+            };
+            let (elapsed, allocs) = (variants[i].run)(iters[i]);
+            samples[i].push(Sample {
+                nanos: elapsed.as_nanos() as f64 / iters[i] as f64,
+                allocs: allocs as f64 / iters[i] as f64,
+            });
+        }
+    }
+    Measured {
+        names: variants.iter().map(|v| v.name).collect(),
+        samples,
+    }
+}
+
+/// Finds an iteration count whose batch takes about `target` (at least one iteration).
+/// A zero target means one iteration per batch, with no calibration run (for jobs that take
+/// seconds, such as a child process writing 100,000 items).
+fn calibrate(v: &mut Variant<'_>, target: Duration) -> u64 {
+    if target.is_zero() {
+        return 1;
+    }
+    let mut iters = 1u64;
+    loop {
+        let start = Instant::now();
+        (v.run)(iters);
+        let took = start.elapsed();
+        if took >= target / 4 || iters >= 1 << 24 {
+            let per = took.as_secs_f64() / iters as f64;
+            return ((target.as_secs_f64() / per.max(1e-9)) as u64).max(1);
+        }
+        iters *= 4;
+    }
+}
+
+/// The smallest value.
+pub fn min(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+/// The median (the mean of the middle two for an even count).
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_changes_between_rounds_and_every_variant_runs_once_per_round() {
+        let log = std::cell::RefCell::new(Vec::new());
+        let mut vs: Vec<Variant<'_>> = ["a", "b", "c"]
+            .into_iter()
+            .map(|name| {
+                let log = &log;
+                Variant::custom(name, move |iters| {
+                    log.borrow_mut().push(name);
+                    (Duration::from_millis(1) * iters as u32, 0)
+                })
+            })
+            .collect();
+        let m = interleave(
+            Plan {
+                rounds: 4,
+                batch: Duration::from_millis(4),
+            },
+            &mut vs,
+        );
+        drop(vs);
+        let log = log.into_inner();
+        // Calibration runs each variant first; then 4 rounds of 3.
+        let rounds: Vec<&[&str]> = log[log.len() - 12..].chunks(3).collect();
+        for r in &rounds {
+            let mut names = r.to_vec();
+            names.sort();
+            assert_eq!(names, ["a", "b", "c"]);
+        }
+        assert_ne!(rounds[0], rounds[1]);
+        assert_eq!(
+            m.samples.iter().map(Vec::len).collect::<Vec<_>>(),
+            [4, 4, 4]
+        );
+        assert!((m.of("a")[0].nanos - 1e6).abs() < 1.0);
+        assert_eq!(m.ratios("a", "b"), [1.0; 4]);
+    }
+
+    #[test]
+    fn min_and_median() {
+        assert_eq!(min(&[3.0, 1.0, 2.0]), 1.0);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+}
