@@ -522,14 +522,15 @@ impl<'a> Nested<'a> {
             Data::Struct(data) => {
                 NestedBody::Struct(nested_fields(&data.fields, "a struct", errors)?)
             }
-            Data::Enum(data) => {
-                let variants = data.variants.iter().map(|v| Variant::from_ast(v, errors));
-                let variants: Vec<Option<Variant>> = variants.collect();
-                NestedBody::Enum {
-                    tag,
-                    variants: variants.into_iter().collect::<Option<_>>()?,
-                }
-            }
+            // A variant that cannot be stored is reported and left out: the others are checked.
+            Data::Enum(data) => NestedBody::Enum {
+                tag,
+                variants: data
+                    .variants
+                    .iter()
+                    .filter_map(|v| Variant::from_ast(v, errors))
+                    .collect(),
+            },
             Data::Union(_) => {
                 errors.at(
                     &input.ident,

@@ -8,11 +8,7 @@ use crate::ast::{Distance, Index, IndexKind, Projection, VectorIndex};
 use crate::errors::Errors;
 
 /// A secondary index; `None` (recorded) when it has no name.
-pub(crate) fn index(
-    meta: &ParseNestedMeta<'_>,
-    kind: IndexKind,
-    errors: &Errors,
-) -> syn::Result<Option<Index>> {
+pub(crate) fn index(meta: &ParseNestedMeta<'_>, kind: IndexKind, errors: &Errors) -> Option<Index> {
     let (mut name, mut rust_name, mut projection) = (None, None, None);
     let (mut partition, mut sort) = (Vec::new(), Vec::new());
     let parsed = meta.parse_nested_meta(|m| {
@@ -44,21 +40,19 @@ pub(crate) fn index(
         Ok(())
     });
     // Unreadable tokens end the list: what it lacks is not reported on top.
-    if errors.ok(parsed).is_none() {
-        return Ok(None);
-    }
+    errors.ok(parsed)?;
     let Some(name) = name else {
         errors.push(meta.error("an index needs `name = \"...\"`"));
-        return Ok(None);
+        return None;
     };
-    Ok(Some(Index {
+    Some(Index {
         name,
         kind,
         rust_name,
         partition,
         sort,
         projection: projection.unwrap_or(Projection::All),
-    }))
+    })
 }
 
 /// `projection = "..."` or `include = [...]`: `Ok(None)` when `m` is neither, `Ok(Some(All))`
@@ -89,55 +83,16 @@ struct VectorParts {
     partition: Option<LitStr>,
     filters: Vec<LitStr>,
     projection: Option<Projection>,
+    /// Given but not a distance: reported at the literal, not again as missing.
+    bad_distance: bool,
 }
 
 /// A vector index; `None` (recorded) when one of its required parts is missing.
-pub(crate) fn vector_index(
-    meta: &ParseNestedMeta<'_>,
-    errors: &Errors,
-) -> syn::Result<Option<VectorIndex>> {
+pub(crate) fn vector_index(meta: &ParseNestedMeta<'_>, errors: &Errors) -> Option<VectorIndex> {
     let mut v = VectorParts::default();
-    // Given but not a distance: recorded at the literal, not again as missing.
-    let mut bad_distance = false;
-    let parsed = meta.parse_nested_meta(|m| {
-        if m.path.is_ident("name") {
-            v.name = Some(lit_str(&m)?);
-        } else if m.path.is_ident("rust_name") {
-            v.rust_name = Some(lit_str(&m)?.parse::<Ident>()?);
-        } else if m.path.is_ident("vector") {
-            v.vector = Some(lit_str(&m)?);
-        } else if m.path.is_ident("dimensions") {
-            let lit: LitInt = m.value()?.parse()?;
-            errors.ok(lit.base10_parse::<u32>());
-            v.dimensions = Some(lit);
-        } else if m.path.is_ident("distance") {
-            const CHOICES: [(&str, Distance); 3] = [
-                ("cosine", Distance::Cosine),
-                ("euclidean", Distance::Euclidean),
-                ("dot_product", Distance::DotProduct),
-            ];
-            let message = "distance is \"cosine\", \"euclidean\" or \"dot_product\"";
-            v.distance = choice(&m, errors, &CHOICES, message)?;
-            bad_distance = v.distance.is_none();
-        } else if m.path.is_ident("partition") {
-            v.partition = Some(lit_str(&m)?);
-        } else if m.path.is_ident("filters") {
-            v.filters = field_list(&m)?;
-        } else if let Some(p) = projection_item(&m, errors)? {
-            v.projection = Some(p);
-        } else {
-            let message = format!(
-                "unknown vector index attribute `{}`; expected `name`, `vector`, `dimensions`, \
-                 `distance`, `partition`, `filters`, `projection`, `include` or `rust_name`",
-                path_name(&m.path)
-            );
-            return unknown(&m, errors, message);
-        }
-        Ok(())
-    });
-    if errors.ok(parsed).is_none() {
-        return Ok(None);
-    }
+    let parsed = meta.parse_nested_meta(|m| vector_item(&m, &mut v, errors));
+    // Unreadable tokens end the list: what it lacks is not reported on top.
+    errors.ok(parsed)?;
     let missing = |what: &str| errors.push(meta.error(format!("a vector index needs `{what}`")));
     if v.name.is_none() {
         missing("name = \"...\"");
@@ -148,22 +103,54 @@ pub(crate) fn vector_index(
     if v.vector.is_none() {
         missing("vector = \"field\"");
     }
-    if v.distance.is_none() && !bad_distance {
+    if v.distance.is_none() && !v.bad_distance {
         missing("distance = \"cosine\"");
     }
-    let (Some(name), Some(vector), Some(dimensions), Some(distance)) =
-        (v.name, v.vector, v.dimensions, v.distance)
-    else {
-        return Ok(None);
-    };
-    Ok(Some(VectorIndex {
-        name,
+    Some(VectorIndex {
+        name: v.name?,
+        vector: v.vector?,
+        dimensions: v.dimensions?,
+        distance: v.distance?,
         rust_name: v.rust_name,
-        vector,
-        dimensions,
-        distance,
         partition: v.partition,
         filters: v.filters,
         projection: v.projection.unwrap_or(Projection::All),
-    }))
+    })
+}
+
+fn vector_item(m: &ParseNestedMeta<'_>, v: &mut VectorParts, errors: &Errors) -> syn::Result<()> {
+    if m.path.is_ident("name") {
+        v.name = Some(lit_str(m)?);
+    } else if m.path.is_ident("rust_name") {
+        v.rust_name = Some(lit_str(m)?.parse::<Ident>()?);
+    } else if m.path.is_ident("vector") {
+        v.vector = Some(lit_str(m)?);
+    } else if m.path.is_ident("dimensions") {
+        let lit: LitInt = m.value()?.parse()?;
+        errors.ok(lit.base10_parse::<u32>());
+        v.dimensions = Some(lit);
+    } else if m.path.is_ident("distance") {
+        const CHOICES: [(&str, Distance); 3] = [
+            ("cosine", Distance::Cosine),
+            ("euclidean", Distance::Euclidean),
+            ("dot_product", Distance::DotProduct),
+        ];
+        let message = "distance is \"cosine\", \"euclidean\" or \"dot_product\"";
+        v.distance = choice(m, errors, &CHOICES, message)?;
+        v.bad_distance = v.distance.is_none();
+    } else if m.path.is_ident("partition") {
+        v.partition = Some(lit_str(m)?);
+    } else if m.path.is_ident("filters") {
+        v.filters = field_list(m)?;
+    } else if let Some(p) = projection_item(m, errors)? {
+        v.projection = Some(p);
+    } else {
+        let message = format!(
+            "unknown vector index attribute `{}`; expected `name`, `vector`, `dimensions`, \
+             `distance`, `partition`, `filters`, `projection`, `include` or `rust_name`",
+            path_name(&m.path)
+        );
+        return unknown(m, errors, message);
+    }
+    Ok(())
 }

@@ -36,11 +36,11 @@ fn model_item(
         }
         out.table = Some(lit_str(meta)?);
     } else if p.is_ident("global_index") {
-        out.indexes.extend(index(meta, IndexKind::Global, errors)?);
+        out.indexes.extend(index(meta, IndexKind::Global, errors));
     } else if p.is_ident("local_index") {
-        out.indexes.extend(index(meta, IndexKind::Local, errors)?);
+        out.indexes.extend(index(meta, IndexKind::Local, errors));
     } else if p.is_ident("vector_index") {
-        out.vectors.extend(vector_index(meta, errors)?);
+        out.vectors.extend(vector_index(meta, errors));
     } else if p.is_ident("hooks") {
         out.hooks = true;
     } else if p.is_ident("unknown") {
