@@ -90,3 +90,85 @@ fn run<'a, T>(
     });
     result.unwrap_or_else(|e| e.to_compile_error())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model_errors(input: DeriveInput) -> Vec<String> {
+        let errors = Errors::new();
+        if let Some(c) = ast::Container::from_ast(&input, &errors) {
+            check::model(&c, &errors);
+        }
+        match errors.finish() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn independent_mistakes_are_all_reported() {
+        let found = model_errors(syn::parse_quote! {
+            #[dynox(table = "t", unknown = "drop")]
+            struct Thing {
+                #[dynox(partition_key, timestamp = "unix")]
+                id: Option<String>,
+                #[dynox(rename = "id", bogus)]
+                copy: String,
+            }
+        });
+        assert_eq!(found.len(), 6, "{found:#?}");
+        for part in [
+            "unknown is",
+            "timestamp is",
+            "`bogus`",
+            "table name",
+            "key field",
+            "both stored",
+        ] {
+            assert!(found.iter().any(|e| e.contains(part)), "{part}: {found:#?}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_attribute_silences_what_it_may_have_declared() {
+        let found = model_errors(syn::parse_quote! {
+            #[dynox(table = "things", unknown = "keep", local_index(name = "by-n", sort_key = "n"))]
+            struct Thing {
+                #[dynox(partitionkey)]
+                id: String,
+                #[dynox(extr)]
+                more: dynox::Item,
+                n: u32,
+            }
+        });
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(
+            found
+                .iter()
+                .all(|e| e.starts_with("unknown dynox attribute"))
+        );
+    }
+
+    #[test]
+    fn a_checked_model_is_emitted_with_sized_items() {
+        let input: DeriveInput = syn::parse_quote! {
+            #[dynox(table = "things", entity = "Thing", unknown = "keep")]
+            struct Thing {
+                #[dynox(partition_key)]
+                id: String,
+                #[dynox(skip)]
+                cache: u8,
+                name: String,
+                #[dynox(extra)]
+                more: dynox::Item,
+            }
+        };
+        let code = run(&input, ast::Container::from_ast, check::model, emit::model).to_string();
+        assert!(!code.contains("compile_error"), "{code}");
+        // `id`, `name` and the discriminator, and what `more` holds.
+        assert!(code.contains("with_capacity (3usize + :: dynox :: Item :: len (& self . more))"));
+        assert!(code.contains("with_capacity (3usize + :: dynox :: Item :: len (& extra))"));
+        assert!(!code.contains("Item :: new"));
+    }
+}
