@@ -4,9 +4,9 @@
 //! condition, throttling, a missing table, an item over the size limit, a denied permission); the
 //! original SDK error stays reachable through [`std::error::Error::source`].
 
-use crate::Item;
 use crate::attr::ValueError;
 use crate::model::FromItem;
+use crate::{AttributeValue, Item};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use std::fmt;
 
@@ -847,28 +847,41 @@ pub(crate) async fn decode_read<T: crate::FromItem>(
     key_names: &[&str],
     known: Option<&(dyn Fn() -> Item + Sync)>,
 ) -> Result<T> {
-    let key_of = |item: &Item| -> Item {
-        key_names
-            .iter()
-            .filter_map(|n| item.get(*n).map(|v| ((*n).to_owned(), v.clone())))
-            .collect()
-    };
     let undecodable = |key: Item, e: Error| Error::ItemUndecodable {
         table: table.to_owned(),
         key,
         source: Box::new(e),
     };
-    if let Err(e) = T::unseal(&mut item, client).await {
-        let key = known.map_or_else(|| key_of(&item), |k| k());
+    if T::SEALED
+        && let Err(e) = T::unseal(&mut item, client).await
+    {
+        let key = known.map_or_else(|| key_item(key_names, |n| item.get(n).cloned()), |k| k());
         return Err(undecodable(key, e));
     }
     match known {
         Some(k) => T::from_item(item).map_err(|e| undecodable(k(), e)),
         None => {
-            let key = key_of(&item);
-            T::from_item(item).map_err(|e| undecodable(key, e))
+            // Only the key's values are kept while decoding consumes the item; the key item
+            // (names and map) is made only for an error.
+            let mut saved: [Option<AttributeValue>; 4] = Default::default();
+            for (slot, name) in saved.iter_mut().zip(key_names) {
+                *slot = item.get(*name).cloned();
+            }
+            T::from_item(item).map_err(|e| {
+                let mut values = saved.into_iter();
+                let key = key_item(key_names, |_| values.next().flatten());
+                undecodable(key, e)
+            })
         }
     }
+}
+
+/// The key item of `names`, each value from `value` (absent ones left out).
+fn key_item(names: &[&str], mut value: impl FnMut(&str) -> Option<AttributeValue>) -> Item {
+    names
+        .iter()
+        .filter_map(|n| value(n).map(|v| ((*n).to_owned(), v)))
+        .collect()
 }
 
 fn display_chain(err: &dyn std::error::Error) -> String {

@@ -312,7 +312,9 @@ impl<'c, M: Model> PutItem<'c, M> {
             context: [M::TENANT_KEY]
         );
         let mut item = self.item?;
-        M::seal(&mut item, self.client).await?;
+        if M::SEALED {
+            M::seal(&mut item, self.client).await?;
+        }
         crate::sealing::assert_sealed(&item, M::ENCRYPTED_ATTRIBUTES)?;
         crate::size::check::<M>(&item)?;
         let mut p = Placeholders::new();

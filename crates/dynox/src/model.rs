@@ -108,6 +108,10 @@ pub trait FromItem: Sized {
     /// Decodes `item`, taking ownership so that no value is copied.
     fn from_item(item: Item) -> Result<Self>;
 
+    /// Whether stored items carry encrypted fields, so that [`unseal`](Self::unseal) has work
+    /// to do (reads skip it otherwise, and the future it would allocate).
+    const SEALED: bool = false;
+
     /// Decrypts the encrypted fields of a stored item before decoding (nothing, for types
     /// without encrypted fields).
     fn unseal<'a>(_item: &'a mut Item, _client: &'a crate::Client) -> BoxFuture<'a, Result<()>> {
@@ -287,6 +291,7 @@ pub trait Model: FromItem + Send + Sync + 'static {
 }
 
 /// Encodes a borrowed field into `item` under `name` (nothing when the codec omits it).
+#[inline]
 pub fn put_field<T, C: Codec<T>>(
     item: &mut Item,
     name: &'static str,
@@ -301,6 +306,7 @@ pub fn put_field<T, C: Codec<T>>(
 }
 
 /// Encodes an owned field into `item` under `name`.
+#[inline]
 pub fn put_field_owned<T, C: Codec<T>>(
     item: &mut Item,
     name: &'static str,
@@ -316,6 +322,7 @@ pub fn put_field_owned<T, C: Codec<T>>(
 
 /// Takes the attribute `name` out of `item` and decodes it; an absent attribute is an error unless
 /// the type has an absent value (`Option`, sets).
+#[inline]
 pub fn take_field<T, C: Codec<T>>(
     item: &mut Item,
     name: &str,
@@ -329,6 +336,7 @@ pub fn take_field<T, C: Codec<T>>(
 }
 
 /// Like [`take_field`], with `T::default()` when the attribute is absent (`#[dynox(default)]`).
+#[inline]
 pub fn take_field_or_default<T: Default, C: Codec<T>>(
     item: &mut Item,
     name: &str,
@@ -616,6 +624,7 @@ pub fn key_value<T, C: Codec<T>>(
 }
 
 /// Encodes a key attribute, which must be present: keys cannot be omitted.
+#[inline]
 pub fn put_key<T, C: Codec<T>>(
     item: &mut Item,
     name: &'static str,

@@ -62,9 +62,14 @@ macro_rules! operations {
             }
         }
 
-        async fn dispatch(request: Request) -> Result<Response> {
+        /// Each operation's future is boxed as what it is: one `async fn` over all of them
+        /// would be as large as the largest (kilobytes), allocated and moved for every request.
+        fn dispatch(request: Request, span: tracing::Span) -> BoxFuture<'static, Result<Response>> {
             match request {
-                $(Request::$variant(b) => b.send().await.map(Response::$variant).map_err(from_sdk),)*
+                $(Request::$variant(b) => Box::pin(
+                    async move { b.send().await.map(Response::$variant).map_err(from_sdk) }
+                        .instrument(span),
+                ),)*
             }
         }
 
@@ -287,7 +292,7 @@ impl tower::Service<Request> for Dispatch {
             db.system = "dynamodb",
             db.operation = request.operation_name()
         );
-        Box::pin(dispatch(request).instrument(span))
+        dispatch(request, span)
     }
 }
 

@@ -1,6 +1,5 @@
-//! A loopback HTTP server that answers every DynamoDB request at once with a canned response,
-//! on a thread of its own: the client's cost per request is then the CPU time of the client's
-//! thread alone, with no engine in it.
+//! A loopback HTTP server that answers every DynamoDB request at once with a canned response:
+//! a client's cost per request is then measured with no engine in it.
 
 use crate::models::SdkItem;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -73,34 +72,29 @@ pub struct Canned {
 }
 
 impl Canned {
-    /// Starts the server on 127.0.0.1, on its own thread and runtime.
-    pub fn start(answers: Answers) -> std::io::Result<Canned> {
+    /// Starts the server as a task of `rt`, a current-thread runtime that the client runs on
+    /// too: client and server then take turns on one thread, with no cross-thread wake-ups,
+    /// which makes the per-request figure steady (the server's share is the same for every
+    /// client, and small: it parses a request and writes a fixed body).
+    pub fn start_on(rt: &tokio::runtime::Runtime, answers: Answers) -> std::io::Result<Canned> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let endpoint = format!("http://{}", listener.local_addr()?);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
         let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
         let answers = Arc::new(answers);
-        std::thread::Builder::new()
-            .name("dynox-bench-canned".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                        return;
-                    };
-                    loop {
-                        let accepted = tokio::select! {
-                            _ = &mut rx => break,
-                            a = listener.accept() => a,
-                        };
-                        let Ok((stream, _)) = accepted else { continue };
-                        let _ = stream.set_nodelay(true);
-                        tokio::spawn(serve(answers.clone(), stream));
-                    }
-                });
-            })?;
+        let _guard = rt.enter();
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        rt.spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    _ = &mut rx => break,
+                    a = listener.accept() => a,
+                };
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(serve(answers.clone(), stream));
+            }
+        });
         Ok(Canned {
             endpoint,
             shutdown: Some(tx),

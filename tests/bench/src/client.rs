@@ -4,7 +4,7 @@
 
 use crate::alloc::{thread_allocations, thread_cpu_time};
 use crate::canned::{Answers, Canned};
-use crate::harness::{Plan, Variant, interleave};
+use crate::harness::{Plan, Variant, alternate};
 use crate::models::{Profile, profile_from_item, profile_to_item};
 use crate::report::{Goal, Row, Unit};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -40,13 +40,14 @@ where
 /// Measures GetItem, PutItem and a query page; returns the report's rows.
 pub fn run(plan: Plan) -> Vec<Row> {
     let profile = Profile::sample(42);
-    let server = Canned::start(Answers::for_item(&profile_to_item(&profile), PAGE))
-        .expect("the canned server starts");
-    // One thread runs every client task: its CPU time is the client's cost.
+    // One thread runs the client and the server: its CPU time is the client's cost plus the
+    // server's, which is the same for both clients.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
+    let server = Canned::start_on(&rt, Answers::for_item(&profile_to_item(&profile), PAGE))
+        .expect("the canned server starts");
     let config = rt.block_on(async {
         dynox_testing::LocalDynamo::external(server.endpoint().to_owned())
             .await
@@ -115,7 +116,7 @@ pub fn run(plan: Plan) -> Vec<Row> {
             assert_eq!(black_box(items).len(), PAGE);
         }),
     ];
-    let m = interleave(plan, &mut variants);
+    let m = alternate(plan, &mut variants);
     let allocs = |name: &str| m.of(name).iter().map(|s| s.allocs).collect::<Vec<_>>();
     let mut rows = Vec::new();
     for (op, what) in [

@@ -1,7 +1,7 @@
 //! Encoding and decoding the 20-attribute model: dynox's derive against serde_dynamo and against
 //! conversion written by hand with the SDK's types, interleaved in one run.
 
-use crate::harness::{Plan, Variant, interleave};
+use crate::harness::{Plan, Variant, alternate};
 use crate::models::{Profile, SdkItem, profile_from_item, profile_to_item};
 use crate::report::{Goal, Row, Unit};
 use dynox::{FromItem, Model};
@@ -35,7 +35,7 @@ pub fn run(plan: Plan) -> Vec<Row> {
             black_box(profile_from_item(black_box(item)).expect("decodes"));
         }),
     ];
-    let m = interleave(plan, &mut variants);
+    let m = alternate(plan, &mut variants);
     let allocs = |name: &str| m.of(name).iter().map(|s| s.allocs).collect::<Vec<_>>();
     vec![
         Row::new(

@@ -124,6 +124,50 @@ pub fn interleave(plan: Plan, variants: &mut [Variant<'_>]) -> Measured {
 }
 
 /// Finds an iteration count whose batch takes about `target` (at least one iteration).
+/// Like [`interleave`], but alternating at the finest grain: within a round, every variant runs
+/// one operation in turn (in a shuffled order every time), `iters` times, and each
+/// operation is timed by itself. For operations of tens of microseconds on a noisy machine:
+/// a disturbance then falls on all variants alike, and the ratio of a round stays steady.
+pub fn alternate(plan: Plan, variants: &mut [Variant<'_>]) -> Measured {
+    let n = variants.len();
+    // Warm-up, and the cost of one pass over every variant.
+    let start = Instant::now();
+    for _ in 0..3 {
+        for v in variants.iter_mut() {
+            (v.run)(1);
+        }
+    }
+    let pass = start.elapsed() / 3;
+    let iters =
+        ((plan.batch.as_secs_f64() * n as f64 / pass.as_secs_f64().max(1e-9)) as u64).max(1);
+    let mut samples = vec![Vec::with_capacity(plan.rounds); n];
+    let mut rng = fastrand::Rng::with_seed(0x5eed);
+    for _ in 0..plan.rounds {
+        let mut total = vec![(Duration::ZERO, 0u64); n];
+        let mut order: Vec<usize> = (0..n).collect();
+        for _ in 0..iters {
+            // A fresh order every pass: no variant always follows the same one (what ran just
+            // before, and what it left in caches and the allocator, is part of the cost).
+            rng.shuffle(&mut order);
+            for &i in &order {
+                let (d, a) = (variants[i].run)(1);
+                total[i].0 += d;
+                total[i].1 += a;
+            }
+        }
+        for (i, (d, a)) in total.into_iter().enumerate() {
+            samples[i].push(Sample {
+                nanos: d.as_nanos() as f64 / iters as f64,
+                allocs: a as f64 / iters as f64,
+            });
+        }
+    }
+    Measured {
+        names: variants.iter().map(|v| v.name).collect(),
+        samples,
+    }
+}
+
 /// A zero target means one iteration per batch, with no calibration run (for jobs that take
 /// seconds, such as a child process writing 100,000 items).
 fn calibrate(v: &mut Variant<'_>, target: Duration) -> u64 {

@@ -1,4 +1,5 @@
-//! `dynox-bench [--quick] [--out DIR]`: runs the harness, prints the table and writes
+//! `dynox-bench [--quick] [--only codec|client|engine] [--out DIR]`: runs the harness (or one
+//! group of it), prints the table and writes
 //! `report.md`, `report.json` and `ratios.svg` into DIR (default `target/bench`).
 //! `dynox-bench child CASE ENDPOINT ITEMS` is one engine case, run by the harness itself.
 
@@ -28,7 +29,25 @@ fn main() -> ExitCode {
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--quick" => options = dynox_bench::Options::quick(),
+            "--quick" => {
+                options = dynox_bench::Options {
+                    only: options.only,
+                    ..dynox_bench::Options::quick()
+                }
+            }
+            "--only" => match it.next().map(String::as_str) {
+                Some(g @ ("codec" | "client" | "engine")) => {
+                    options.only = Some(match g {
+                        "codec" => "codec",
+                        "client" => "client",
+                        _ => "engine",
+                    })
+                }
+                _ => {
+                    eprintln!("--only takes codec, client or engine");
+                    return ExitCode::FAILURE;
+                }
+            },
             "--out" => match it.next() {
                 Some(dir) => out = PathBuf::from(dir),
                 None => {
@@ -37,7 +56,9 @@ fn main() -> ExitCode {
                 }
             },
             other => {
-                eprintln!("unknown argument {other:?}; usage: dynox-bench [--quick] [--out DIR]");
+                eprintln!(
+                    "unknown argument {other:?}; usage: dynox-bench [--quick] [--only GROUP] [--out DIR]"
+                );
                 return ExitCode::FAILURE;
             }
         }

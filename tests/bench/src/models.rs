@@ -207,7 +207,12 @@ impl Event {
         Event {
             pk: pk.to_owned(),
             seq: i,
-            kind: if i.is_multiple_of(3) { "debit" } else { "credit" }.to_owned(),
+            kind: if i.is_multiple_of(3) {
+                "debit"
+            } else {
+                "credit"
+            }
+            .to_owned(),
             amount: (i as i64 % 1000) - 500,
             note: format!("event number {i} of a steady stream"),
             at: 1_733_000_000_000 + i as i64,

@@ -61,6 +61,7 @@ pub(super) fn encryption(m: &Model<'_>) -> Encrypted {
         }
     };
     let unseal = quote! {
+        const SEALED: bool = true;
         #[allow(unused_variables)]
         fn unseal<'a>(item: &'a mut ::dynox::Item, client: &'a ::dynox::Client) -> ::dynox::model::BoxFuture<'a, ::dynox::Result<()>> {
             ::std::boxed::Box::pin(async move {

@@ -229,6 +229,7 @@ fn element_back<T: Attribute>(value: AttributeValue) -> Result<T, ValueError> {
 }
 
 impl Attribute for String {
+    #[inline]
     fn to_attribute(&self) -> Result<Option<AttributeValue>, ValueError> {
         Ok(Some(AttributeValue::S(self.clone())))
     }
@@ -281,8 +282,14 @@ fn int_text(text: String) -> Result<String, ValueError> {
 macro_rules! integers {
     ($($t:ty),*) => {$(
         impl Attribute for $t {
+            #[inline]
             fn to_attribute(&self) -> Result<Option<AttributeValue>, ValueError> {
-                Ok(Some(AttributeValue::N(int_text(self.to_string())?)))
+                let text = self.to_string();
+                // Only 128-bit integers can have more digits than DynamoDB keeps.
+                if size_of::<$t>() <= 8 {
+                    return Ok(Some(AttributeValue::N(text)));
+                }
+                Ok(Some(AttributeValue::N(int_text(text)?)))
             }
             fn from_attribute(value: AttributeValue) -> Result<Self, ValueError> {
                 match value {

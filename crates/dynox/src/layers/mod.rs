@@ -146,11 +146,20 @@ pub(crate) fn stack(shared: &Shared, core: Stack) -> Stack {
         tower::ServiceBuilder::new()
             .layer(deadline::DeadlineLayer::new(c.timeouts.operation))
             .layer(shed::ShedLayer::new(c.shedding, shared.shed.clone()))
-            .layer(hot_partition::HotPartitionLayer::new(
-                shared.detector.clone(),
-            ))
+            // Layers that are off are left out, not passed through: each costs a boxed future.
+            .option_layer(
+                shared
+                    .detector
+                    .is_some()
+                    .then(|| hot_partition::HotPartitionLayer::new(shared.detector.clone())),
+            )
             .layer(retry::RetryLayer::new(c.retry, shared.budget.clone()))
-            .layer(rate_limit::RateLimitLayer::new(shared.limiter.clone()))
+            .option_layer(
+                shared
+                    .limiter
+                    .is_some()
+                    .then(|| rate_limit::RateLimitLayer::new(shared.limiter.clone())),
+            )
             .layer(attempt::AttemptTimeoutLayer::new(c.timeouts.attempt))
             .service(core),
     )
