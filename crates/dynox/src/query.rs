@@ -188,6 +188,26 @@ fn read_scope<Q: KeySchema>(
     Arc::from(scope)
 }
 
+/// What a read's cursors are bound to, made when first needed: a read whose pages carry no
+/// cursor (most reads of one page) never hashes its partition key.
+struct Scope {
+    made: std::sync::OnceLock<Arc<str>>,
+    make: Box<dyn Fn() -> Arc<str> + Send + Sync>,
+}
+
+impl Scope {
+    fn new(make: impl Fn() -> Arc<str> + Send + Sync + 'static) -> Scope {
+        Scope {
+            made: std::sync::OnceLock::new(),
+            make: Box::new(make),
+        }
+    }
+
+    fn get(&self) -> Arc<str> {
+        self.made.get_or_init(|| (self.make)()).clone()
+    }
+}
+
 impl ReadOptions {
     /// Turns a signed start token into the cursor it carries, if the client's keys verify it
     /// for this read.
@@ -354,8 +374,24 @@ macro_rules! read_options {
         }
 
         /// Collects every matching item. Prefer [`items`](Self::items) for large results.
+        /// Fails with the first item that does not decode, like collecting `items()`.
         pub async fn all(self) -> Result<Vec<Q::Model>> {
-            self.items().try_collect().await
+            // Page by page: each page's items are appended whole, not passed one by one
+            // through the item stream.
+            let mut pages = self.pages();
+            let mut all = Vec::new();
+            while let Some(page) = pages.next().await {
+                let mut page = page?;
+                if all.is_empty() {
+                    all = std::mem::take(&mut page.items);
+                } else {
+                    all.append(&mut page.items);
+                }
+                if let Some(e) = page.undecodable.into_iter().next() {
+                    return Err(e);
+                }
+            }
+            Ok(all)
         }
 
         /// The pages, with items decoded as `T`.
@@ -383,7 +419,7 @@ struct Pager<B> {
     page_size: Option<i32>,
     key_names: Vec<&'static str>,
     /// The read, for the cursors of its pages.
-    scope: Arc<str>,
+    scope: Scope,
     /// The logical table, for errors about its items.
     table: &'static str,
     /// With a filter, DynamoDB's `Limit` counts items read, not returned: the total limit is
@@ -490,7 +526,7 @@ fn paginate<B: PagedRequest, T: FromItem + Send + 'static>(
             undecodable,
             count: raw.count.max(0) as u64,
             scanned_count: raw.scanned_count.max(0) as u64,
-            cursor: cursor.map(|k| Cursor::with_scope(k, st.scope.clone())),
+            cursor: cursor.map(|k| Cursor::with_scope(k, st.scope.get())),
             consumed_capacity: raw.consumed,
         };
         Ok(Some((page, st)))
@@ -574,8 +610,12 @@ impl<Q: KeySchema> Query<Q> {
             [<Q::Model as Model>::NAME],
             context: [table_tenant_key::<Q>()]
         );
-        let scope = read_scope::<Q>("query", None, self.partition.as_deref().ok());
-        self.options.verify_signed_start(&self.client, &scope)?;
+        let partition = self.partition.as_ref().ok().cloned();
+        let scope = Scope::new(move || read_scope::<Q>("query", None, partition.as_deref()));
+        if self.options.signed_start.is_some() {
+            self.options
+                .verify_signed_start(&self.client, &scope.get())?;
+        }
         self.options.check::<Q>()?;
         let mut p = Placeholders::new();
         let mut key = Vec::new();
@@ -694,8 +734,12 @@ impl<Q: KeySchema> Scan<Q> {
             [<Q::Model as Model>::NAME],
             context: [table_tenant_key::<Q>()]
         );
-        let scope = read_scope::<Q>("scan", self.segment, None);
-        self.options.verify_signed_start(&self.client, &scope)?;
+        let segment = self.segment;
+        let scope = Scope::new(move || read_scope::<Q>("scan", segment, None));
+        if self.options.signed_start.is_some() {
+            self.options
+                .verify_signed_start(&self.client, &scope.get())?;
+        }
         self.options.check::<Q>()?;
         if let Some((s, t)) = self.segment
             && (!(1..=1_000_000).contains(&t) || !(0..t).contains(&s))

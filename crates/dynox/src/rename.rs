@@ -113,15 +113,15 @@ fn outgoing(request: Request, m: &Mapping) -> Result<Request> {
             Ok(match request {
                 $(Request::$variant(b) => {
                     let name = to(b.get_table_name());
-                    Request::$variant(b.set_table_name(name))
+                    Request::$variant(Box::new(b.set_table_name(name)))
                 })*
                 Request::BatchGetItem(b) => {
                     let items = rekey_request(b.get_request_items().clone(), m)?;
-                    Request::BatchGetItem(b.set_request_items(items))
+                    Request::BatchGetItem(Box::new(b.set_request_items(items)))
                 }
                 Request::BatchWriteItem(b) => {
                     let items = rekey_request(b.get_request_items().clone(), m)?;
-                    Request::BatchWriteItem(b.set_request_items(items))
+                    Request::BatchWriteItem(Box::new(b.set_request_items(items)))
                 }
                 Request::TransactWriteItems(b) => {
                     let mut items = b.get_transact_items().clone();
@@ -139,32 +139,32 @@ fn outgoing(request: Request, m: &Mapping) -> Result<Request> {
                             c.table_name = to_str(&c.table_name);
                         }
                     }
-                    Request::TransactWriteItems(b.set_transact_items(items))
+                    Request::TransactWriteItems(Box::new(b.set_transact_items(items)))
                 }
                 Request::TransactGetItems(b) => {
                     let mut items = b.get_transact_items().clone();
                     for g in items.iter_mut().flatten().filter_map(|i| i.get.as_mut()) {
                         g.table_name = to_str(&g.table_name);
                     }
-                    Request::TransactGetItems(b.set_transact_items(items))
+                    Request::TransactGetItems(Box::new(b.set_transact_items(items)))
                 }
                 Request::ExecuteStatement(b) => {
                     let text = b.get_statement().as_deref().map(|s| statement(s, m)).transpose()?;
-                    Request::ExecuteStatement(b.set_statement(text))
+                    Request::ExecuteStatement(Box::new(b.set_statement(text)))
                 }
                 Request::BatchExecuteStatement(b) => {
                     let mut all = b.get_statements().clone();
                     for s in all.iter_mut().flatten() {
                         s.statement = statement(&s.statement, m)?;
                     }
-                    Request::BatchExecuteStatement(b.set_statements(all))
+                    Request::BatchExecuteStatement(Box::new(b.set_statements(all)))
                 }
                 Request::ExecuteTransaction(b) => {
                     let mut all = b.get_transact_statements().clone();
                     for s in all.iter_mut().flatten() {
                         s.statement = statement(&s.statement, m)?;
                     }
-                    Request::ExecuteTransaction(b.set_transact_statements(all))
+                    Request::ExecuteTransaction(Box::new(b.set_transact_statements(all)))
                 }
                 // The page cursor of ListTables stays a deployed name in both directions.
                 // Tags are addressed by the table's ARN, which already names the deployed table.

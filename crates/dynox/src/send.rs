@@ -25,23 +25,24 @@ pub trait Operation: Sized {
 
 macro_rules! operations {
     ($($variant:ident($builder:ty) -> $output:ty, $error:ty;)*) => {
-        /// A request on its way out: the SDK builder of one DynamoDB operation.
+        /// A request on its way out: the SDK builder of one DynamoDB operation. Boxed, so that
+        /// passing it from layer to layer moves a pointer, not a kilobyte.
         #[derive(Clone, Debug)]
         #[non_exhaustive]
         pub enum Request {
             $(
                 #[doc = concat!("`", stringify!($variant), "`")]
-                $variant($builder),
+                $variant(Box<$builder>),
             )*
         }
 
-        /// The answer to a [`Request`].
+        /// The answer to a [`Request`] (boxed, like the request).
         #[derive(Debug)]
         #[non_exhaustive]
         pub enum Response {
             $(
                 #[doc = concat!("`", stringify!($variant), "`")]
-                $variant($output),
+                $variant(Box<$output>),
             )*
         }
 
@@ -67,8 +68,10 @@ macro_rules! operations {
         fn dispatch(request: Request, span: tracing::Span) -> BoxFuture<'static, Result<Response>> {
             match request {
                 $(Request::$variant(b) => Box::pin(
-                    async move { b.send().await.map(Response::$variant).map_err(from_sdk) }
-                        .instrument(span),
+                    async move {
+                        b.send().await.map(|o| Response::$variant(Box::new(o))).map_err(from_sdk)
+                    }
+                    .instrument(span),
                 ),)*
             }
         }
@@ -77,11 +80,11 @@ macro_rules! operations {
             impl Operation for $builder {
                 type Output = $output;
                 fn into_request(self) -> Request {
-                    Request::$variant(self)
+                    Request::$variant(Box::new(self))
                 }
                 fn from_response(response: Response) -> Result<$output> {
                     match response {
-                        Response::$variant(o) => Ok(o),
+                        Response::$variant(o) => Ok(*o),
                         #[allow(unreachable_patterns)]
                         other => Err(mismatch(stringify!($variant), other.operation_name())),
                     }

@@ -153,3 +153,76 @@ pub fn run(plan: Plan) -> Vec<Row> {
     rt.shutdown_timeout(Duration::from_millis(100));
     rows
 }
+
+/// Runs one client's operation `n` times against the canned server, for a profiler
+/// (`dynox-bench probe dynox-query|sdk-query|dynox-get|sdk-get N`): what a request costs,
+/// function by function, without the harness around it.
+pub fn probe(what: &str, n: u64) {
+    let profile = Profile::sample(42);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let server = Canned::start_on(&rt, Answers::for_item(&profile_to_item(&profile), PAGE))
+        .expect("the canned server starts");
+    let config = rt.block_on(async {
+        dynox_testing::LocalDynamo::external(server.endpoint().to_owned())
+            .await
+            .sdk_config()
+            .clone()
+    });
+    let dynox = dynox::Client::new(&config);
+    let sdk = aws_sdk_dynamodb::Client::new(&config);
+    let pk = profile.pk.clone();
+    rt.block_on(async {
+        for _ in 0..n {
+            match what {
+                "dynox-query" => {
+                    let page = dynox
+                        .query::<Profile>(pk.clone())
+                        .all()
+                        .await
+                        .expect("query");
+                    black_box(page);
+                }
+                "sdk-query" => {
+                    let out = sdk
+                        .query()
+                        .table_name("bench_profiles")
+                        .key_condition_expression("#pk = :pk")
+                        .expression_attribute_names("#pk", "pk")
+                        .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                        .send()
+                        .await
+                        .expect("query");
+                    let items: Vec<Profile> = out
+                        .items
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|i| profile_from_item(i).expect("decodes"))
+                        .collect();
+                    black_box(items);
+                }
+                "dynox-get" => {
+                    let got = dynox
+                        .get::<Profile>(Profile::key(pk.clone(), profile.sk.clone()))
+                        .await
+                        .expect("get");
+                    black_box(got);
+                }
+                "sdk-get" => {
+                    let out = sdk
+                        .get_item()
+                        .table_name("bench_profiles")
+                        .key("pk", AttributeValue::S(pk.clone()))
+                        .key("sk", AttributeValue::S(profile.sk.clone()))
+                        .send()
+                        .await
+                        .expect("get");
+                    black_box(profile_from_item(out.item.expect("found")).expect("decodes"));
+                }
+                other => panic!("no probe {other}"),
+            }
+        }
+    });
+}

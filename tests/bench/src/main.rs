@@ -1,7 +1,8 @@
 //! `dynox-bench [--quick] [--only codec|client|engine] [--out DIR]`: runs the harness (or one
 //! group of it), prints the table and writes
 //! `report.md`, `report.json` and `ratios.svg` into DIR (default `target/bench`).
-//! `dynox-bench child CASE ENDPOINT ITEMS` is one engine case, run by the harness itself.
+//! `dynox-bench child CASE ENDPOINT ITEMS` is one engine case, run by the harness itself;
+//! `dynox-bench probe OP N` runs one client's operation N times, for a profiler.
 
 #[global_allocator]
 static ALLOCATOR: dynox_bench::alloc::Counting = dynox_bench::alloc::Counting;
@@ -22,6 +23,14 @@ fn main() -> ExitCode {
         };
         let outcome = dynox_bench::engine::child(case, endpoint, items);
         println!("{}", serde_json::to_string(&outcome).expect("serializable"));
+        return ExitCode::SUCCESS;
+    }
+    if args.first().map(String::as_str) == Some("probe") {
+        let (Some(what), Some(Ok(n))) = (args.get(1), args.get(2).map(|n| n.parse())) else {
+            eprintln!("usage: dynox-bench probe dynox-query|sdk-query|dynox-get|sdk-get N");
+            return ExitCode::FAILURE;
+        };
+        dynox_bench::client::probe(what, n);
         return ExitCode::SUCCESS;
     }
     let mut options = dynox_bench::Options::full();

@@ -610,7 +610,7 @@ fn ask_capacity(request: Request) -> (Request, bool) {
             let b = if asked {
                 $b
             } else {
-                $b.return_consumed_capacity(ReturnConsumedCapacity::Total)
+                Box::new($b.return_consumed_capacity(ReturnConsumedCapacity::Total))
             };
             (Request::$v(b), !asked)
         }};
