@@ -46,7 +46,7 @@ impl Options {
         Options {
             rounds: 41,
             batch: Duration::from_millis(20),
-            engine_rounds: 3,
+            engine_rounds: 5,
             items: 100_000,
             mode: "full",
             only: None,

@@ -210,7 +210,7 @@ impl Report {
             .iter()
             .filter(|r| matches!(r.unit, Unit::CostRatio | Unit::SpeedRatio))
             .collect();
-        let (label_w, plot_w, row_h, top) = (430.0, 420.0, 26.0, 40.0);
+        let (label_w, plot_w, row_h, top) = (600.0, 420.0, 26.0, 40.0);
         let max = rows
             .iter()
             .flat_map(|r| r.values.iter().copied().chain(r.goal.map(|g| g.value)))
