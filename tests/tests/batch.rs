@@ -139,6 +139,63 @@ async fn bad_batches_are_refused_before_anything_is_sent() {
     assert_eq!(client.scan::<Reading>().count().await.unwrap().count, 0);
 }
 
+/// `put_all` borrows its items and encodes them when their requests are built, but still checks
+/// every item when it is added: one bad item, or one item named twice, refuses the whole batch
+/// before a single request is sent, however many chunks come before it.
+#[tokio::test]
+async fn put_all_checks_every_item_before_anything_is_sent() {
+    let (_local, client) = setup().await;
+    let mut items: Vec<Reading> = (0..90).map(reading).collect();
+    items[80].value = f64::NAN;
+    let err = client
+        .batch_write()
+        .put_all(&items)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_conversion(), "{err}");
+    items[80].value = 1.0;
+    // The same item through `put_all` and a delete, or twice in `put_all`.
+    let err = client
+        .batch_write()
+        .put_all(&items)
+        .delete::<Reading>(Reading::key("s1", 1))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_validation(), "{err}");
+    let twice = [reading(5), reading(6), reading(5)];
+    let err = client
+        .batch_write()
+        .put_all(&twice)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_validation(), "{err}");
+    assert_eq!(client.scan::<Reading>().count().await.unwrap().count, 0);
+    // Borrowed and built writes together, with capacity only when asked for.
+    let out = client
+        .batch_write()
+        .put_all(&items)
+        .put(&Sensor {
+            id: "s1".into(),
+            place: "hall".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.written, 91);
+    assert!(out.consumed_capacity.is_empty());
+    let got: BTreeSet<u64> = client
+        .scan::<Reading>()
+        .items()
+        .map_ok(|r| r.at)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(got, (0..90).collect());
+}
+
 #[tokio::test]
 async fn deletes_and_mixed_writes() {
     let (_local, client) = setup().await;
