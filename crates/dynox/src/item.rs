@@ -312,7 +312,8 @@ impl<'c, M: Model> PutItem<'c, M> {
             context: [M::TENANT_KEY]
         );
         let mut item = self.item?;
-        if M::SEALED {
+        // Only models with encrypted fields have sealing to do (and a future to allocate).
+        if M::SEALED || !M::ENCRYPTED_ATTRIBUTES.is_empty() {
             M::seal(&mut item, self.client).await?;
         }
         crate::sealing::assert_sealed(&item, M::ENCRYPTED_ATTRIBUTES)?;

@@ -109,11 +109,12 @@ pub trait FromItem: Sized {
     fn from_item(item: Item) -> Result<Self>;
 
     /// Whether stored items carry encrypted fields, so that [`unseal`](Self::unseal) has work
-    /// to do (reads skip it otherwise, and the future it would allocate).
+    /// to do (reads skip it otherwise, and the future it would allocate). The derive sets it;
+    /// a hand-written `FromItem` that implements `unseal` must set it too.
     const SEALED: bool = false;
 
     /// Decrypts the encrypted fields of a stored item before decoding (nothing, for types
-    /// without encrypted fields).
+    /// without encrypted fields). Called only when [`SEALED`](Self::SEALED) is true.
     fn unseal<'a>(_item: &'a mut Item, _client: &'a crate::Client) -> BoxFuture<'a, Result<()>> {
         Box::pin(async { Ok(()) })
     }
