@@ -1,5 +1,5 @@
 //! Encoding and decoding the 20-attribute model: dynox's derive against serde_dynamo and against
-//! conversion written by hand with the SDK's types, interleaved in one run.
+//! conversion written by hand with the SDK's types, taking turns one operation at a time.
 
 use crate::harness::{Plan, Variant, alternate};
 use crate::models::{Profile, SdkItem, profile_from_item, profile_to_item};
