@@ -156,7 +156,7 @@ fn bench() -> Result<(), String> {
     run(cargo()
         .args(["run", "--release", "-p", "dynox-bench", "--", "--out"])
         .arg(&out))?;
-    // Then the resilience suite's full-size runs.
+    // Then the full-size runs of the resilience and encryption suites (10,000 KMS values).
     let moto = setup()?;
     let mut c = cargo();
     c.env("DYNOX_MOTO_SERVER", &moto)
@@ -169,6 +169,8 @@ fn bench() -> Result<(), String> {
             "dynox-tests",
             "--test",
             "resilience",
+            "--test",
+            "encryption",
             "--cargo-profile",
             "release",
             "--no-capture",
@@ -182,6 +184,8 @@ fn bench() -> Result<(), String> {
             "dynox-tests",
             "--test",
             "resilience",
+            "--test",
+            "encryption",
             "--release",
             "--",
             "--nocapture",
