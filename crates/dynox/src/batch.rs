@@ -581,15 +581,11 @@ enum Entry<'c> {
 /// A model item that can be encoded as a batch put, without naming its type.
 trait EncodePut: Sync {
     fn encode_put(&self) -> Result<Write>;
-    fn fingerprint(&self) -> Result<Vec<u8>>;
 }
 
 impl<M: Model> EncodePut for M {
     fn encode_put(&self) -> Result<Write> {
         Write::put(self)
-    }
-    fn fingerprint(&self) -> Result<Vec<u8>> {
-        Ok(fingerprint(M::TABLE, &self.primary_key().to_key_item()?))
     }
 }
 
@@ -619,15 +615,20 @@ impl<'c> BatchWrite<'c> {
         )));
     }
 
-    /// Adds a write built elsewhere (see [`Write::put`], [`Write::delete`]).
-    pub fn write(mut self, write: Result<Write>) -> Self {
+    /// Takes `write` in as `entry`, unless it failed or names an item already in the batch.
+    fn add(&mut self, write: Result<Write>, entry: impl FnOnce(Write) -> Entry<'c>) {
         match write {
             Ok(w) if !self.seen.insert(w.fingerprint()) => self.duplicate(&w.table, &w.key),
-            Ok(w) => self.entries.push(Entry::Built(Box::new(w))),
+            Ok(w) => self.entries.push(entry(w)),
             Err(e) => {
                 self.error.get_or_insert(e);
             }
         }
+    }
+
+    /// Adds a write built elsewhere (see [`Write::put`], [`Write::delete`]).
+    pub fn write(mut self, write: Result<Write>) -> Self {
+        self.add(write, |w| Entry::Built(Box::new(w)));
         self
     }
 
@@ -636,33 +637,12 @@ impl<'c> BatchWrite<'c> {
         self.write(Write::put(item))
     }
 
-    /// Adds puts of every item. The items are borrowed, not copied: each is encoded once here
-    /// to check it and once more when its request is built.
+    /// Adds puts of every item. The items are borrowed, not copied: each is encoded here to be
+    /// checked (so a batch with a bad item is refused before anything is sent), the encoding
+    /// is dropped, and it is encoded again when its request is built.
     pub fn put_all<M: Model>(mut self, items: impl IntoIterator<Item = &'c M>) -> Self {
-        // The request is marked where each item is encoded for it: `Write::put`.
-        if let Err(e) = refuse_encrypted::<M>("batch writes") {
-            self.error.get_or_insert(e);
-            return self;
-        }
         for item in items {
-            // Checked now, so that a batch with a bad item is refused before anything is sent.
-            let checked = item.fingerprint().and_then(|fp| {
-                let encoded = item.to_item()?;
-                crate::size::check::<M>(&encoded)?;
-                Ok((fp, encoded))
-            });
-            match checked {
-                Ok((fp, encoded)) => {
-                    if self.seen.insert(fp) {
-                        self.entries.push(Entry::Borrowed(item));
-                    } else {
-                        self.duplicate(M::TABLE, &key_of::<M>(&encoded));
-                    }
-                }
-                Err(e) => {
-                    self.error.get_or_insert(e);
-                }
-            }
+            self.add(Write::put(item), |_| Entry::Borrowed(item));
         }
         self
     }

@@ -10,7 +10,6 @@ use crate::report::{Goal, Row, Unit};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::future::Future;
 use std::hint::black_box;
-use std::time::Duration;
 
 const GROUP: &str = "client";
 /// Items in the canned query page.
@@ -37,11 +36,29 @@ where
     })
 }
 
-/// Measures GetItem, PutItem and a query page; returns the report's rows.
-pub fn run(plan: Plan) -> Vec<Row> {
+/// The operations measured, by the name the report and `probe` use.
+pub const OPS: [&str; 6] = [
+    "dynox get",
+    "sdk get",
+    "dynox put",
+    "sdk put",
+    "dynox query page",
+    "sdk query page",
+];
+
+/// The clients and the canned server they talk to, on one current-thread runtime: that thread's
+/// CPU time is the client's cost plus the server's, which is the same for both clients.
+struct Setup {
+    rt: tokio::runtime::Runtime,
+    /// Kept running while the clients are measured.
+    _server: Canned,
+    dynox: dynox::Client,
+    sdk: aws_sdk_dynamodb::Client,
+    profile: Profile,
+}
+
+fn setup() -> Setup {
     let profile = Profile::sample(42);
-    // One thread runs the client and the server: its CPU time is the client's cost plus the
-    // server's, which is the same for both clients.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -54,56 +71,66 @@ pub fn run(plan: Plan) -> Vec<Row> {
             .sdk_config()
             .clone()
     });
-    let dynox = dynox::Client::new(&config);
-    let sdk = aws_sdk_dynamodb::Client::new(&config);
-    let (pk, sk) = (profile.pk.clone(), profile.sk.clone());
-    let table = "bench_profiles";
-    let (dynox, sdk, profile, pk, sk) = (&dynox, &sdk, &profile, &pk, &sk);
-    let mut variants = [
-        on_thread("dynox get", &rt, || async move {
-            let got = dynox
-                .get::<Profile>(Profile::key(pk.clone(), sk.clone()))
-                .await
-                .expect("get");
-            black_box(got.expect("found"));
-        }),
-        on_thread("sdk get", &rt, || async move {
+    Setup {
+        dynox: dynox::Client::new(&config),
+        sdk: aws_sdk_dynamodb::Client::new(&config),
+        rt,
+        _server: server,
+        profile,
+    }
+}
+
+const TABLE: &str = "bench_profiles";
+
+/// One operation of `OPS`, each client doing the whole job (request and decoding).
+async fn op(s: &Setup, name: &str) {
+    let (dynox, sdk, p) = (&s.dynox, &s.sdk, &s.profile);
+    match name {
+        "dynox get" => {
+            let key = Profile::key(p.pk.clone(), p.sk.clone());
+            black_box(
+                dynox
+                    .get::<Profile>(key)
+                    .await
+                    .expect("get")
+                    .expect("found"),
+            );
+        }
+        "sdk get" => {
             let out = sdk
                 .get_item()
-                .table_name(table)
-                .key("pk", AttributeValue::S(pk.clone()))
-                .key("sk", AttributeValue::S(sk.clone()))
+                .table_name(TABLE)
+                .key("pk", AttributeValue::S(p.pk.clone()))
+                .key("sk", AttributeValue::S(p.sk.clone()))
                 .send()
                 .await
                 .expect("get");
             black_box(profile_from_item(out.item.expect("found")).expect("decodes"));
-        }),
-        on_thread("dynox put", &rt, || async move {
-            dynox.put(profile).await.expect("put");
-        }),
-        on_thread("sdk put", &rt, || async move {
+        }
+        "dynox put" => dynox.put(p).await.map(drop).expect("put"),
+        "sdk put" => {
             sdk.put_item()
-                .table_name(table)
-                .set_item(Some(profile_to_item(profile)))
+                .table_name(TABLE)
+                .set_item(Some(profile_to_item(p)))
                 .send()
                 .await
                 .expect("put");
-        }),
-        on_thread("dynox query page", &rt, || async move {
+        }
+        "dynox query page" => {
             let page = dynox
-                .query::<Profile>(pk.clone())
+                .query::<Profile>(p.pk.clone())
                 .all()
                 .await
                 .expect("query");
             assert_eq!(black_box(page).len(), PAGE);
-        }),
-        on_thread("sdk query page", &rt, || async move {
+        }
+        "sdk query page" => {
             let out = sdk
                 .query()
-                .table_name(table)
+                .table_name(TABLE)
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", "pk")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .expression_attribute_values(":pk", AttributeValue::S(p.pk.clone()))
                 .send()
                 .await
                 .expect("query");
@@ -114,8 +141,19 @@ pub fn run(plan: Plan) -> Vec<Row> {
                 .map(|i| profile_from_item(i).expect("decodes"))
                 .collect();
             assert_eq!(black_box(items).len(), PAGE);
-        }),
-    ];
+        }
+        other => panic!("no operation {other:?}; one of {OPS:?}"),
+    }
+}
+
+/// Measures GetItem, PutItem and a query page; returns the report's rows.
+pub fn run(plan: Plan) -> Vec<Row> {
+    let s = setup();
+    let s = &s;
+    let mut variants: Vec<Variant<'_>> = OPS
+        .iter()
+        .map(|&name| on_thread(name, &s.rt, move || op(s, name)))
+        .collect();
     let m = alternate(plan, &mut variants);
     let allocs = |name: &str| m.of(name).iter().map(|s| s.allocs).collect::<Vec<_>>();
     let mut rows = Vec::new();
@@ -147,82 +185,17 @@ pub fn run(plan: Plan) -> Vec<Row> {
             allocs(&s),
         ));
     }
-    drop(variants);
-    drop(server);
-    // The runtime's idle connections close with it.
-    rt.shutdown_timeout(Duration::from_millis(100));
     rows
 }
 
-/// Runs one client's operation `n` times against the canned server, for a profiler
-/// (`dynox-bench probe dynox-query|sdk-query|dynox-get|sdk-get N`): what a request costs,
-/// function by function, without the harness around it.
-pub fn probe(what: &str, n: u64) {
-    let profile = Profile::sample(42);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let server = Canned::start_on(&rt, Answers::for_item(&profile_to_item(&profile), PAGE))
-        .expect("the canned server starts");
-    let config = rt.block_on(async {
-        dynox_testing::LocalDynamo::external(server.endpoint().to_owned())
-            .await
-            .sdk_config()
-            .clone()
-    });
-    let dynox = dynox::Client::new(&config);
-    let sdk = aws_sdk_dynamodb::Client::new(&config);
-    let pk = profile.pk.clone();
-    rt.block_on(async {
+/// Runs one of [`OPS`] `n` times against the canned server, for a profiler
+/// (`dynox-bench probe "dynox get" 400`): what a request costs, function by function, without
+/// the harness around it.
+pub fn probe(name: &str, n: u64) {
+    let s = setup();
+    s.rt.block_on(async {
         for _ in 0..n {
-            match what {
-                "dynox-query" => {
-                    let page = dynox
-                        .query::<Profile>(pk.clone())
-                        .all()
-                        .await
-                        .expect("query");
-                    black_box(page);
-                }
-                "sdk-query" => {
-                    let out = sdk
-                        .query()
-                        .table_name("bench_profiles")
-                        .key_condition_expression("#pk = :pk")
-                        .expression_attribute_names("#pk", "pk")
-                        .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                        .send()
-                        .await
-                        .expect("query");
-                    let items: Vec<Profile> = out
-                        .items
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|i| profile_from_item(i).expect("decodes"))
-                        .collect();
-                    black_box(items);
-                }
-                "dynox-get" => {
-                    let got = dynox
-                        .get::<Profile>(Profile::key(pk.clone(), profile.sk.clone()))
-                        .await
-                        .expect("get");
-                    black_box(got);
-                }
-                "sdk-get" => {
-                    let out = sdk
-                        .get_item()
-                        .table_name("bench_profiles")
-                        .key("pk", AttributeValue::S(pk.clone()))
-                        .key("sk", AttributeValue::S(profile.sk.clone()))
-                        .send()
-                        .await
-                        .expect("get");
-                    black_box(profile_from_item(out.item.expect("found")).expect("decodes"));
-                }
-                other => panic!("no probe {other}"),
-            }
+            op(&s, name).await;
         }
     });
 }

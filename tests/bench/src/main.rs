@@ -2,7 +2,8 @@
 //! group of it), prints the table and writes
 //! `report.md`, `report.json` and `ratios.svg` into DIR (default `target/bench`).
 //! `dynox-bench child CASE ENDPOINT ITEMS` is one engine case, run by the harness itself;
-//! `dynox-bench probe OP N` runs one client's operation N times, for a profiler.
+//! `dynox-bench probe OPERATION N` runs one client's operation (`"dynox get"`, ...) N times,
+//! for a profiler.
 
 #[global_allocator]
 static ALLOCATOR: dynox_bench::alloc::Counting = dynox_bench::alloc::Counting;
@@ -26,10 +27,15 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if args.first().map(String::as_str) == Some("probe") {
+        let ops = dynox_bench::client::OPS;
         let (Some(what), Some(Ok(n))) = (args.get(1), args.get(2).map(|n| n.parse())) else {
-            eprintln!("usage: dynox-bench probe dynox-query|sdk-query|dynox-get|sdk-get N");
+            eprintln!("usage: dynox-bench probe OPERATION N, the operation one of {ops:?}");
             return ExitCode::FAILURE;
         };
+        if !ops.contains(&what.as_str()) {
+            eprintln!("no operation {what:?}: one of {ops:?}");
+            return ExitCode::FAILURE;
+        }
         dynox_bench::client::probe(what, n);
         return ExitCode::SUCCESS;
     }
