@@ -2,7 +2,8 @@
 
 use crate::error::Result;
 use crate::layers::{self, Resilience, Shared};
-use crate::send::{Operation, Stack};
+use crate::observe::{Metrics, Observability, Observe, Registry};
+use crate::send::Operation;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -12,7 +13,6 @@ use dynox_iam::Mapping;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
-use tower::ServiceExt as _;
 
 /// A DynamoDB client. Cheap to clone: clones share one connection pool, service stack, retry
 /// budget and rate limiter.
@@ -25,7 +25,9 @@ struct Inner {
     sdk: aws_sdk_dynamodb::Client,
     /// What the layers share: their configuration, the retry budget, the limiter's buckets.
     shared: Arc<Shared>,
-    stack: Stack,
+    /// The send path: the observing part around the layers (`layers::stack`).
+    stack: Observe,
+    registry: Arc<Registry>,
     encryptor: Option<Arc<dynox_encryption::kms::Encryptor>>,
     mapping: Arc<Mapping>,
     cursor_keys: Option<Arc<crate::query::CursorKeys>>,
@@ -86,9 +88,14 @@ impl Client {
         let sdk = sdk_for_dynox(&sdk, resilience.timeouts.connect, false);
         let mapping = Arc::new(Mapping::default());
         let shared = Shared::new(resilience);
+        let registry = Registry::new(Observability::default());
         Client {
             inner: Arc::new(Inner {
-                stack: layers::stack(&shared, layers::core(&mapping)),
+                stack: Observe::new(
+                    layers::stack(&shared, layers::core(&mapping)),
+                    registry.clone(),
+                ),
+                registry,
                 sdk,
                 shared,
                 encryptor: None,
@@ -109,7 +116,11 @@ impl Client {
             inner: Arc::new(Inner {
                 sdk: self.inner.sdk.clone(),
                 shared: self.inner.shared.clone(),
-                stack: layers::stack(&self.inner.shared, layers::core(&mapping)),
+                stack: Observe::new(
+                    layers::stack(&self.inner.shared, layers::core(&mapping)),
+                    self.inner.registry.clone(),
+                ),
+                registry: self.inner.registry.clone(),
                 encryptor,
                 mapping,
                 cursor_keys,
@@ -124,7 +135,11 @@ impl Client {
         let shared = Shared::new(resilience);
         Client {
             inner: Arc::new(Inner {
-                stack: layers::stack(&shared, layers::core(&self.inner.mapping)),
+                stack: Observe::new(
+                    layers::stack(&shared, layers::core(&self.inner.mapping)),
+                    self.inner.registry.clone(),
+                ),
+                registry: self.inner.registry.clone(),
                 sdk,
                 shared,
                 encryptor: self.inner.encryptor.clone(),
@@ -132,6 +147,35 @@ impl Client {
                 cursor_keys: self.inner.cursor_keys.clone(),
             }),
         }
+    }
+
+    /// This client, recording what `observability` asks for (with fresh figures).
+    pub fn with_observability(&self, observability: Observability) -> Client {
+        let registry = Registry::new(observability);
+        Client {
+            inner: Arc::new(Inner {
+                sdk: self.inner.sdk.clone(),
+                shared: self.inner.shared.clone(),
+                stack: Observe::new(
+                    layers::stack(&self.inner.shared, layers::core(&self.inner.mapping)),
+                    registry.clone(),
+                ),
+                registry,
+                encryptor: self.inner.encryptor.clone(),
+                mapping: self.inner.mapping.clone(),
+                cursor_keys: self.inner.cursor_keys.clone(),
+            }),
+        }
+    }
+
+    /// What this client and its clones sent so far: figures per table and operation.
+    pub fn metrics(&self) -> Metrics {
+        self.inner.registry.metrics()
+    }
+
+    /// The observability settings in force.
+    pub fn observability(&self) -> &Observability {
+        self.inner.registry.config()
     }
 
     /// The resilience settings in force.
@@ -226,7 +270,7 @@ impl Client {
 
     /// Sends one request through the client's service stack.
     pub(crate) async fn send<O: Operation>(&self, op: O) -> Result<O::Output> {
-        let response = self.inner.stack.clone().oneshot(op.into_request()).await?;
+        let response = self.inner.stack.send(op.into_request()).await?;
         O::from_response(response)
     }
 }

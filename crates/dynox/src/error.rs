@@ -360,6 +360,34 @@ impl Error {
         }
     }
 
+    /// The error's kind, as a bounded label for metrics and traces (`error.type`): the variant
+    /// name, e.g. `Throttled`. Never carries values.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::ConditionFailed { .. } => "ConditionFailed",
+            Error::VersionConflict { .. } => "VersionConflict",
+            Error::TransactionCancelled { .. } => "TransactionCancelled",
+            Error::ItemCollectionTooLarge { .. } => "ItemCollectionTooLarge",
+            Error::BatchWriteIncomplete { .. } => "BatchWriteIncomplete",
+            Error::BatchGetIncomplete { .. } => "BatchGetIncomplete",
+            Error::ItemUndecodable { .. } => "ItemUndecodable",
+            Error::OutcomeUnknown { .. } => "OutcomeUnknown",
+            Error::Throttled { .. } => "Throttled",
+            Error::NotFound { .. } => "NotFound",
+            Error::ItemTooLarge { .. } => "ItemTooLarge",
+            Error::AccessDenied { .. } => "AccessDenied",
+            Error::InvalidCursor { .. } => "InvalidCursor",
+            Error::Validation { .. } => "Validation",
+            Error::WrittenButUndecodable { .. } => "WrittenButUndecodable",
+            Error::Encryption { .. } => "Encryption",
+            Error::Authentication { .. } => "Authentication",
+            Error::Conversion { .. } => "Conversion",
+            Error::Service { .. } => "Service",
+            Error::Timeout { .. } => "Timeout",
+            Error::Transport { .. } => "Transport",
+        }
+    }
+
     /// A wait, a request or an operation ran out of time (also when the outcome of a write
     /// that timed out is unknown).
     pub fn is_timeout(&self) -> bool {

@@ -42,6 +42,7 @@ pub mod item;
 pub mod layers;
 pub mod lifecycle;
 pub mod model;
+pub mod observe;
 pub mod partiql;
 pub mod query;
 mod rename;

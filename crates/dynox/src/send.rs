@@ -67,12 +67,20 @@ macro_rules! operations {
         /// would be as large as the largest (kilobytes), allocated and moved for every request.
         fn dispatch(request: Request, span: tracing::Span) -> BoxFuture<'static, Result<Response>> {
             match request {
-                $(Request::$variant(b) => Box::pin(
+                $(Request::$variant(b) => Box::pin({
+                    let this = span.clone();
                     async move {
-                        b.send().await.map(|o| Response::$variant(Box::new(o))).map_err(from_sdk)
+                        let attempt = crate::observe::attempt_started();
+                        this.record("dynox.attempt", attempt);
+                        let result = b.send().await.map(|o| Response::$variant(Box::new(o))).map_err(from_sdk);
+                        if let Err(e) = &result {
+                            crate::observe::attempt_failed(stringify!($variant), attempt, e);
+                            this.record("error.type", e.kind());
+                        }
+                        result
                     }
-                    .instrument(span),
-                ),)*
+                    .instrument(span)
+                }),)*
             }
         }
 
@@ -290,10 +298,14 @@ impl tower::Service<Request> for Dispatch {
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
+        // One span per attempt, a child of the request's span (`observe`).
         let span = tracing::debug_span!(
-            "dynamodb",
-            db.system = "dynamodb",
-            db.operation = request.operation_name()
+            target: "dynox",
+            "dynamodb.attempt",
+            otel.kind = "client",
+            rpc.method = request.operation_name(),
+            dynox.attempt = tracing::field::Empty,
+            error.type = tracing::field::Empty,
         );
         dispatch(request, span)
     }

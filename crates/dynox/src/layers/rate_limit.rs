@@ -581,7 +581,7 @@ fn partly_throttled(response: &Response) -> bool {
 }
 
 /// What an answer says was consumed, per table.
-fn consumed(response: &Response) -> Option<HashMap<String, f64>> {
+pub(crate) fn consumed(response: &Response) -> Option<HashMap<String, f64>> {
     let list: Vec<&ConsumedCapacity> = match response {
         Response::GetItem(o) => o.consumed_capacity.iter().collect(),
         Response::PutItem(o) => o.consumed_capacity.iter().collect(),
@@ -603,7 +603,7 @@ fn consumed(response: &Response) -> Option<HashMap<String, f64>> {
 }
 
 /// Asks for consumed capacity; `true` if the caller had not (so the answer hides it again).
-fn ask_capacity(request: Request) -> (Request, bool) {
+pub(crate) fn ask_capacity(request: Request) -> (Request, bool) {
     macro_rules! ask {
         ($b:expr, $v:ident) => {{
             let asked = $b.get_return_consumed_capacity().is_some();
@@ -628,7 +628,7 @@ fn ask_capacity(request: Request) -> (Request, bool) {
     }
 }
 
-fn hide_capacity(response: &mut Response) {
+pub(crate) fn hide_capacity(response: &mut Response) {
     match response {
         Response::GetItem(o) => o.consumed_capacity = None,
         Response::PutItem(o) => o.consumed_capacity = None,
