@@ -339,6 +339,20 @@ pub async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         encryptor.metrics().generate_data_key_calls(),
         encryptor.metrics().decrypt_calls()
     );
+    println!("requests per table (client.metrics()):");
+    for (table, f) in client.metrics().by_table() {
+        let table = if table.is_empty() { "(none)" } else { &table };
+        println!(
+            "  {table:<12} {:>4} requests {:>3} errors {:>3} retries {:>7.1} RCU {:>7.1} WCU {:>5} items {:>6.1} ms",
+            f.requests,
+            f.errors,
+            f.retries,
+            f.read_units,
+            f.write_units,
+            f.items_returned,
+            f.duration.as_secs_f64() * 1e3
+        );
+    }
     println!("done");
     Ok(())
 }

@@ -287,11 +287,13 @@ where
             Some(cost) => spent += cost,
             None => return Err(give_up(err, ambiguous)),
         }
+        // The error's kind only: a service message may quote what the request sent.
         tracing::debug!(
+            target: "dynox",
             operation,
             attempt,
             pause_ms = pause.as_millis() as u64,
-            error = %err,
+            error.type = err.kind(),
             "dynox: retrying"
         );
         tokio::time::sleep(pause).await;
