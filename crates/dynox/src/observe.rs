@@ -435,54 +435,56 @@ fn request_span(request: &Request) -> tracing::Span {
             }
         }
         Request::Query(b) => {
-            if let Some(i) = b.get_index_name() {
-                span.record("aws.dynamodb.index_name", i.as_str());
-            }
-            opt(
+            read_attributes(
                 &span,
-                "aws.dynamodb.consistent_read",
-                *b.get_consistent_read(),
+                (b.get_index_name(), b.get_projection_expression()),
+                (*b.get_consistent_read(), *b.get_limit()),
+                b.get_select().as_ref(),
             );
-            opt(&span, "aws.dynamodb.limit", *b.get_limit());
             opt(
                 &span,
                 "aws.dynamodb.scan_forward",
                 *b.get_scan_index_forward(),
             );
-            if let Some(p) = b.get_projection_expression() {
-                span.record("aws.dynamodb.projection", p.as_str());
-            }
-            if let Some(s) = b.get_select() {
-                span.record("aws.dynamodb.select", s.as_str());
-            }
         }
         Request::Scan(b) => {
-            if let Some(i) = b.get_index_name() {
-                span.record("aws.dynamodb.index_name", i.as_str());
-            }
-            opt(
+            read_attributes(
                 &span,
-                "aws.dynamodb.consistent_read",
-                *b.get_consistent_read(),
+                (b.get_index_name(), b.get_projection_expression()),
+                (*b.get_consistent_read(), *b.get_limit()),
+                b.get_select().as_ref(),
             );
-            opt(&span, "aws.dynamodb.limit", *b.get_limit());
             opt(&span, "aws.dynamodb.segment", *b.get_segment());
             opt(
                 &span,
                 "aws.dynamodb.total_segments",
                 *b.get_total_segments(),
             );
-            if let Some(p) = b.get_projection_expression() {
-                span.record("aws.dynamodb.projection", p.as_str());
-            }
-            if let Some(s) = b.get_select() {
-                span.record("aws.dynamodb.select", s.as_str());
-            }
         }
         Request::ListTables(b) => opt(&span, "aws.dynamodb.limit", *b.get_limit()),
         _ => {}
     }
     span
+}
+
+/// What queries and scans share: index, projection, consistency, limit, select.
+fn read_attributes(
+    span: &tracing::Span,
+    (index, projection): (&Option<String>, &Option<String>),
+    (consistent, limit): (Option<bool>, Option<i32>),
+    select: Option<&aws_sdk_dynamodb::types::Select>,
+) {
+    if let Some(i) = index {
+        span.record("aws.dynamodb.index_name", i.as_str());
+    }
+    if let Some(p) = projection {
+        span.record("aws.dynamodb.projection", p.as_str());
+    }
+    opt(span, "aws.dynamodb.consistent_read", consistent);
+    opt(span, "aws.dynamodb.limit", limit);
+    if let Some(s) = select {
+        span.record("aws.dynamodb.select", s.as_str());
+    }
 }
 
 fn opt<T: tracing::Value>(span: &tracing::Span, field: &'static str, value: Option<T>) {
