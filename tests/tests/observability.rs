@@ -136,10 +136,7 @@ async fn asking_for_capacity_does_not_change_what_the_caller_sees() {
         .unwrap();
     assert!(page.consumed_capacity.is_none(), "not asked for, not shown");
     assert!(client.metrics().operation("Query").read_units > 0.0);
-    let off = client.with_observability(dynox::observe::Observability {
-        metrics: false,
-        ..Default::default()
-    });
+    let off = client.with_observability(dynox::observe::Observability::default().metrics(false));
     off.put(&entry(2)).await.unwrap();
     assert_eq!(off.metrics().totals().requests, 0);
 }

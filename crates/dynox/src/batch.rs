@@ -6,6 +6,7 @@ use crate::capacity::Capacity;
 use crate::error::{Error, Result};
 use crate::layers::classify;
 use crate::model::{Model, ModelKey};
+use crate::observe::{self, Logical};
 use crate::{AttributeValue, Client, Item};
 use aws_sdk_dynamodb::types::{
     ConsumedCapacity, DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest,
@@ -141,32 +142,37 @@ impl Client {
     ) -> Result<usize> {
         // After a request fails outright (a missing table, a denied permission), no more of the
         // stream is pulled: requests in flight finish, and the error tells what was written.
-        let stop = AtomicBool::new(false);
-        let mut results = std::pin::pin!(
-            chunk_writes(writes.boxed(), &stop)
-                .map(|chunk| async {
-                    if stop.load(Ordering::Relaxed) {
-                        // Pulled before the failure, not sent: reported unwritten.
-                        ChunkResult {
-                            unwritten: chunk,
-                            ..ChunkResult::default()
-                        }
-                    } else {
-                        write_chunk(self, chunk, retry, None).await
+        let logical = Logical::start(self, "batch_write", "", "");
+        logical
+            .run(async {
+                let stop = AtomicBool::new(false);
+                let mut results = std::pin::pin!(
+                    chunk_writes(writes.boxed(), &stop)
+                        .map(|chunk| async {
+                            if stop.load(Ordering::Relaxed) {
+                                // Pulled before the failure, not sent: reported unwritten.
+                                ChunkResult {
+                                    unwritten: chunk,
+                                    ..ChunkResult::default()
+                                }
+                            } else {
+                                write_chunk(self, chunk, retry, None).await
+                            }
+                        })
+                        .buffer_unordered(concurrency.max(1))
+                );
+                let mut total = ChunkResult::default();
+                while let Some(mut r) = results.next().await {
+                    if r.stop {
+                        stop.store(true, Ordering::Relaxed);
                     }
-                })
-                .buffer_unordered(concurrency.max(1))
-        );
-        let mut total = ChunkResult::default();
-        while let Some(mut r) = results.next().await {
-            if r.stop {
-                stop.store(true, Ordering::Relaxed);
-            }
-            // A stream can be endless: keep counts, not per-request capacity.
-            r.consumed.clear();
-            total.absorb(r);
-        }
-        finish_writes(vec![total]).map(|o| o.written)
+                    // A stream can be endless: keep counts, not per-request capacity.
+                    r.consumed.clear();
+                    total.absorb(r);
+                }
+                finish_writes(vec![total]).map(|o| o.written)
+            })
+            .await
     }
 }
 
@@ -255,10 +261,14 @@ impl<'c> BatchGet<'c> {
             let chunk: Vec<(&'static str, Item)> = keys.by_ref().take(MAX_GET_KEYS).collect();
             (!chunk.is_empty()).then_some(chunk)
         });
-        let results: Vec<GetChunk> = stream::iter(chunks)
-            .map(|chunk| get_chunk(client, chunk, consistent, capacity, retry))
-            .buffer_unordered(self.concurrency)
-            .collect()
+        let logical = Logical::start(client, "batch_get", "", "");
+        let results: Vec<GetChunk> = logical
+            .run(
+                stream::iter(chunks)
+                    .map(|chunk| get_chunk(client, chunk, consistent, capacity, retry))
+                    .buffer_unordered(self.concurrency)
+                    .collect(),
+            )
             .await;
         // Every chunk's items are kept, whatever happened to the others; the error reports
         // them all, with exactly the keys that were not read.
@@ -435,6 +445,7 @@ async fn get_chunk(
         }
     }
     for (table, ka) in request {
+        observe::batch_leftovers("BatchGetItem", &table, ka.keys.len());
         out.unprocessed.entry(table).or_default().extend(ka.keys);
     }
     out
@@ -686,28 +697,32 @@ impl<'c> BatchWrite<'c> {
             let chunk: Vec<Entry<'_>> = entries.by_ref().take(MAX_WRITES).collect();
             (!chunk.is_empty()).then_some(chunk)
         });
-        let results: Vec<ChunkResult> = stream::iter(chunks)
-            .map(|chunk| async move {
-                let mut writes = Vec::with_capacity(chunk.len());
-                for entry in chunk {
-                    match entry.into_write() {
-                        Ok(w) => writes.push(w),
-                        // Checked when added: only an item whose encoding changed since (by
-                        // interior mutability) gets here. Its chunk is not sent.
-                        Err(e) => {
-                            return ChunkResult {
-                                stop: true,
-                                unwritten: writes,
-                                cause: Some(e),
-                                ..ChunkResult::default()
-                            };
+        let logical = Logical::start(client, "batch_write", "", "");
+        let results: Vec<ChunkResult> = logical
+            .run(
+                stream::iter(chunks)
+                    .map(|chunk| async move {
+                        let mut writes = Vec::with_capacity(chunk.len());
+                        for entry in chunk {
+                            match entry.into_write() {
+                                Ok(w) => writes.push(w),
+                                // Checked when added: only an item whose encoding changed since (by
+                                // interior mutability) gets here. Its chunk is not sent.
+                                Err(e) => {
+                                    return ChunkResult {
+                                        stop: true,
+                                        unwritten: writes,
+                                        cause: Some(e),
+                                        ..ChunkResult::default()
+                                    };
+                                }
+                            }
                         }
-                    }
-                }
-                write_chunk(client, writes, retry, capacity).await
-            })
-            .buffer_unordered(self.concurrency)
-            .collect()
+                        write_chunk(client, writes, retry, capacity).await
+                    })
+                    .buffer_unordered(self.concurrency)
+                    .collect(),
+            )
             .await;
         finish_writes(results)
     }
@@ -831,6 +846,13 @@ async fn write_chunk(
     }
     let (unknown, unwritten): (Vec<Pending>, Vec<Pending>) =
         pending.into_iter().partition(|p| p.maybe_applied);
+    let mut left: HashMap<&str, usize> = HashMap::new();
+    for p in unknown.iter().chain(&unwritten) {
+        *left.entry(p.write.table.as_str()).or_default() += 1;
+    }
+    for (table, n) in left {
+        observe::batch_leftovers("BatchWriteItem", table, n);
+    }
     // A failure that will not pass, or an empty budget, stops a stream; anything else (rounds
     // used up on throttles, say) is reported and the stream goes on.
     let stop = rounds.out_of_budget || cause.as_ref().is_some_and(|e| worth_repeating(e).is_none());

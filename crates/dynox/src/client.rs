@@ -9,6 +9,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_runtime_api::client::interceptors::Intercept as _;
 use dynox_iam::Mapping;
 use std::fmt;
 use std::sync::Arc;
@@ -25,9 +26,9 @@ struct Inner {
     sdk: aws_sdk_dynamodb::Client,
     /// What the layers share: their configuration, the retry budget, the limiter's buckets.
     shared: Arc<Shared>,
-    /// The send path: the observing part around the layers (`layers::stack`).
+    /// The send path: the observing part around the layers (`layers::stack`); it holds the
+    /// figures' registry, shared by clones and derived clients.
     stack: Observe,
-    registry: Arc<Registry>,
     encryptor: Option<Arc<dynox_encryption::kms::Encryptor>>,
     mapping: Arc<Mapping>,
     cursor_keys: Option<Arc<crate::query::CursorKeys>>,
@@ -63,13 +64,16 @@ fn sdk_for_dynox(
     if replace || !has_own {
         timeouts.set_connect_timeout(connect);
     }
-    aws_sdk_dynamodb::Client::from_conf(
-        config
-            .to_builder()
-            .retry_config(RetryConfig::disabled())
-            .timeout_config(timeouts.build())
-            .build(),
-    )
+    let mut builder = config
+        .to_builder()
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(timeouts.build());
+    // Once: a client made from a dynox client's SDK already carries it.
+    let wire = crate::observe::wire::Wire;
+    if !config.interceptors().any(|i| i.name() == wire.name()) {
+        builder = builder.interceptor(wire);
+    }
+    aws_sdk_dynamodb::Client::from_conf(builder.build())
 }
 
 impl Client {
@@ -93,9 +97,10 @@ impl Client {
             inner: Arc::new(Inner {
                 stack: Observe::new(
                     layers::stack(&shared, layers::core(&mapping)),
-                    registry.clone(),
+                    registry,
+                    mapping.clone(),
+                    None,
                 ),
-                registry,
                 sdk,
                 shared,
                 encryptor: None,
@@ -116,11 +121,7 @@ impl Client {
             inner: Arc::new(Inner {
                 sdk: self.inner.sdk.clone(),
                 shared: self.inner.shared.clone(),
-                stack: Observe::new(
-                    layers::stack(&self.inner.shared, layers::core(&mapping)),
-                    self.inner.registry.clone(),
-                ),
-                registry: self.inner.registry.clone(),
+                stack: self.observe_with(&self.inner.shared, &mapping),
                 encryptor,
                 mapping,
                 cursor_keys,
@@ -135,11 +136,7 @@ impl Client {
         let shared = Shared::new(resilience);
         Client {
             inner: Arc::new(Inner {
-                stack: Observe::new(
-                    layers::stack(&shared, layers::core(&self.inner.mapping)),
-                    self.inner.registry.clone(),
-                ),
-                registry: self.inner.registry.clone(),
+                stack: self.observe_with(&shared, &self.inner.mapping),
                 sdk,
                 shared,
                 encryptor: self.inner.encryptor.clone(),
@@ -149,18 +146,45 @@ impl Client {
         }
     }
 
+    /// The observing part of the send path over fresh layers: same figures, same correlation.
+    fn observe_with(&self, shared: &Arc<Shared>, mapping: &Arc<Mapping>) -> Observe {
+        Observe::new(
+            layers::stack(shared, layers::core(mapping)),
+            self.inner.stack.registry().clone(),
+            mapping.clone(),
+            self.inner.stack.correlation().cloned(),
+        )
+    }
+
     /// This client, recording what `observability` asks for (with fresh figures).
     pub fn with_observability(&self, observability: Observability) -> Client {
-        let registry = Registry::new(observability);
+        self.with_observe(Observe::new(
+            layers::stack(&self.inner.shared, layers::core(&self.inner.mapping)),
+            Registry::new(observability),
+            self.inner.mapping.clone(),
+            self.inner.stack.correlation().cloned(),
+        ))
+    }
+
+    /// This client, putting `id` on every span and event of its requests as
+    /// `dynox.correlation_id` (a call can give its own: [`observe::with_correlation_id`]).
+    ///
+    /// [`observe::with_correlation_id`]: crate::observe::with_correlation_id
+    pub fn with_correlation_id(&self, id: impl Into<Arc<str>>) -> Client {
+        self.with_observe(Observe::new(
+            layers::stack(&self.inner.shared, layers::core(&self.inner.mapping)),
+            self.inner.stack.registry().clone(),
+            self.inner.mapping.clone(),
+            Some(id.into()),
+        ))
+    }
+
+    fn with_observe(&self, stack: Observe) -> Client {
         Client {
             inner: Arc::new(Inner {
                 sdk: self.inner.sdk.clone(),
                 shared: self.inner.shared.clone(),
-                stack: Observe::new(
-                    layers::stack(&self.inner.shared, layers::core(&self.inner.mapping)),
-                    registry.clone(),
-                ),
-                registry,
+                stack,
                 encryptor: self.inner.encryptor.clone(),
                 mapping: self.inner.mapping.clone(),
                 cursor_keys: self.inner.cursor_keys.clone(),
@@ -168,14 +192,18 @@ impl Client {
         }
     }
 
-    /// What this client and its clones sent so far: figures per table and operation.
+    /// What this client and its clones sent so far: figures per table, operation and model.
     pub fn metrics(&self) -> Metrics {
-        self.inner.registry.metrics()
+        self.inner.stack.registry().metrics()
     }
 
     /// The observability settings in force.
     pub fn observability(&self) -> &Observability {
-        self.inner.registry.config()
+        self.inner.stack.registry().config()
+    }
+
+    pub(crate) fn observe(&self) -> &Observe {
+        &self.inner.stack
     }
 
     /// The resilience settings in force.
@@ -270,7 +298,31 @@ impl Client {
 
     /// Sends one request through the client's service stack.
     pub(crate) async fn send<O: Operation>(&self, op: O) -> Result<O::Output> {
-        let response = self.inner.stack.send(op.into_request()).await?;
+        self.send_for("", op).await
+    }
+
+    /// Runs `fut` (encoding or decoding values of `model`) counting its KMS calls for the
+    /// model's figures.
+    pub(crate) async fn kms_for<F: std::future::Future>(
+        &self,
+        model: &'static str,
+        fut: F,
+    ) -> F::Output {
+        if self.encryptor().is_none() || !self.observability().keeps_metrics() {
+            return fut.await;
+        }
+        let (out, kms) = dynox_encryption::kms::measure(fut).await;
+        self.observe().registry().add_kms(model, &kms);
+        out
+    }
+
+    /// Sends one request on behalf of model `model` (its `Model::NAME`, for the figures).
+    pub(crate) async fn send_for<O: Operation>(
+        &self,
+        model: &'static str,
+        op: O,
+    ) -> Result<O::Output> {
+        let response = self.inner.stack.send(op.into_request(), model).await?;
         O::from_response(response)
     }
 }

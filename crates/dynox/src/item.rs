@@ -220,47 +220,52 @@ impl<'c, M: Model> GetItem<'c, M> {
 
     /// Sends the request; the item decoded as `T`, and the capacity consumed.
     pub async fn send_with_capacity_as<T: FromItem>(self) -> Result<WithCapacity<Option<T>>> {
-        mark!(
-            dynamodb::GET_ITEM,
-            ResourceRef::Table(M::TABLE),
-            "get",
-            [M::NAME],
-            context: [M::TENANT_KEY]
-        );
-        let mut p = Placeholders::new();
-        let projection = crate::expr::render_projection(&self.projection, &mut p)?;
-        let req = self
-            .client
-            .sdk()
-            .get_item()
-            .table_name(M::TABLE)
-            .set_key(Some(self.key.to_key_item()?))
-            .consistent_read(self.consistent)
-            .set_projection_expression(projection)
-            .set_expression_attribute_names(p.take_names())
-            .set_return_consumed_capacity(self.capacity.map(Capacity::to_sdk));
-        let out = self.client.send(req).await?;
-        let keys: Vec<&str> = std::iter::once(M::PARTITION_KEY.name)
-            .chain(M::SORT_KEY.map(|k| k.name))
-            .collect();
-        let value = match out.item.filter(|i| !i.is_empty()) {
-            Some(item) => Some(
-                // Made again only for an error: it was made once for the request.
-                crate::error::decode_read(
-                    item,
-                    self.client,
-                    M::TABLE,
-                    &keys,
-                    Some(&|| self.key.to_key_item().unwrap_or_default()),
-                )
-                .await?,
-            ),
-            None => None,
-        };
-        Ok(WithCapacity {
-            value,
-            consumed_capacity: out.consumed_capacity,
-        })
+        let client = self.client;
+        client
+            .kms_for(M::NAME, async move {
+                mark!(
+                    dynamodb::GET_ITEM,
+                    ResourceRef::Table(M::TABLE),
+                    "get",
+                    [M::NAME],
+                    context: [M::TENANT_KEY]
+                );
+                let mut p = Placeholders::new();
+                let projection = crate::expr::render_projection(&self.projection, &mut p)?;
+                let req = self
+                    .client
+                    .sdk()
+                    .get_item()
+                    .table_name(M::TABLE)
+                    .set_key(Some(self.key.to_key_item()?))
+                    .consistent_read(self.consistent)
+                    .set_projection_expression(projection)
+                    .set_expression_attribute_names(p.take_names())
+                    .set_return_consumed_capacity(self.capacity.map(Capacity::to_sdk));
+                let out = self.client.send_for(M::NAME, req).await?;
+                let keys: Vec<&str> = std::iter::once(M::PARTITION_KEY.name)
+                    .chain(M::SORT_KEY.map(|k| k.name))
+                    .collect();
+                let value = match out.item.filter(|i| !i.is_empty()) {
+                    Some(item) => Some(
+                        // Made again only for an error: it was made once for the request.
+                        crate::error::decode_read(
+                            item,
+                            self.client,
+                            M::TABLE,
+                            &keys,
+                            Some(&|| self.key.to_key_item().unwrap_or_default()),
+                        )
+                        .await?,
+                    ),
+                    None => None,
+                };
+                Ok(WithCapacity {
+                    value,
+                    consumed_capacity: out.consumed_capacity,
+                })
+            })
+            .await
     }
 }
 
@@ -304,39 +309,44 @@ impl<'c, M: Model> PutItem<'c, M> {
 
     /// Sends the request; the replaced item (when asked for) and the capacity consumed.
     pub async fn send_with_capacity(self) -> Result<WithCapacity<Option<M>>> {
-        mark!(
-            dynamodb::PUT_ITEM,
-            ResourceRef::Table(M::TABLE),
-            "put",
-            [M::NAME],
-            context: [M::TENANT_KEY]
-        );
-        let mut item = self.item?;
-        // Only models with encrypted fields have sealing to do (and a future to allocate).
-        if M::SEALED || !M::ENCRYPTED_ATTRIBUTES.is_empty() {
-            M::seal(&mut item, self.client).await?;
-        }
-        crate::sealing::assert_sealed(&item, M::ENCRYPTED_ATTRIBUTES)?;
-        crate::size::check::<M>(&item)?;
-        let mut p = Placeholders::new();
-        let condition = self.options.render_condition(&mut p)?;
-        let req = self
-            .client
-            .sdk()
-            .put_item()
-            .table_name(M::TABLE)
-            .set_item(Some(item))
-            .set_condition_expression(condition)
-            .set_expression_attribute_names(p.take_names())
-            .set_expression_attribute_values(p.take_values())
-            .set_return_values(self.options.return_old.then_some(ReturnValue::AllOld))
-            .set_return_values_on_condition_check_failure(self.options.on_failure())
-            .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk));
-        let out = self.client.send(req).await?;
-        Ok(WithCapacity {
-            value: decode_written(out.attributes)?,
-            consumed_capacity: out.consumed_capacity,
-        })
+        let client = self.client;
+        client
+            .kms_for(M::NAME, async move {
+                mark!(
+                    dynamodb::PUT_ITEM,
+                    ResourceRef::Table(M::TABLE),
+                    "put",
+                    [M::NAME],
+                    context: [M::TENANT_KEY]
+                );
+                let mut item = self.item?;
+                // Only models with encrypted fields have sealing to do (and a future to allocate).
+                if M::SEALED || !M::ENCRYPTED_ATTRIBUTES.is_empty() {
+                    M::seal(&mut item, self.client).await?;
+                }
+                crate::sealing::assert_sealed(&item, M::ENCRYPTED_ATTRIBUTES)?;
+                crate::size::check::<M>(&item)?;
+                let mut p = Placeholders::new();
+                let condition = self.options.render_condition(&mut p)?;
+                let req = self
+                    .client
+                    .sdk()
+                    .put_item()
+                    .table_name(M::TABLE)
+                    .set_item(Some(item))
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(p.take_names())
+                    .set_expression_attribute_values(p.take_values())
+                    .set_return_values(self.options.return_old.then_some(ReturnValue::AllOld))
+                    .set_return_values_on_condition_check_failure(self.options.on_failure())
+                    .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk));
+                let out = self.client.send_for(M::NAME, req).await?;
+                Ok(WithCapacity {
+                    value: decode_written(out.attributes)?,
+                    consumed_capacity: out.consumed_capacity,
+                })
+            })
+            .await
     }
 }
 
@@ -434,61 +444,66 @@ impl<'c, M: Model> UpdateItem<'c, M> {
 
     /// Sends the request; the returned attributes, raw, and the capacity consumed.
     pub async fn send_with_capacity(self) -> Result<WithCapacity<Option<Item>>> {
-        mark!(
-            dynamodb::UPDATE_ITEM,
-            ResourceRef::Table(M::TABLE),
-            "update",
-            [M::NAME],
-            context: [M::TENANT_KEY]
-        );
-        if let Some(e) = &self.options.condition_error {
-            return Err(Error::validation(e.clone()));
-        }
-        if self.hooks {
-            M::before_update(&self.key)?;
-        }
-        for a in &self.actions {
-            if let Some(crate::expr::Segment::Name(n)) = a.path().first()
-                && M::ENCRYPTED_ATTRIBUTES.contains(&n.as_ref())
-            {
-                return Err(Error::validation(format!(
-                    "`{n}` of {} is encrypted: write it with put or save, which encrypt it",
-                    M::NAME
-                )));
-            }
-            if let [crate::expr::Segment::Name(n)] = a.path()
-                && M::is_key_attribute(n)
-            {
-                return Err(Error::validation(format!(
-                    "`{n}` is part of the key of {}: key attributes cannot be updated",
-                    M::NAME
-                )));
-            }
-        }
-        let mut p = Placeholders::new();
-        let update = update_render(&self.actions, &mut p)?;
-        let condition = self.options.render_condition(&mut p)?;
-        let req = self
-            .client
-            .sdk()
-            .update_item()
-            .table_name(M::TABLE)
-            .set_key(Some(self.key.to_key_item()?))
-            .update_expression(update)
-            .set_condition_expression(condition)
-            .set_expression_attribute_names(p.take_names())
-            .set_expression_attribute_values(p.take_values())
-            .return_values(self.return_values.to_sdk())
-            .set_return_values_on_condition_check_failure(self.options.on_failure())
-            .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk));
-        let out = self.client.send(req).await?;
-        if self.hooks {
-            M::after_update(&self.key)?;
-        }
-        Ok(WithCapacity {
-            value: out.attributes.filter(|a| !a.is_empty()),
-            consumed_capacity: out.consumed_capacity,
-        })
+        let client = self.client;
+        client
+            .kms_for(M::NAME, async move {
+                mark!(
+                    dynamodb::UPDATE_ITEM,
+                    ResourceRef::Table(M::TABLE),
+                    "update",
+                    [M::NAME],
+                    context: [M::TENANT_KEY]
+                );
+                if let Some(e) = &self.options.condition_error {
+                    return Err(Error::validation(e.clone()));
+                }
+                if self.hooks {
+                    M::before_update(&self.key)?;
+                }
+                for a in &self.actions {
+                    if let Some(crate::expr::Segment::Name(n)) = a.path().first()
+                        && M::ENCRYPTED_ATTRIBUTES.contains(&n.as_ref())
+                    {
+                        return Err(Error::validation(format!(
+                            "`{n}` of {} is encrypted: write it with put or save, which encrypt it",
+                            M::NAME
+                        )));
+                    }
+                    if let [crate::expr::Segment::Name(n)] = a.path()
+                        && M::is_key_attribute(n)
+                    {
+                        return Err(Error::validation(format!(
+                            "`{n}` is part of the key of {}: key attributes cannot be updated",
+                            M::NAME
+                        )));
+                    }
+                }
+                let mut p = Placeholders::new();
+                let update = update_render(&self.actions, &mut p)?;
+                let condition = self.options.render_condition(&mut p)?;
+                let req = self
+                    .client
+                    .sdk()
+                    .update_item()
+                    .table_name(M::TABLE)
+                    .set_key(Some(self.key.to_key_item()?))
+                    .update_expression(update)
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(p.take_names())
+                    .set_expression_attribute_values(p.take_values())
+                    .return_values(self.return_values.to_sdk())
+                    .set_return_values_on_condition_check_failure(self.options.on_failure())
+                    .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk));
+                let out = self.client.send_for(M::NAME, req).await?;
+                if self.hooks {
+                    M::after_update(&self.key)?;
+                }
+                Ok(WithCapacity {
+                    value: out.attributes.filter(|a| !a.is_empty()),
+                    consumed_capacity: out.consumed_capacity,
+                })
+            })
+            .await
     }
 }
 
@@ -538,38 +553,43 @@ impl<'c, M: Model> DeleteItem<'c, M> {
 
     /// Sends the request; the deleted item (when asked for) and the capacity consumed.
     pub async fn send_with_capacity(self) -> Result<WithCapacity<Option<M>>> {
-        mark!(
-            dynamodb::DELETE_ITEM,
-            ResourceRef::Table(M::TABLE),
-            "delete",
-            [M::NAME],
-            context: [M::TENANT_KEY]
-        );
-        if self.hooks {
-            M::before_delete(&self.key)?;
-        }
-        let mut p = Placeholders::new();
-        let condition = self.options.render_condition(&mut p)?;
-        let req = self
-            .client
-            .sdk()
-            .delete_item()
-            .table_name(M::TABLE)
-            .set_key(Some(self.key.to_key_item()?))
-            .set_condition_expression(condition)
-            .set_expression_attribute_names(p.take_names())
-            .set_expression_attribute_values(p.take_values())
-            .set_return_values(self.options.return_old.then_some(ReturnValue::AllOld))
-            .set_return_values_on_condition_check_failure(self.options.on_failure())
-            .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk));
-        let out = self.client.send(req).await?;
-        if self.hooks {
-            M::after_delete(&self.key)?;
-        }
-        Ok(WithCapacity {
-            value: decode_written(out.attributes)?,
-            consumed_capacity: out.consumed_capacity,
-        })
+        let client = self.client;
+        client
+            .kms_for(M::NAME, async move {
+                mark!(
+                    dynamodb::DELETE_ITEM,
+                    ResourceRef::Table(M::TABLE),
+                    "delete",
+                    [M::NAME],
+                    context: [M::TENANT_KEY]
+                );
+                if self.hooks {
+                    M::before_delete(&self.key)?;
+                }
+                let mut p = Placeholders::new();
+                let condition = self.options.render_condition(&mut p)?;
+                let req = self
+                    .client
+                    .sdk()
+                    .delete_item()
+                    .table_name(M::TABLE)
+                    .set_key(Some(self.key.to_key_item()?))
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(p.take_names())
+                    .set_expression_attribute_values(p.take_values())
+                    .set_return_values(self.options.return_old.then_some(ReturnValue::AllOld))
+                    .set_return_values_on_condition_check_failure(self.options.on_failure())
+                    .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk));
+                let out = self.client.send_for(M::NAME, req).await?;
+                if self.hooks {
+                    M::after_delete(&self.key)?;
+                }
+                Ok(WithCapacity {
+                    value: decode_written(out.attributes)?,
+                    consumed_capacity: out.consumed_capacity,
+                })
+            })
+            .await
     }
 }
 

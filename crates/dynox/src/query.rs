@@ -9,6 +9,7 @@ use crate::capacity::Capacity;
 use crate::error::{Error, Result};
 use crate::expr::{AnyPath, Condition, IntoValue, Placeholders};
 use crate::model::{FromItem, KeySchema, Model, schema_resource, table_tenant_key};
+use crate::observe::Logical;
 use crate::{AttributeValue, Client, Item};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
@@ -422,6 +423,9 @@ struct Pager<B> {
     scope: Scope,
     /// The logical table, for errors about its items.
     table: &'static str,
+    /// The model read, and what the read is (`query`, `scan`), for its span and figures.
+    model: &'static str,
+    kind: &'static str,
     /// With a filter, DynamoDB's `Limit` counts items read, not returned: the total limit is
     /// then applied here, not sent.
     filtered: bool,
@@ -439,15 +443,19 @@ struct RawPage {
 
 trait PagedRequest: Clone + Send + 'static {
     fn with_page(self, start: Option<Item>, limit: Option<i32>) -> Self;
-    fn send_page(self, client: &Client) -> impl Future<Output = Result<RawPage>> + Send;
+    fn send_page(
+        self,
+        client: &Client,
+        model: &'static str,
+    ) -> impl Future<Output = Result<RawPage>> + Send;
 }
 
 impl PagedRequest for QueryFluentBuilder {
     fn with_page(self, start: Option<Item>, limit: Option<i32>) -> Self {
         self.set_exclusive_start_key(start).set_limit(limit)
     }
-    async fn send_page(self, client: &Client) -> Result<RawPage> {
-        let out = client.send(self).await?;
+    async fn send_page(self, client: &Client, model: &'static str) -> Result<RawPage> {
+        let out = client.send_for(model, self).await?;
         Ok(RawPage {
             items: out.items.unwrap_or_default(),
             count: out.count,
@@ -462,8 +470,8 @@ impl PagedRequest for ScanFluentBuilder {
     fn with_page(self, start: Option<Item>, limit: Option<i32>) -> Self {
         self.set_exclusive_start_key(start).set_limit(limit)
     }
-    async fn send_page(self, client: &Client) -> Result<RawPage> {
-        let out = client.send(self).await?;
+    async fn send_page(self, client: &Client, model: &'static str) -> Result<RawPage> {
+        let out = client.send_for(model, self).await?;
         Ok(RawPage {
             items: out.items.unwrap_or_default(),
             count: out.count,
@@ -474,9 +482,17 @@ impl PagedRequest for ScanFluentBuilder {
     }
 }
 
+/// The pages of a read, as one logical operation (one span over its pages' requests).
 fn paginate<B: PagedRequest, T: FromItem + Send + 'static>(
     pager: Pager<B>,
 ) -> BoxStream<'static, Result<Page<T>>> {
+    let logical = Logical::start(&pager.client, pager.kind, pager.table, pager.model);
+    logical.stream(pages::<B, T>(pager))
+}
+
+fn pages<B: PagedRequest, T: FromItem + Send + 'static>(
+    pager: Pager<B>,
+) -> impl Stream<Item = Result<Page<T>>> + Send + 'static {
     stream::try_unfold(pager, |mut st| async move {
         if st.done {
             return Ok(None);
@@ -490,7 +506,7 @@ fn paginate<B: PagedRequest, T: FromItem + Send + 'static>(
             .base
             .clone()
             .with_page(st.next.take(), limit)
-            .send_page(&st.client)
+            .send_page(&st.client, st.model)
             .await?;
         let mut items = raw.items;
         let mut cursor = raw.last_key;
@@ -511,16 +527,28 @@ fn paginate<B: PagedRequest, T: FromItem + Send + 'static>(
         st.next = cursor.clone();
         // One item that does not decode (or decrypt) is reported with its key; the others and
         // the cursor stay usable.
-        let mut decoded = Vec::with_capacity(items.len());
-        let mut undecodable = Vec::new();
-        for item in items {
-            match crate::error::decode_read::<T>(item, &st.client, st.table, &st.key_names, None)
-                .await
-            {
-                Ok(v) => decoded.push(v),
-                Err(e) => undecodable.push(e),
-            }
-        }
+        let (decoded, undecodable) = st
+            .client
+            .kms_for(st.model, async {
+                let mut decoded = Vec::with_capacity(items.len());
+                let mut undecodable = Vec::new();
+                for item in items {
+                    match crate::error::decode_read::<T>(
+                        item,
+                        &st.client,
+                        st.table,
+                        &st.key_names,
+                        None,
+                    )
+                    .await
+                    {
+                        Ok(v) => decoded.push(v),
+                        Err(e) => undecodable.push(e),
+                    }
+                }
+                (decoded, undecodable)
+            })
+            .await;
         let page = Page {
             items: decoded,
             undecodable,
@@ -668,6 +696,8 @@ impl<Q: KeySchema> Query<Q> {
             key_names: cursor_names::<Q>(),
             scope,
             table: <Q::Model as Model>::TABLE,
+            model: <Q::Model as Model>::NAME,
+            kind: "query",
             filtered: self.options.filter.is_some(),
             done: !count && self.options.limit == Some(0),
         })
@@ -787,6 +817,8 @@ impl<Q: KeySchema> Scan<Q> {
             key_names: cursor_names::<Q>(),
             scope,
             table: <Q::Model as Model>::TABLE,
+            model: <Q::Model as Model>::NAME,
+            kind: "scan",
             filtered: self.options.filter.is_some(),
             done: !count && self.options.limit == Some(0),
         })
@@ -825,12 +857,18 @@ impl<Q: KeySchema> Scan<Q> {
         let self_concurrency = self.concurrency.unwrap_or(16).min(segments as usize);
         let mut base = self;
         base.options.limit = None;
+        let logical = Logical::start(
+            &base.client,
+            "parallel_scan",
+            <Q::Model as Model>::TABLE,
+            <Q::Model as Model>::NAME,
+        );
         let merged = stream::iter(0..segments)
             .map(move |s| base.clone().segment(s, segments).items_as::<T>())
             .flatten_unordered(self_concurrency);
         match limit {
-            Some(n) => merged.take(n).boxed(),
-            None => merged.boxed(),
+            Some(n) => logical.stream(merged.take(n)),
+            None => logical.stream(merged),
         }
     }
 }

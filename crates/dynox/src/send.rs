@@ -73,6 +73,7 @@ macro_rules! operations {
                         let attempt = crate::observe::attempt_started();
                         this.record("dynox.attempt", attempt);
                         let result = b.send().await.map(|o| Response::$variant(Box::new(o))).map_err(from_sdk);
+                        crate::observe::attempt_ended(&this);
                         if let Err(e) = &result {
                             crate::observe::attempt_failed(stringify!($variant), attempt, e);
                             this.record("error.type", e.kind());
@@ -305,6 +306,8 @@ impl tower::Service<Request> for Dispatch {
             otel.kind = "client",
             rpc.method = request.operation_name(),
             dynox.attempt = tracing::field::Empty,
+            aws.request_id = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
             error.type = tracing::field::Empty,
         );
         dispatch(request, span)

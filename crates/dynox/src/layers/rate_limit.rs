@@ -12,7 +12,6 @@ use super::classify;
 use crate::Item;
 use crate::error::Error;
 use crate::send::{Request, Response};
-use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -580,66 +579,29 @@ fn partly_throttled(response: &Response) -> bool {
     }
 }
 
-/// What an answer says was consumed, per table.
+/// What an answer says was consumed, per table (`None` for operations the limiter does not
+/// settle from the answer).
 pub(crate) fn consumed(response: &Response) -> Option<HashMap<String, f64>> {
-    let list: Vec<&ConsumedCapacity> = match response {
-        Response::GetItem(o) => o.consumed_capacity.iter().collect(),
-        Response::PutItem(o) => o.consumed_capacity.iter().collect(),
-        Response::UpdateItem(o) => o.consumed_capacity.iter().collect(),
-        Response::DeleteItem(o) => o.consumed_capacity.iter().collect(),
-        Response::Query(o) => o.consumed_capacity.iter().collect(),
-        Response::Scan(o) => o.consumed_capacity.iter().collect(),
-        Response::BatchWriteItem(o) => o.consumed_capacity.iter().flatten().collect(),
-        Response::BatchGetItem(o) => o.consumed_capacity.iter().flatten().collect(),
-        _ => return None,
-    };
+    if !matches!(
+        response,
+        Response::GetItem(_)
+            | Response::PutItem(_)
+            | Response::UpdateItem(_)
+            | Response::DeleteItem(_)
+            | Response::Query(_)
+            | Response::Scan(_)
+            | Response::BatchWriteItem(_)
+            | Response::BatchGetItem(_)
+    ) {
+        return None;
+    }
     let mut out = HashMap::new();
-    for c in list {
+    for c in crate::capacity::entries(response) {
         if let (Some(t), Some(u)) = (c.table_name(), c.capacity_units()) {
             *out.entry(t.to_owned()).or_insert(0.0) += u;
         }
     }
     Some(out)
-}
-
-/// Asks for consumed capacity; `true` if the caller had not (so the answer hides it again).
-pub(crate) fn ask_capacity(request: Request) -> (Request, bool) {
-    macro_rules! ask {
-        ($b:expr, $v:ident) => {{
-            let asked = $b.get_return_consumed_capacity().is_some();
-            let b = if asked {
-                $b
-            } else {
-                Box::new($b.return_consumed_capacity(ReturnConsumedCapacity::Total))
-            };
-            (Request::$v(b), !asked)
-        }};
-    }
-    match request {
-        Request::GetItem(b) => ask!(b, GetItem),
-        Request::PutItem(b) => ask!(b, PutItem),
-        Request::UpdateItem(b) => ask!(b, UpdateItem),
-        Request::DeleteItem(b) => ask!(b, DeleteItem),
-        Request::Query(b) => ask!(b, Query),
-        Request::Scan(b) => ask!(b, Scan),
-        Request::BatchWriteItem(b) => ask!(b, BatchWriteItem),
-        Request::BatchGetItem(b) => ask!(b, BatchGetItem),
-        other => (other, false),
-    }
-}
-
-pub(crate) fn hide_capacity(response: &mut Response) {
-    match response {
-        Response::GetItem(o) => o.consumed_capacity = None,
-        Response::PutItem(o) => o.consumed_capacity = None,
-        Response::UpdateItem(o) => o.consumed_capacity = None,
-        Response::DeleteItem(o) => o.consumed_capacity = None,
-        Response::Query(o) => o.consumed_capacity = None,
-        Response::Scan(o) => o.consumed_capacity = None,
-        Response::BatchWriteItem(o) => o.consumed_capacity = None,
-        Response::BatchGetItem(o) => o.consumed_capacity = None,
-        _ => {}
-    }
 }
 
 /// Layer of [`RateLimitService`].
@@ -700,7 +662,7 @@ where
                     request.operation_name(),
                 ));
             }
-            let (request, hide) = ask_capacity(request);
+            let (request, hide) = crate::capacity::ask(request);
             match inner.call(request).await {
                 Ok(mut response) => {
                     limiter.settle(&costs, consumed(&response).as_ref());
@@ -708,7 +670,7 @@ where
                         limiter.throttled(&costs);
                     }
                     if hide {
-                        hide_capacity(&mut response);
+                        crate::capacity::hide(&mut response);
                     }
                     Ok(response)
                 }
