@@ -6,6 +6,7 @@ use dynox::{Client, Model};
 use dynox_testing::LocalDynamo;
 use futures::TryStreamExt as _;
 use std::sync::{Arc, Mutex};
+use tracing::Instrument as _;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
@@ -287,4 +288,416 @@ async fn spans_follow_the_conventions_and_carry_no_item_values() {
             &everything[at.saturating_sub(600)..at + 40]
         );
     }
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dynox(table = "notes")]
+struct Note {
+    #[dynox(partition_key)]
+    id: String,
+    text: String,
+}
+
+fn field_of(s: &Captured, k: &str) -> Option<String> {
+    s.fields
+        .iter()
+        .rev()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.clone())
+}
+
+#[tokio::test]
+async fn figures_per_model_and_each_models_last_operation() {
+    let (local, client) = setup().await;
+    local.create_table::<Note>(&client).await.unwrap();
+    client.metrics().reset();
+    for seq in 0..5 {
+        client.put(&entry(seq)).await.unwrap();
+    }
+    for id in ["n1", "n2"] {
+        let note = Note {
+            id: id.into(),
+            text: "t".into(),
+        };
+        client.put(&note).await.unwrap();
+    }
+    let all: Vec<Entry> = client
+        .query::<Entry>("s1".to_string())
+        .page_size(2)
+        .items()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 5);
+
+    let entries = client.metrics().model::<Entry>();
+    assert_eq!(entries.total.requests, 5 + 3, "5 puts, 3 query pages");
+    assert_eq!(entries.total.write_units, 5.0);
+    assert_eq!(entries.total.items_returned, 5);
+    // The last operation is the whole query: its three pages together.
+    let last = entries.last.clone().unwrap();
+    assert_eq!(last.requests, 3);
+    assert_eq!(last.items_returned, 5);
+    assert_eq!(last.items_scanned, 5);
+    assert_eq!(last.write_units, 0.0);
+    assert!(last.read_units > 0.0);
+    assert_eq!(
+        entries.total.read_units, last.read_units,
+        "the query is the only read"
+    );
+
+    let notes = client.metrics().model::<Note>();
+    assert_eq!(notes.total.requests, 2);
+    assert_eq!(notes.total.write_units, 2.0);
+    assert_eq!(notes.last.unwrap().requests, 1, "one put");
+    assert_eq!(
+        client.metrics().model_named("Note"),
+        client.metrics().model::<Note>()
+    );
+
+    // A get is now the entries' last operation; the totals grow.
+    client.get::<Entry>(Entry::key("s1", 1)).await.unwrap();
+    let entries = client.metrics().model::<Entry>();
+    assert_eq!(entries.total.requests, 9);
+    let last = entries.last.unwrap();
+    assert_eq!(
+        (last.requests, last.items_returned, last.read_units),
+        (1, 1, 0.5)
+    );
+
+    // Series are per operation, table, index and model.
+    let series = client.metrics().series();
+    assert!(
+        series
+            .iter()
+            .any(|s| s.model == "Note" && s.table == "notes")
+    );
+    assert!(series.iter().all(|s| !s.model.is_empty()), "{series:?}");
+    client.metrics().reset();
+    assert_eq!(
+        client.metrics().model::<Entry>(),
+        dynox::observe::ModelMetrics::default()
+    );
+}
+
+#[tokio::test]
+async fn send_with_metrics_gives_the_figures_of_one_operation() {
+    use dynox::observe::{MeasureExt as _, measure};
+    let (_local, client) = setup().await;
+    let (put, f) = client.put(&entry(1)).send_with_metrics().await;
+    put.unwrap();
+    assert_eq!((f.requests, f.attempts, f.retries, f.errors), (1, 1, 0, 0));
+    assert_eq!(f.write_units, 1.0);
+    assert!(f.bytes_sent > 0 && f.bytes_received > 0, "{f:?}");
+    assert!(f.duration > std::time::Duration::ZERO);
+
+    let (got, f) = client
+        .get::<Entry>(Entry::key("s1", 1))
+        .send_with_metrics()
+        .await;
+    assert!(got.unwrap().is_some());
+    assert_eq!((f.requests, f.items_returned, f.read_units), (1, 1, 0.5));
+
+    // A failed request is measured too.
+    let missing = client.with_mapping(dynox::Mapping::parse("prefix = \"nope-\"", None).unwrap());
+    let (got, f) = missing
+        .get::<Entry>(Entry::key("s1", 1))
+        .send_with_metrics()
+        .await;
+    let err = got.unwrap_err();
+    assert_eq!(f.errors, 1);
+    assert_eq!(f.errors_by_kind.get(err.kind()), Some(&1));
+
+    // Any future: a whole paginated read, and scopes nest.
+    for seq in 2..5 {
+        client.put(&entry(seq)).await.unwrap();
+    }
+    let ((items, inner), outer) = measure(async {
+        let inner = measure(
+            client
+                .query::<Entry>("s1".to_string())
+                .page_size(2)
+                .items()
+                .try_collect::<Vec<Entry>>(),
+        )
+        .await;
+        client.get::<Entry>(Entry::key("s1", 2)).await.unwrap();
+        inner
+    })
+    .await;
+    assert_eq!(items.unwrap().len(), 4);
+    // Pages of 2, 2 and an empty one (the second page's last key asks for more).
+    assert_eq!((inner.requests, inner.items_returned), (3, 4));
+    assert_eq!(outer.requests, 4, "the query's pages and the get");
+    assert_eq!(outer.items_returned, 5);
+}
+
+#[tokio::test]
+async fn logical_operations_are_the_parents_of_their_requests() {
+    let (local, client) = setup().await;
+    local.create_table::<Note>(&client).await.unwrap();
+    for seq in 0..5 {
+        client.put(&entry(seq)).await.unwrap();
+    }
+    let notes: Vec<Note> = (0..30)
+        .map(|i| Note {
+            id: format!("n{i}"),
+            text: "t".into(),
+        })
+        .collect();
+    let capture = Capture::default();
+    let guard = tracing::subscriber::set_default(capture.clone());
+    let caller = tracing::info_span!("handler");
+    async {
+        let all: Vec<Entry> = client
+            .query::<Entry>("s1".to_string())
+            .page_size(2)
+            .items()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 5);
+        client.batch_write().put_all(&notes).send().await.unwrap();
+    }
+    .instrument(caller)
+    .await;
+    drop(guard);
+
+    let spans = capture.spans.lock().unwrap().clone();
+    let parent = |s: &Captured| s.parent.map(|p| &spans[p as usize - 1]);
+    let logical: Vec<&Captured> = spans
+        .iter()
+        .filter(|s| s.name == "dynox.operation")
+        .collect();
+    assert_eq!(logical.len(), 2, "{logical:?}");
+    for l in &logical {
+        assert_eq!(
+            parent(l).unwrap().name,
+            "handler",
+            "the caller's span is the parent"
+        );
+    }
+    let query = logical
+        .iter()
+        .find(|s| field_of(s, "db.operation.name").as_deref() == Some("query"))
+        .unwrap();
+    assert_eq!(
+        field_of(query, "otel.name").as_deref(),
+        Some("query events")
+    );
+    assert_eq!(field_of(query, "dynox.model").as_deref(), Some("Entry"));
+    assert_eq!(field_of(query, "dynox.requests").as_deref(), Some("3"));
+    assert_eq!(field_of(query, "dynox.items").as_deref(), Some("5"));
+    let batch = logical
+        .iter()
+        .find(|s| field_of(s, "db.operation.name").as_deref() == Some("batch_write"))
+        .unwrap();
+    assert_eq!(
+        field_of(batch, "dynox.requests").as_deref(),
+        Some("2"),
+        "30 writes: 2 chunks"
+    );
+    assert_eq!(
+        field_of(batch, "dynox.write_units").as_deref(),
+        Some("30.0")
+    );
+
+    let requests: Vec<&Captured> = spans
+        .iter()
+        .filter(|s| s.name == "dynamodb.request")
+        .collect();
+    assert_eq!(requests.len(), 5);
+    for r in &requests {
+        let p = parent(r).unwrap();
+        assert_eq!(p.name, "dynox.operation");
+        let expected = match field_of(r, "rpc.method").as_deref() {
+            Some("Query") => "query",
+            Some("BatchWriteItem") => "batch_write",
+            other => panic!("unexpected request {other:?}"),
+        };
+        assert_eq!(field_of(p, "db.operation.name").as_deref(), Some(expected));
+    }
+}
+
+#[tokio::test]
+async fn correlation_ids_reach_every_span_and_event() {
+    let (_local, client) = setup().await;
+    let tagged = client.with_correlation_id("req-42");
+    let capture = Capture::default();
+    let guard = tracing::subscriber::set_default(capture.clone());
+    tagged.put(&entry(1)).await.unwrap();
+    dynox::observe::with_correlation_id("call-7", tagged.get::<Entry>(Entry::key("s1", 1)))
+        .await
+        .unwrap();
+    client.get::<Entry>(Entry::key("s1", 1)).await.unwrap();
+    drop(guard);
+    let spans = capture.spans.lock().unwrap().clone();
+    let ids: Vec<Option<String>> = spans
+        .iter()
+        .filter(|s| s.name == "dynamodb.request")
+        .map(|s| field_of(s, "dynox.correlation_id"))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![Some("req-42".into()), Some("call-7".into()), None],
+        "per client, per call, none"
+    );
+    // The client with an id keeps its figures with the others'.
+    assert_eq!(client.metrics().operation("GetItem").requests, 2);
+}
+
+#[tokio::test]
+async fn the_wire_gives_each_attempt_its_status_and_request_id() {
+    let (_local, client) = setup().await;
+    let capture = Capture::default();
+    let guard = tracing::subscriber::set_default(capture.clone());
+    client.put(&entry(1)).await.unwrap();
+    drop(guard);
+    let spans = capture.spans.lock().unwrap().clone();
+    let attempt = spans.iter().find(|s| s.name == "dynamodb.attempt").unwrap();
+    assert_eq!(
+        field_of(attempt, "http.response.status_code").as_deref(),
+        Some("200")
+    );
+    let request = spans.iter().find(|s| s.name == "dynamodb.request").unwrap();
+    let id = field_of(request, "aws.request_id").expect("the engine sends x-amzn-RequestId");
+    assert!(!id.is_empty());
+    assert_eq!(field_of(attempt, "aws.request_id"), Some(id));
+}
+
+#[test]
+fn the_metrics_facade_counts_what_was_sent_and_what_dynamodb_reported() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    // The recorder is thread-local: the workload runs on this thread.
+    let client = metrics::with_local_recorder(&recorder, || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let (local, client) = setup().await;
+                client.metrics().reset();
+                workload(&client).await;
+                drop(local);
+                client
+            })
+    });
+    let m = client.metrics();
+    let mut requests = std::collections::BTreeMap::<(String, String), u64>::new();
+    let mut write_units = 0.0;
+    let mut attempts = 0;
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        let key = key.key();
+        let label = |n: &str| {
+            key.labels()
+                .find(|l| l.key() == n)
+                .map(|l| l.value().to_owned())
+                .unwrap_or_default()
+        };
+        for l in key.labels() {
+            assert!(
+                !l.value().contains(SECRET),
+                "a planted value as a label: {key:?}"
+            );
+        }
+        match (key.name(), value) {
+            ("dynox_requests_total", DebugValue::Counter(n)) => {
+                *requests
+                    .entry((label("operation"), label("outcome")))
+                    .or_default() += n;
+            }
+            // The table's creation came before the figures' reset; the recorder saw it.
+            ("dynox_attempts_total", DebugValue::Counter(n))
+                if ["PutItem", "GetItem", "Query"].contains(&label("operation").as_str()) =>
+            {
+                attempts += n
+            }
+            ("dynox_consumed_capacity_units", DebugValue::Histogram(v))
+                if label("capacity") == "write" =>
+            {
+                write_units += v.iter().map(|x| x.into_inner()).sum::<f64>();
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(requests[&("PutItem".into(), "ok".into())], 5);
+    assert_eq!(requests[&("GetItem".into(), "ok".into())], 2);
+    assert_eq!(requests[&("Query".into(), "ok".into())], 3);
+    let failed: u64 = requests
+        .iter()
+        .filter(|((op, outcome), _)| op == "GetItem" && outcome != "ok")
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(failed, 1);
+    assert_eq!(attempts, m.totals().attempts);
+    assert_eq!(write_units, m.totals().write_units);
+    assert_eq!(write_units, 5.0);
+}
+
+#[tokio::test]
+async fn throttles_and_retries_are_counted_once_per_attempt() {
+    use dynox_testing::faults::{FaultPlan, FaultProxy, Faults};
+    let (local, direct) = setup().await;
+    direct.put(&entry(1)).await.unwrap();
+    let throttled = Faults {
+        throttle: 0.5,
+        ..Faults::default()
+    };
+    let proxy = FaultProxy::in_front_of(&local, FaultPlan::new(21).operation("GetItem", throttled))
+        .unwrap();
+    let client = proxy.client();
+    let capture = Capture::default();
+    let guard = tracing::subscriber::set_default(capture.clone());
+    let mut failed = 0;
+    for _ in 0..12 {
+        if client.get::<Entry>(Entry::key("s1", 1)).await.is_err() {
+            failed += 1;
+        }
+    }
+    drop(guard);
+    let injected = proxy.stats().total_injected();
+    let f = client.metrics().operation("GetItem");
+    assert!(injected > 0);
+    assert_eq!(f.requests, 12);
+    assert_eq!(f.throttles, injected, "every throttled attempt, once");
+    assert_eq!(f.attempts, 12 + f.retries);
+    assert_eq!(
+        f.attempts,
+        injected + 12 - failed,
+        "each success took one attempt"
+    );
+    assert_eq!(f.errors, failed);
+    let events = capture.events.lock().unwrap();
+    let throttled_events = events
+        .iter()
+        .filter(|e| e.contains("dynox: throttled"))
+        .count();
+    assert_eq!(throttled_events as u64, injected);
+}
+
+#[tokio::test]
+async fn a_stalled_answer_is_one_timed_out_request_of_several_attempts() {
+    use dynox_testing::faults::{FaultPlan, FaultProxy, Faults};
+    let (local, _direct) = setup().await;
+    let stall = Faults {
+        stall: 1.0,
+        stall_for: std::time::Duration::from_secs(30),
+        ..Faults::default()
+    };
+    let proxy = FaultProxy::in_front_of(&local, FaultPlan::new(1).all(stall)).unwrap();
+    let mut resilience = dynox::layers::Resilience::default();
+    resilience.timeouts.attempt = Some(std::time::Duration::from_millis(300));
+    resilience.timeouts.operation = Some(std::time::Duration::from_secs(5));
+    resilience.retry.max_attempts = 3;
+    let client = proxy.client().with_resilience(resilience);
+    let err = client.get::<Entry>(Entry::key("s1", 1)).await.unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    let f = client.metrics().operation("GetItem");
+    assert_eq!(f.requests, 1);
+    assert_eq!(f.errors, 1);
+    assert_eq!(f.errors_by_kind.get(err.kind()), Some(&1));
+    assert_eq!(f.attempts, 3, "each attempt timed out and was retried");
+    assert_eq!(f.retries, 2);
 }

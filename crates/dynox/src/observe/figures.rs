@@ -165,7 +165,11 @@ impl Metrics {
         for (operation, tables) in &state.series {
             for (table, indexes) in tables {
                 for (index, models) in indexes {
-                    for (model, slot) in models {
+                    // A series emptied by `reset` keeps its export handles, not its place.
+                    for (model, slot) in models
+                        .iter()
+                        .filter(|(_, s)| s.figures != Figures::default())
+                    {
                         out.push(Series {
                             operation,
                             table: table.clone(),

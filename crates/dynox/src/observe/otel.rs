@@ -78,7 +78,7 @@ impl Meters {
 
     /// One request.
     pub(crate) fn record(&self, s: &Sample<'_>) {
-        let mut attributes = attributes(s, s.table);
+        let mut attributes = attributes_of(s, s.table);
         let base = attributes.len();
         if let Some(kind) = s.error {
             attributes.push(KeyValue::new("error.type", kind));
@@ -100,7 +100,7 @@ impl Meters {
             }
         }
         for (table, read, write) in &s.capacity {
-            let mut attributes = attributes(s, table.as_deref().unwrap_or(s.table));
+            let mut attributes = attributes_of(s, table.as_deref().unwrap_or(s.table));
             for (which, units) in [("read", *read), ("write", *write)] {
                 if units > 0.0 {
                     attributes.push(KeyValue::new("dynox.capacity", which));
@@ -112,7 +112,7 @@ impl Meters {
     }
 }
 
-fn attributes(s: &Sample<'_>, table: &str) -> Vec<KeyValue> {
+fn attributes_of(s: &Sample<'_>, table: &str) -> Vec<KeyValue> {
     let mut a = vec![
         KeyValue::new("db.system.name", "aws.dynamodb"),
         KeyValue::new("db.operation.name", s.operation),
