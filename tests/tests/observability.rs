@@ -701,3 +701,89 @@ async fn a_stalled_answer_is_one_timed_out_request_of_several_attempts() {
     assert_eq!(f.attempts, 3, "each attempt timed out and was retried");
     assert_eq!(f.retries, 2);
 }
+
+mod encrypted {
+    use super::{Capture, SECRET};
+    use dynox::attr::Secret;
+    use dynox::observe::MeasureExt as _;
+    use dynox::{Client, Model};
+    use dynox_testing::{LocalDynamo, LocalKms};
+    use std::sync::Arc;
+
+    #[derive(Model, Debug, Clone)]
+    #[dynox(table = "vaults")]
+    struct Vault {
+        #[dynox(partition_key)]
+        owner: String,
+        #[dynox(encrypted(key = "alias/dynox-observed"))]
+        secret: Secret<String>,
+    }
+
+    const KEY_VALUE: &str = "owner-key-51d2e8";
+
+    fn vault(i: u32) -> Vault {
+        Vault {
+            owner: format!("{KEY_VALUE}-{i}"),
+            secret: Secret::new(format!("{SECRET}-{i}")),
+        }
+    }
+
+    #[tokio::test]
+    async fn kms_calls_are_part_of_a_models_figures_and_keys_stay_out_of_traces() {
+        let kms = LocalKms::start()
+            .await
+            .expect("the local KMS (run `cargo xtask setup`)");
+        kms.create_key(Some("dynox-observed")).await.unwrap();
+        let local = LocalDynamo::start().await.unwrap();
+        let plain = local.client();
+        local.create_table::<Vault>(&plain).await.unwrap();
+        let encryptor = Arc::new(dynox::encryption::Encryptor::new(kms.client()));
+        let client: Client = plain.with_encryptor(encryptor.clone());
+
+        let capture = Capture::default();
+        let guard = tracing::subscriber::set_default(capture.clone());
+        let (put, f) = client.put(&vault(0)).send_with_metrics().await;
+        put.unwrap();
+        assert_eq!(f.requests, 1);
+        assert_eq!(f.kms.generate_data_key_calls, 1, "{f:?}");
+        for i in 1..4 {
+            client.put(&vault(i)).await.unwrap();
+        }
+        let (got, f) = client
+            .get::<Vault>(Vault::key(format!("{KEY_VALUE}-2")))
+            .send_with_metrics()
+            .await;
+        assert_eq!(
+            got.unwrap().unwrap().secret.plain(),
+            Some(&format!("{SECRET}-2"))
+        );
+        assert_eq!(f.kms.decrypt_calls, 1, "{f:?}");
+        drop(guard);
+
+        // The model's KMS figures are what the encryptor counted.
+        let counted = encryptor.metrics().snapshot();
+        let vaults = client.metrics().model::<Vault>();
+        assert_eq!(vaults.total.kms, counted);
+        assert_eq!(vaults.total.requests, 5);
+        assert_eq!(
+            vaults.last.unwrap().kms.decrypt_calls,
+            1,
+            "the get was last"
+        );
+
+        // Neither the encrypted values nor the encrypted model's keys are in any span or event.
+        let everything = format!(
+            "{:?}{:?}",
+            capture.spans.lock().unwrap(),
+            capture.events.lock().unwrap()
+        );
+        for planted in [SECRET, KEY_VALUE] {
+            if let Some(at) = everything.find(planted) {
+                panic!(
+                    "a planted value leaked: {}",
+                    &everything[at.saturating_sub(600)..at + 40]
+                );
+            }
+        }
+    }
+}
