@@ -588,6 +588,7 @@ fn the_metrics_facade_counts_what_was_sent_and_what_dynamodb_reported() {
     let mut requests = std::collections::BTreeMap::<(String, String), u64>::new();
     let mut write_units = 0.0;
     let mut attempts = 0;
+    let mut renamed = false;
     for (key, _, _, value) in snapshotter.snapshot().into_vec() {
         let key = key.key();
         let label = |n: &str| {
@@ -600,6 +601,14 @@ fn the_metrics_facade_counts_what_was_sent_and_what_dynamodb_reported() {
             assert!(
                 !l.value().contains(SECRET),
                 "a planted value as a label: {key:?}"
+            );
+        }
+        if label("deployed_table") == "nope-events" {
+            renamed = true;
+            assert_eq!(
+                label("table"),
+                "events",
+                "logical and deployed names: {key:?}"
             );
         }
         match (key.name(), value) {
@@ -634,6 +643,10 @@ fn the_metrics_facade_counts_what_was_sent_and_what_dynamodb_reported() {
     assert_eq!(attempts, m.totals().attempts);
     assert_eq!(write_units, m.totals().write_units);
     assert_eq!(write_units, 5.0);
+    assert!(
+        renamed,
+        "the renamed client's request is labelled with its deployed table"
+    );
 }
 
 #[tokio::test]

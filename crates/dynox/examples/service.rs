@@ -353,6 +353,22 @@ pub async fn serve() -> Result<(), Box<dyn std::error::Error>> {
             f.duration.as_secs_f64() * 1e3
         );
     }
+    println!("per model (client.metrics().model::<M>()):");
+    for (name, m) in [
+        ("Customer", client.metrics().model::<Customer>()),
+        ("Order", client.metrics().model::<Order>()),
+    ] {
+        let last = m.last.unwrap_or_default();
+        println!(
+            "  {name:<12} {:>4} requests {:>7.1} RCU {:>7.1} WCU {:>3} KMS calls; last operation: {} requests, {:.1} ms",
+            m.total.requests,
+            m.total.read_units,
+            m.total.write_units,
+            m.total.kms.kms_calls(),
+            last.requests,
+            last.duration.as_secs_f64() * 1e3
+        );
+    }
     println!("done");
     Ok(())
 }
