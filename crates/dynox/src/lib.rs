@@ -32,7 +32,8 @@ mod cursor;
 pub mod encryption {
     pub use dynox_encryption::compress::Compression;
     pub use dynox_encryption::kms::{
-        CacheLimits, EncryptedField, EncryptionError, Encryptor, KmsMetrics, Mode,
+        CacheLimits, EncryptedField, EncryptionError, Encryptor, KmsFigures, KmsMetrics,
+        KmsObserver, Mode, describe_metrics, measure, measuring,
     };
 }
 pub mod error;

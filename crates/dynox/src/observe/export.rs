@@ -21,6 +21,7 @@ static METADATA: Metadata<'static> = Metadata::new("dynox", Level::INFO, Some(mo
 /// when another recorder is in force (a test's local recorder, a late global one).
 pub(crate) struct Handles {
     recorder: usize,
+    deployed: String,
     labels: Vec<Label>,
     outcomes: Vec<(&'static str, Counter, Histogram)>,
     attempts: Counter,
@@ -61,45 +62,60 @@ fn histogram(name: &'static str, labels: &[Label], extra: Option<Label>) -> Hist
     metrics::with_recorder(|r| r.register_histogram(&key(name, labels, extra), &METADATA))
 }
 
-/// The handles of a series, registered with the recorder in force.
+/// The handles of a series for `deployed_table`, registered with the recorder in force. A
+/// series has one set per deployed name its clients sent to (usually one).
 pub(super) fn handles<'h>(
-    slot: &'h mut Option<Handles>,
+    slot: &'h mut Vec<Handles>,
     s: &Sample<'_>,
     table: &str,
     deployed_table: &str,
 ) -> &'h mut Handles {
     let id = recorder_id();
-    if slot.as_ref().is_none_or(|h| h.recorder != id) {
-        let labels = vec![
-            Label::new("operation", s.operation),
-            Label::new("table", table.to_owned()),
-            Label::new("deployed_table", deployed_table.to_owned()),
-            Label::new("index", s.index.to_owned()),
-            Label::new("model", s.model),
-        ];
-        let capacity = |which: &'static str| {
-            histogram(
-                "dynox_consumed_capacity_units",
-                &labels,
-                Some(Label::new("capacity", which)),
-            )
-        };
-        *slot = Some(Handles {
-            recorder: id,
-            outcomes: Vec::new(),
-            attempts: counter("dynox_attempts_total", &labels),
-            retries: counter("dynox_retries_total", &labels),
-            throttles: counter("dynox_throttles_total", &labels),
-            items_returned: counter("dynox_items_returned_total", &labels),
-            items_scanned: counter("dynox_items_scanned_total", &labels),
-            bytes_sent: counter("dynox_bytes_sent_total", &labels),
-            bytes_received: counter("dynox_bytes_received_total", &labels),
-            read_units: capacity("read"),
-            write_units: capacity("write"),
-            labels,
-        });
-    }
-    slot.as_mut().expect("set above")
+    let at = match slot.iter().position(|h| h.deployed == deployed_table) {
+        Some(at) if slot[at].recorder == id => at,
+        found => {
+            let labels = vec![
+                Label::new("operation", s.operation),
+                Label::new("table", table.to_owned()),
+                Label::new("deployed_table", deployed_table.to_owned()),
+                Label::new("index", s.index.to_owned()),
+                Label::new("model", s.model),
+            ];
+            let capacity = |which: &'static str| {
+                histogram(
+                    "dynox_consumed_capacity_units",
+                    &labels,
+                    Some(Label::new("capacity", which)),
+                )
+            };
+            let handles = Handles {
+                recorder: id,
+                deployed: deployed_table.to_owned(),
+                outcomes: Vec::new(),
+                attempts: counter("dynox_attempts_total", &labels),
+                retries: counter("dynox_retries_total", &labels),
+                throttles: counter("dynox_throttles_total", &labels),
+                items_returned: counter("dynox_items_returned_total", &labels),
+                items_scanned: counter("dynox_items_scanned_total", &labels),
+                bytes_sent: counter("dynox_bytes_sent_total", &labels),
+                bytes_received: counter("dynox_bytes_received_total", &labels),
+                read_units: capacity("read"),
+                write_units: capacity("write"),
+                labels,
+            };
+            match found {
+                Some(at) => {
+                    slot[at] = handles;
+                    at
+                }
+                None => {
+                    slot.push(handles);
+                    slot.len() - 1
+                }
+            }
+        }
+    };
+    &mut slot[at]
 }
 
 impl Handles {

@@ -222,7 +222,7 @@ pub(crate) struct Registry {
 #[derive(Debug, Default)]
 pub(super) struct Slot {
     pub(super) figures: Figures,
-    pub(super) handles: Option<Handles>,
+    pub(super) handles: Vec<Handles>,
 }
 
 type ByModel = HashMap<&'static str, Slot>;
