@@ -660,7 +660,7 @@ async fn throttles_and_retries_are_counted_once_per_attempt() {
     };
     let proxy = FaultProxy::in_front_of(&local, FaultPlan::new(21).operation("GetItem", throttled))
         .unwrap();
-    let client = proxy.client();
+    let client = proxy.client().with_correlation_id("storm-1");
     let capture = Capture::default();
     let guard = tracing::subscriber::set_default(capture.clone());
     let mut failed = 0;
@@ -688,6 +688,13 @@ async fn throttles_and_retries_are_counted_once_per_attempt() {
         .filter(|e| e.contains("dynox: throttled"))
         .count();
     assert_eq!(throttled_events as u64, injected);
+    // Every event of the layers below carries the client's correlation id.
+    for e in events
+        .iter()
+        .filter(|e| e.contains("dynox: throttled") || e.contains("dynox: retrying"))
+    {
+        assert!(e.contains("\"storm-1\""), "{e}");
+    }
 }
 
 #[tokio::test]

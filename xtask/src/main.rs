@@ -212,6 +212,8 @@ fn test() -> Result<(), String> {
         c.env("DYNOX_MOTO_SERVER", &moto);
         c
     };
+    // The tests enable dynox's `opentelemetry` feature; the library must build without it too.
+    run(cargo().args(["check", "-p", "dynox", "--lib"]))?;
     // nextest does not run doctests; cargo test --doc does.
     run(cargo().args(["test", "--workspace", "--doc"]))?;
     if has_nextest() {

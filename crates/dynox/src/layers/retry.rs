@@ -294,6 +294,7 @@ where
             attempt,
             pause_ms = pause.as_millis() as u64,
             error.type = err.kind(),
+            correlation_id = crate::observe::correlation_id().as_deref(),
             "dynox: retrying"
         );
         tokio::time::sleep(pause).await;

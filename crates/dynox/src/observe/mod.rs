@@ -166,6 +166,13 @@ pub(crate) struct Tally {
     bytes_received: AtomicU64,
     /// The latest attempt's `x-amzn-RequestId` and HTTP status.
     answer: Mutex<Option<(Option<String>, u16)>>,
+    /// The request's correlation id, for the events of the layers below.
+    correlation: Option<Arc<str>>,
+}
+
+/// The correlation id of the request being sent (for events below `Observe`).
+pub(crate) fn correlation_id() -> Option<Arc<str>> {
+    TALLY.try_with(|t| t.correlation.clone()).ok().flatten()
 }
 
 tokio::task_local! {
@@ -202,6 +209,7 @@ pub(crate) fn attempt_failed(operation: &'static str, attempt: u32, err: &Error)
             operation,
             attempt,
             error.type = err.kind(),
+            correlation_id = correlation_id().as_deref(),
             "dynox: throttled"
         );
     }
@@ -294,7 +302,10 @@ impl Observe {
         } else {
             (request, false)
         };
-        let tally = Arc::new(Tally::default());
+        let tally = Arc::new(Tally {
+            correlation: correlation.clone(),
+            ..Tally::default()
+        });
         let started = Instant::now();
         let result = TALLY
             .scope(tally.clone(), self.inner.clone().oneshot(request))
@@ -442,7 +453,10 @@ impl Drop for Logical {
         if !self.span.is_disabled() {
             span::record_logical(&self.span, &figures);
         }
-        self.registry.set_last(self.model, figures);
+        // A read dropped before it sent anything was not an operation.
+        if figures.requests > 0 {
+            self.registry.set_last(self.model, figures);
+        }
     }
 }
 
