@@ -258,6 +258,18 @@ impl State {
     }
 }
 
+/// The deployed name of `table` (none for requests that name no table).
+pub(super) fn deployed<'a>(
+    mapping: &'a dynox_iam::Mapping,
+    table: &'a str,
+) -> std::borrow::Cow<'a, str> {
+    if table.is_empty() {
+        std::borrow::Cow::Borrowed("")
+    } else {
+        mapping.table(table)
+    }
+}
+
 fn by_name<'m, V: Default>(map: &'m mut HashMap<String, V>, name: &str) -> &'m mut V {
     if !map.contains_key(name) {
         map.insert(name.to_owned(), V::default());
@@ -305,7 +317,7 @@ impl Registry {
                 slot.figures.write_units += write;
             }
             if export {
-                super::export::handles(&mut slot.handles, s, table, &mapping.table(table))
+                super::export::handles(&mut slot.handles, s, table, &deployed(mapping, table))
                     .capacity(*read, *write);
             }
         }

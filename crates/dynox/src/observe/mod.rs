@@ -312,7 +312,7 @@ impl Observe {
             .instrument(span.clone())
             .await;
         let duration = started.elapsed();
-        let deployed = self.mapping.table(&table);
+        let deployed = figures::deployed(&self.mapping, &table);
         let mut sample = Sample {
             operation,
             table: &table,
