@@ -445,7 +445,7 @@ async fn get_chunk(
         }
     }
     for (table, ka) in request {
-        observe::batch_leftovers("BatchGetItem", &table, ka.keys.len());
+        observe::batch_leftovers(client, "BatchGetItem", &table, ka.keys.len());
         out.unprocessed.entry(table).or_default().extend(ka.keys);
     }
     out
@@ -851,7 +851,7 @@ async fn write_chunk(
         *left.entry(p.write.table.as_str()).or_default() += 1;
     }
     for (table, n) in left {
-        observe::batch_leftovers("BatchWriteItem", table, n);
+        observe::batch_leftovers(client, "BatchWriteItem", table, n);
     }
     // A failure that will not pass, or an empty budget, stops a stream; anything else (rounds
     // used up on throttles, say) is reported and the stream goes on.

@@ -71,12 +71,13 @@ macro_rules! operations {
                     let this = span.clone();
                     async move {
                         let attempt = crate::observe::attempt_started();
-                        this.record("dynox.attempt", attempt);
+                        this.record("dynox.attempt", i64::from(attempt));
                         let result = b.send().await.map(|o| Response::$variant(Box::new(o))).map_err(from_sdk);
                         crate::observe::attempt_ended(&this);
                         if let Err(e) = &result {
                             crate::observe::attempt_failed(stringify!($variant), attempt, e);
                             this.record("error.type", e.kind());
+                            this.record("otel.status_code", "ERROR");
                         }
                         result
                     }
@@ -304,6 +305,7 @@ impl tower::Service<Request> for Dispatch {
             target: "dynox",
             "dynamodb.attempt",
             otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
             rpc.method = request.operation_name(),
             dynox.attempt = tracing::field::Empty,
             aws.request_id = tracing::field::Empty,

@@ -225,13 +225,22 @@ pub(crate) fn attempt_ended(span: &tracing::Span) {
             if let Some(id) = id {
                 span.record("aws.request_id", id.as_str());
             }
-            span.record("http.response.status_code", *status);
+            span.record("http.response.status_code", i64::from(*status));
         }
     });
 }
 
 fn with_tally(f: impl FnOnce(&Tally)) {
     let _ = TALLY.try_with(|t| f(t));
+}
+
+/// The correlation id of what `observe`'s client sends now: the call's (a scope), else the
+/// client's, else the caller's trace id.
+fn correlation_for(observe: &Observe, scope: Option<&Scope>) -> Option<Arc<str>> {
+    scope
+        .and_then(|s| s.correlation.clone())
+        .or_else(|| observe.correlation.clone())
+        .or_else(current_trace_id)
 }
 
 /// Without a correlation id given, the trace id of the caller's OpenTelemetry span (feature
@@ -291,12 +300,8 @@ impl Observe {
             ("", Some(l)) => l.model,
             (m, _) => m,
         };
-        let correlation = scope
-            .as_ref()
-            .and_then(|s| s.correlation.clone())
-            .or_else(|| self.correlation.clone())
-            .or_else(current_trace_id);
-        let span = span::request(&request, model, correlation.as_deref());
+        let correlation = correlation_for(self, scope.as_ref());
+        let span = span::request(&request, model, correlation.as_deref(), &self.mapping);
         let (request, hide) = if config.wants_capacity() {
             crate::capacity::ask(request)
         } else {
@@ -336,7 +341,7 @@ impl Observe {
             Ok(mut response) => {
                 span::read_response(&response, &mut sample);
                 if !span.is_disabled() {
-                    span::record_response(&span, &response);
+                    span::record_response(&span, &response, &self.mapping);
                 }
                 if hide {
                     crate::capacity::hide(&mut response);
@@ -350,7 +355,7 @@ impl Observe {
                 Err(e)
             }
         };
-        span.record("dynox.attempts", sample.attempts);
+        span.record("dynox.attempts", i64::from(sample.attempts));
         if config.slow().is_some_and(|t| duration > t) {
             tracing::warn!(
                 target: "dynox",
@@ -402,11 +407,7 @@ impl Logical {
         model: &'static str,
     ) -> Arc<Logical> {
         let scope = SCOPE.try_with(Clone::clone).ok();
-        let correlation = scope
-            .as_ref()
-            .and_then(|s| s.correlation.clone())
-            .or_else(|| client.observe().correlation().cloned())
-            .or_else(current_trace_id);
+        let correlation = correlation_for(client.observe(), scope.as_ref());
         Arc::new(Logical {
             span: span::logical(kind, table, model, correlation.as_deref()),
             parent: scope.and_then(|s| s.logical),
@@ -510,9 +511,15 @@ pub async fn with_correlation_id<F: IntoFuture>(id: impl Into<Arc<str>>, fut: F)
 }
 
 /// Reports what a batch left undone after its retries: a `warn` event, with counts only.
-pub(crate) fn batch_leftovers(operation: &'static str, table: &str, leftovers: usize) {
+pub(crate) fn batch_leftovers(
+    client: &crate::Client,
+    operation: &'static str,
+    table: &str,
+    leftovers: usize,
+) {
     if leftovers > 0 {
-        let correlation = SCOPE.try_with(|s| s.correlation.clone()).ok().flatten();
+        let scope = SCOPE.try_with(Clone::clone).ok();
+        let correlation = correlation_for(client.observe(), scope.as_ref());
         tracing::warn!(
             target: "dynox",
             operation,

@@ -132,6 +132,7 @@ fn attributes_of(s: &Sample<'_>, table: &str) -> Vec<KeyValue> {
 impl dynox_encryption::kms::KmsObserver for Meters {
     fn kms_call(&self, operation: &'static str, duration: Duration, error: Option<&'static str>) {
         let mut attributes = vec![
+            KeyValue::new("rpc.system", "aws-api"),
             KeyValue::new("rpc.system.name", "aws-api"),
             KeyValue::new("rpc.service", "KMS"),
             KeyValue::new("rpc.method", operation),

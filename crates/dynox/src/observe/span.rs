@@ -5,6 +5,7 @@
 use super::{Figures, Sample};
 use crate::send::{Request, Response};
 use aws_sdk_dynamodb::types::ConsumedCapacity;
+use dynox_iam::Mapping;
 
 /// Whether `operation` writes (its capacity units are write units).
 fn writes(operation: &str) -> bool {
@@ -62,9 +63,10 @@ pub(super) fn logical(
 
 /// What a logical operation did, on its span as it ends.
 pub(super) fn record_logical(span: &tracing::Span, f: &Figures) {
-    span.record("dynox.requests", f.requests);
-    span.record("dynox.attempts", f.attempts);
-    span.record("dynox.items", f.items_returned);
+    // Signed: OpenTelemetry has no unsigned integers (an u64 would arrive as a string).
+    span.record("dynox.requests", f.requests as i64);
+    span.record("dynox.attempts", f.attempts as i64);
+    span.record("dynox.items", f.items_returned as i64);
     span.record("dynox.read_units", f.read_units);
     span.record("dynox.write_units", f.write_units);
     if let Some(kind) = f.errors_by_kind.keys().next() {
@@ -89,6 +91,7 @@ pub(super) fn request(
     request: &Request,
     model: &'static str,
     correlation: Option<&str>,
+    mapping: &Mapping,
 ) -> tracing::Span {
     let span = tracing::info_span!(
         target: "dynox",
@@ -119,6 +122,7 @@ pub(super) fn request(
         error.type = tracing::field::Empty,
         dynox.attempts = tracing::field::Empty,
         dynox.model = tracing::field::Empty,
+        dynox.tables = tracing::field::Empty,
         dynox.correlation_id = correlation,
     );
     if span.is_disabled() {
@@ -133,7 +137,13 @@ pub(super) fn request(
     }
     let names = table_names(request);
     if !names.is_empty() {
-        span.record("aws.dynamodb.table_names", names.join(",").as_str());
+        // The conventions' names are the tables DynamoDB sees (deployed); dynox's, the logical.
+        span.record("dynox.tables", names.join(",").as_str());
+        let deployed: Vec<String> = names
+            .iter()
+            .map(|n| mapping.table(n).into_owned())
+            .collect();
+        table_names_attribute(&span, deployed);
     }
     match request {
         Request::GetItem(b) => {
@@ -177,6 +187,22 @@ pub(super) fn request(
         _ => {}
     }
     span
+}
+
+/// `aws.dynamodb.table_names`: a string array for OpenTelemetry (feature `opentelemetry`),
+/// the names joined by commas for other subscribers.
+fn table_names_attribute(span: &tracing::Span, names: Vec<String>) {
+    #[cfg(feature = "opentelemetry")]
+    {
+        use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+        let names: Vec<opentelemetry::StringValue> = names.into_iter().map(Into::into).collect();
+        span.set_attribute(
+            "aws.dynamodb.table_names",
+            opentelemetry::Value::Array(names.into()),
+        );
+    }
+    #[cfg(not(feature = "opentelemetry"))]
+    span.record("aws.dynamodb.table_names", names.join(",").as_str());
 }
 
 /// What queries and scans share: index, projection, consistency, limit, select.
@@ -285,10 +311,10 @@ pub(super) fn read_response(response: &Response, sample: &mut Sample<'_>) {
     sample.items_scanned = scanned;
 }
 
-pub(super) fn record_response(span: &tracing::Span, response: &Response) {
+pub(super) fn record_response(span: &tracing::Span, response: &Response, mapping: &Mapping) {
     let capacity = crate::capacity::entries(response);
     if !capacity.is_empty() {
-        let json: Vec<String> = capacity.iter().map(|c| capacity_json(c)).collect();
+        let json: Vec<String> = capacity.iter().map(|c| capacity_json(c, mapping)).collect();
         span.record(
             "aws.dynamodb.consumed_capacity",
             format!("[{}]", json.join(",")).as_str(),
@@ -306,7 +332,7 @@ pub(super) fn record_response(span: &tracing::Span, response: &Response) {
         Response::ListTables(o) => {
             span.record(
                 "aws.dynamodb.table_count",
-                o.table_names.as_ref().map_or(0, Vec::len) as u64,
+                o.table_names.as_ref().map_or(0, Vec::len) as i64,
             );
         }
         _ => {}
@@ -314,10 +340,11 @@ pub(super) fn record_response(span: &tracing::Span, response: &Response) {
 }
 
 /// One `ConsumedCapacity` entry as DynamoDB's JSON (table names and units only).
-fn capacity_json(c: &ConsumedCapacity) -> String {
+fn capacity_json(c: &ConsumedCapacity, mapping: &Mapping) -> String {
     let mut m = serde_json::Map::new();
     if let Some(t) = &c.table_name {
-        m.insert("TableName".into(), t.clone().into());
+        // As DynamoDB answered: the deployed name (the caller's answer has the logical one).
+        m.insert("TableName".into(), mapping.table(t).into_owned().into());
     }
     for (k, v) in [
         ("CapacityUnits", c.capacity_units),
