@@ -1,5 +1,9 @@
 //! A loopback HTTP server that answers every DynamoDB request at once with a canned response:
 //! a client's cost per request is then measured with no engine in it.
+//!
+//! Like DynamoDB, it answers with a `ConsumedCapacity` when the request asks for one (dynox's
+//! default observability does, for its figures), and a query for the partition
+//! [`PAGED_PK`] reads [`PAGES`] pages, each but the last with a `LastEvaluatedKey`.
 
 use crate::models::SdkItem;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -8,36 +12,110 @@ use http_body_util::{BodyExt, Full};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
+/// The partition whose query reads [`PAGES`] pages of [`PAGED_ITEMS`] items.
+pub const PAGED_PK: &str = "user#paged";
+/// Pages of a query of [`PAGED_PK`].
+pub const PAGES: usize = 3;
+/// Items per page of a query of [`PAGED_PK`].
+pub const PAGED_ITEMS: usize = 10;
+/// The sort key of a `LastEvaluatedKey`, followed by the number of the next page.
+const PAGE_MARK: &str = "bench-page-";
+
+/// One answer, without and with the `ConsumedCapacity` a request may ask for.
+#[derive(Debug, Clone, Default)]
+pub struct Body {
+    /// Without consumed capacity.
+    pub plain: String,
+    /// With `"ConsumedCapacity": {"TableName", "CapacityUnits"}`.
+    pub with_capacity: String,
+}
+
+impl Body {
+    fn new(mut body: Value, units: f64) -> Body {
+        let plain = body.to_string();
+        body["ConsumedCapacity"] = json!({ "TableName": TABLE, "CapacityUnits": units });
+        Body {
+            plain,
+            with_capacity: body.to_string(),
+        }
+    }
+
+    fn pick(&self, capacity: bool) -> &str {
+        if capacity {
+            &self.with_capacity
+        } else {
+            &self.plain
+        }
+    }
+}
+
+/// The table the answers' consumed capacity names.
+const TABLE: &str = "bench_profiles";
+
 /// The answers, by operation (`GetItem`, `PutItem`, `Query`).
 #[derive(Debug, Clone, Default)]
 pub struct Answers {
     /// The body returned for a `GetItem`.
-    pub get_item: String,
+    pub get_item: Body,
     /// The body returned for a `PutItem`.
-    pub put_item: String,
+    pub put_item: Body,
     /// The body returned for a `Query`.
-    pub query: String,
+    pub query: Body,
+    /// The pages returned for a `Query` of [`PAGED_PK`], in order.
+    pub query_pages: Vec<Body>,
 }
 
 impl Answers {
-    /// GetItem returns `item`; Query returns a last page of `page` copies of it.
+    /// GetItem returns `item`; Query returns a last page of `page` copies of it, or, for
+    /// [`PAGED_PK`], [`PAGES`] pages of [`PAGED_ITEMS`].
     pub fn for_item(item: &SdkItem, page: usize) -> Answers {
         let one = item_json(item);
-        let items: Vec<Value> = (0..page).map(|_| one.clone()).collect();
+        let items = |n: usize| -> Vec<Value> { (0..n).map(|_| one.clone()).collect() };
+        let query_pages = (0..PAGES)
+            .map(|i| {
+                let mut body = json!({
+                    "Items": items(PAGED_ITEMS),
+                    "Count": PAGED_ITEMS,
+                    "ScannedCount": PAGED_ITEMS,
+                });
+                if i + 1 < PAGES {
+                    body["LastEvaluatedKey"] = json!({
+                        "pk": { "S": PAGED_PK },
+                        "sk": { "S": format!("{PAGE_MARK}{}", i + 1) },
+                    });
+                }
+                Body::new(body, 1.5)
+            })
+            .collect();
         Answers {
-            get_item: json!({ "Item": one }).to_string(),
-            put_item: "{}".into(),
-            query: json!({ "Items": items, "Count": page, "ScannedCount": page }).to_string(),
+            get_item: Body::new(json!({ "Item": one }), 0.5),
+            put_item: Body::new(json!({}), 1.0),
+            query: Body::new(
+                json!({ "Items": items(page), "Count": page, "ScannedCount": page }),
+                2.5,
+            ),
+            query_pages,
         }
     }
 
-    fn body(&self, target: &str) -> Option<&str> {
-        match target.rsplit('.').next()? {
-            "GetItem" => Some(&self.get_item),
-            "PutItem" => Some(&self.put_item),
-            "Query" => Some(&self.query),
-            _ => None,
-        }
+    /// The answer to a request `body` for operation `target`.
+    fn body(&self, target: &str, body: &str) -> Option<&str> {
+        let capacity = body.contains("\"ReturnConsumedCapacity\"");
+        let answer = match target.rsplit('.').next()? {
+            "GetItem" => &self.get_item,
+            "PutItem" => &self.put_item,
+            "Query" if body.contains(PAGED_PK) => {
+                let page = body
+                    .find(PAGE_MARK)
+                    .map(|at| &body[at + PAGE_MARK.len()..])
+                    .and_then(|rest| rest.split('"').next()?.parse::<usize>().ok())
+                    .unwrap_or(0);
+                self.query_pages.get(page)?
+            }
+            "Query" => &self.query,
+            _ => return None,
+        };
+        Some(answer.pick(capacity))
     }
 }
 
@@ -126,8 +204,14 @@ async fn serve(answers: Arc<Answers>, stream: tokio::net::TcpStream) {
                 .unwrap_or_default()
                 .to_owned();
             // The body is read whole, as a real server would, before answering.
-            let _ = req.into_body().collect().await;
-            let response = match answers.body(&target) {
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let body = std::str::from_utf8(&body).unwrap_or_default();
+            let response = match answers.body(&target, body) {
                 Some(body) => hyper::Response::builder()
                     .status(200)
                     .header("content-type", "application/x-amz-json-1.0")

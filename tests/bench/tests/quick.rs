@@ -33,9 +33,15 @@ fn the_quick_run_measures_every_row_and_writes_the_report() {
             );
         }
     }
-    // Every goal of the issue has its row.
+    // Every goal of the issues has its row: 11 for the codec, the client against the raw SDK
+    // and the engine, 4 for what default observability costs over none.
     let goals = rows.iter().filter(|r| !r["goal"].is_null()).count();
-    assert_eq!(goals, 11, "{json}");
+    assert_eq!(goals, 15, "{json}");
+    let observability = rows
+        .iter()
+        .filter(|r| r["measure"].as_str().unwrap().contains("observability"))
+        .count();
+    assert_eq!(observability, 4 * 5, "{json}");
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert_eq!(
         md.lines().filter(|l| l.starts_with("| ")).count(),

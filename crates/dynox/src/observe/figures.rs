@@ -258,6 +258,24 @@ impl State {
     }
 }
 
+/// Capacity units for one slot: into its figures, and its export handles (labelled as `names`
+/// gives them).
+fn add_capacity<'s>(
+    slot: &mut Slot,
+    (keep, export): (bool, bool),
+    (read, write): (f64, f64),
+    names: impl FnOnce() -> (&'s Sample<'s>, &'s str, std::borrow::Cow<'s, str>),
+) {
+    if keep {
+        slot.figures.read_units += read;
+        slot.figures.write_units += write;
+    }
+    if export {
+        let (s, table, deployed) = names();
+        super::export::handles(&mut slot.handles, s, table, &deployed).capacity(read, write);
+    }
+}
+
 /// The deployed name of `table` (none for requests that name no table).
 pub(super) fn deployed<'a>(
     mapping: &'a dynox_iam::Mapping,
@@ -308,18 +326,20 @@ impl Registry {
         if export {
             super::export::handles(&mut slot.handles, s, s.table, s.deployed_table).request(s);
         }
-        // Capacity goes to the table DynamoDB says consumed it (a batch may name several).
-        for (t, read, write) in &s.capacity {
+        // Capacity goes to the table DynamoDB says consumed it (a batch may name several); the
+        // request's own table, the usual case, without a second lookup.
+        let own = |t: &Option<String>| t.as_deref().is_none_or(|t| t == s.table);
+        for (_, read, write) in s.capacity.iter().filter(|(t, ..)| own(t)) {
+            add_capacity(slot, (keep, export), (*read, *write), || {
+                (s, s.table, std::borrow::Cow::Borrowed(s.deployed_table))
+            });
+        }
+        for (t, read, write) in s.capacity.iter().filter(|(t, ..)| !own(t)) {
             let table = t.as_deref().unwrap_or(s.table);
             let slot = state.slot(s.operation, table, s.index, s.model);
-            if keep {
-                slot.figures.read_units += read;
-                slot.figures.write_units += write;
-            }
-            if export {
-                super::export::handles(&mut slot.handles, s, table, &deployed(mapping, table))
-                    .capacity(*read, *write);
-            }
+            add_capacity(slot, (keep, export), (*read, *write), || {
+                (s, table, deployed(mapping, table))
+            });
         }
         if keep && !in_logical && !s.model.is_empty() {
             state.last.insert(s.model, s.figures());
