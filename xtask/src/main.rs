@@ -5,6 +5,8 @@
 //! - `test`: install what the tests need and run the whole test suite.
 //! - `bench`: the large runs the suite has small versions of, with their figures.
 
+mod images;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -25,7 +27,9 @@ commands:
                  through the batch writer and write_stream at 15% faults, a 10,000-key batch
                  get, 5,000 counter increments and conditional puts, 2,000 transactions
   setup          install what the tests need: a Python virtual environment under target/ with
-                 the pinned local KMS (moto's server)";
+                 the pinned local KMS (moto's server)
+  images         build the container images of the containers backend from docker/, offline
+                 (skipping those already built); their tags go to target/dynox-images.env";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => bench(),
         Some("setup") => setup().map(|_| ()),
+        Some("images") => images::build_all().map(|_| ()),
         Some("-h" | "--help" | "help") | None => {
             println!("{HELP}");
             Ok(())
@@ -202,8 +207,20 @@ fn has_nextest() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The integration tests that run a second time on the containers backend, beside the fault
+/// tests that only it can run.
+const CONTAINER_TESTS: [&str; 6] = [
+    "containers",
+    "items",
+    "batch",
+    "transactions",
+    "encryption",
+    "enforcement",
+];
+
 /// The whole suite: doc tests first, then unit, integration, compile-fail and marker-exactness
-/// tests, so the runner's summary is the last thing printed.
+/// tests on the embedded backend, then the container pass, so the runner's summary is the last
+/// thing printed.
 fn test() -> Result<(), String> {
     // The local KMS the encryption tests start; its path reaches them through the environment.
     let moto = setup()?;
@@ -212,20 +229,64 @@ fn test() -> Result<(), String> {
         c.env("DYNOX_MOTO_SERVER", &moto);
         c
     };
+    // The images build beside the first runs (the engine's is a link of what the suite compiles
+    // anyway, the other mostly downloads and packaging); the container pass waits for them.
+    let images = std::thread::spawn(images::build_all);
     // The tests enable dynox's `opentelemetry` feature; the library must build without it too.
     run(cargo().args(["check", "-p", "dynox", "--lib"]))?;
     // nextest does not run doctests; cargo test --doc does.
     run(cargo().args(["test", "--workspace", "--doc"]))?;
-    if has_nextest() {
-        run(cargo().args([
+    let nextest = has_nextest();
+    let (embedded, images) = if nextest {
+        let embedded = run(cargo().args([
             "nextest",
             "run",
             "--workspace",
             "--all-targets",
             "--no-fail-fast",
-        ]))
+            "-E",
+            "not binary(containers)",
+        ]));
+        (embedded, images.join())
     } else {
         eprintln!("xtask: cargo-nextest not found; using cargo test");
-        run(cargo().args(["test", "--workspace", "--all-targets", "--no-fail-fast"]))
+        // Without nextest's filters the container tests run here too: they need their images.
+        let images = images.join();
+        let all = run(cargo().args(["test", "--workspace", "--all-targets", "--no-fail-fast"]));
+        (all, images)
+    };
+    let containers = match images {
+        Ok(Ok(_)) => container_pass(&cargo, nextest),
+        Ok(Err(e)) => docker_missing(e),
+        Err(_) => Err("the image build panicked".into()),
+    };
+    embedded.and(containers)
+}
+
+/// No images: under `CI=true` that fails the suite; elsewhere the container pass is skipped with
+/// the reason, when the reason is that no Docker Engine answers.
+fn docker_missing(error: String) -> Result<(), String> {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    if !ci && error.contains("no Docker Engine answers") {
+        eprintln!("xtask: container tests skipped: {error}");
+        Ok(())
+    } else {
+        Err(error)
     }
+}
+
+/// The container pass: the fault tests and the tests that run on both backends.
+fn container_pass(cargo: &dyn Fn() -> Command, nextest: bool) -> Result<(), String> {
+    let mut c = cargo();
+    c.env("DYNOX_BACKEND", "containers");
+    if nextest {
+        c.args(["nextest", "run", "-p", "dynox-tests", "--no-fail-fast"]);
+    } else {
+        c.args(["test", "-p", "dynox-tests", "--no-fail-fast"]);
+    }
+    for t in CONTAINER_TESTS {
+        c.args(["--test", t]);
+    }
+    eprintln!("xtask: the container pass (DYNOX_BACKEND=containers): {CONTAINER_TESTS:?}");
+    run(&mut c)
 }

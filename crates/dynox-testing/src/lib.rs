@@ -21,6 +21,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod containers;
 pub mod faults;
 pub mod iam;
 
@@ -38,6 +39,8 @@ pub enum StartError {
     Kms(String),
     /// The policy to enforce cannot be read or is not a valid policy document.
     Policy(String),
+    /// A container (the Docker Engine, an image, a start, a ready check) failed.
+    Container(String),
 }
 
 impl fmt::Display for StartError {
@@ -47,6 +50,7 @@ impl fmt::Display for StartError {
             StartError::Engine(e) => write!(f, "the embedded DynamoDB engine failed: {e}"),
             StartError::Kms(e) => write!(f, "the local KMS failed: {e}"),
             StartError::Policy(e) => write!(f, "cannot enforce the IAM policy: {e}"),
+            StartError::Container(e) => write!(f, "container backend: {e}"),
         }
     }
 }
@@ -55,7 +59,33 @@ impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StartError::Io(e) => Some(e),
-            StartError::Engine(_) | StartError::Kms(_) | StartError::Policy(_) => None,
+            StartError::Engine(_)
+            | StartError::Kms(_)
+            | StartError::Policy(_)
+            | StartError::Container(_) => None,
+        }
+    }
+}
+
+/// Where the suite's engine and local AWS services run, from `DYNOX_BACKEND`: the one place the
+/// integration tests take it from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// In the test process (dynoxide) and a child process (moto): the default.
+    Embedded,
+    /// In containers of the project's images ([`containers`]).
+    Containers,
+}
+
+impl Backend {
+    /// `DYNOX_BACKEND` (`embedded` when unset); anything else is an error, not a default.
+    pub fn from_env() -> Result<Backend, StartError> {
+        match std::env::var("DYNOX_BACKEND").as_deref() {
+            Err(_) | Ok("") | Ok("embedded") => Ok(Backend::Embedded),
+            Ok("containers") => Ok(Backend::Containers),
+            Ok(other) => Err(StartError::Container(format!(
+                "DYNOX_BACKEND={other}: expected embedded or containers"
+            ))),
         }
     }
 }
@@ -69,6 +99,8 @@ pub struct LocalDynamo {
     embedded: bool,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     enforced: Option<Enforced>,
+    /// The engine's container, on the containers backend.
+    container: Option<containers::DynamoDb>,
 }
 
 /// The IAM gateway in front of a backend, and the endpoint it fronts.
@@ -117,12 +149,16 @@ impl fmt::Debug for LocalDynamo {
 }
 
 impl LocalDynamo {
-    /// Starts a fresh embedded engine, unless the environment names an endpoint.
-    /// With `DYNOX_IAM_POLICY` set, every request is authorized against that policy first.
+    /// Starts a fresh engine on the suite's [`Backend`], unless the environment names an
+    /// endpoint. With `DYNOX_IAM_POLICY` set, every request is authorized against that policy
+    /// first.
     pub async fn start() -> Result<LocalDynamo, StartError> {
         let local = match external_endpoint() {
             Some(endpoint) => LocalDynamo::external(endpoint).await,
-            None => LocalDynamo::embedded()?,
+            None => match Backend::from_env()? {
+                Backend::Embedded => LocalDynamo::embedded()?,
+                Backend::Containers => LocalDynamo::container().await?,
+            },
         };
         match iam::Enforcer::from_env() {
             Some(enforcer) => local.enforce(enforcer?),
@@ -235,6 +271,7 @@ impl LocalDynamo {
             embedded: true,
             shutdown: Some(tx),
             enforced: None,
+            container: None,
         })
     }
 
@@ -268,7 +305,26 @@ impl LocalDynamo {
             embedded: false,
             shutdown: None,
             enforced: None,
+            container: None,
         }
+    }
+
+    /// Starts the engine in a fresh container (the project's image, see [`containers`]).
+    pub async fn container() -> Result<LocalDynamo, StartError> {
+        let db = containers::DynamoDb::start().await?;
+        Ok(LocalDynamo {
+            endpoint: db.endpoint().to_owned(),
+            config: db.sdk_config().clone(),
+            embedded: false,
+            shutdown: None,
+            enforced: None,
+            container: Some(db),
+        })
+    }
+
+    /// The engine's container, on the containers backend.
+    pub fn engine_container(&self) -> Option<&containers::DynamoDb> {
+        self.container.as_ref()
     }
 
     /// The endpoint URL.
@@ -338,6 +394,8 @@ pub struct LocalKms {
     /// The KMS itself, for set-up (creating keys) that bypasses an IAM gateway.
     admin: SdkConfig,
     enforced: Option<Enforced>,
+    /// Its container, on the containers backend.
+    container: Option<containers::Aws>,
 }
 
 impl fmt::Debug for LocalKms {
@@ -410,6 +468,18 @@ impl LocalKms {
                 config,
                 child: None,
                 enforced: None,
+                container: None,
+            });
+        }
+        if Backend::from_env()? == Backend::Containers {
+            let aws = containers::Aws::start().await?;
+            return Ok(LocalKms {
+                endpoint: aws.endpoint().to_owned(),
+                admin: aws.sdk_config().clone(),
+                config: aws.sdk_config().clone(),
+                child: None,
+                enforced: None,
+                container: Some(aws),
             });
         }
         let server = moto_server().ok_or_else(|| {
@@ -464,12 +534,18 @@ impl LocalKms {
             config,
             child: Some(child),
             enforced: None,
+            container: None,
         })
     }
 
     /// The endpoint URL.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// Its container, on the containers backend.
+    pub fn container(&self) -> Option<&containers::Aws> {
+        self.container.as_ref()
     }
 
     /// A KMS client pointed at it.
