@@ -276,7 +276,7 @@ fn fixtures_are_exact_in_dev() {
 }
 
 /// In release: `fixtures-release` builds dynox and the fixtures with the release profile's
-/// settings (only crates without markers are less optimised, to keep the suite's time).
+/// settings (only crates without markers are not optimised, to keep the suite's time).
 #[test]
 fn fixtures_are_exact_in_release() {
     check_profile("fixtures-release");
