@@ -7,15 +7,16 @@
 //!
 //! | image | [`Image`] | container port | differences |
 //! |---|---|---|---|
-//! | `dynox/dynamodb` (dynoxide) | [`Image::dynamodb`] | 8000 | tables in the `/data` volume: kept across restarts |
-//! | `amazon/dynamodb-local` | [`Image::dynamodb_local`] | 8000 | Java; `-sharedDb -dbPath /data` keeps tables across restarts |
+//! | `dynox/dynamodb` (dynoxide) | [`Image::dynamodb`] | 8000 | tables in its `/data` volume: kept across restarts |
+//! | `amazon/dynamodb-local` | [`Image::dynamodb_local`] | 8000 | Java; `-sharedDb -dbPath .` keeps tables across restarts |
 //! | `dynox/aws` (moto) | [`Image::aws`] | 5000 | KMS (S3 later); state in memory only |
 //! | `localstack/localstack` | [`Image::localstack`] | 4566 | every service on one port |
 //!
 //! Readiness is checked the same way for all of them: the service answers a real request
 //! (`ListTables`, `ListKeys`), not a log line that differs between images. A container is
 //! removed when its handle is dropped, also when a test fails (the handle's `Drop` runs while
-//! the panic unwinds); its data volume with it.
+//! the panic unwinds), with its anonymous volumes: data outlives a restart of the container,
+//! never the container.
 
 use crate::StartError;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -23,7 +24,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use testcontainers::core::{IntoContainerPort, Mount};
+use testcontainers::core::IntoContainerPort;
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
@@ -37,8 +38,6 @@ pub struct Image {
     tag: String,
     port: u16,
     args: Option<Vec<String>>,
-    /// Where the image keeps its data, mounted from a volume of the container's own.
-    data_dir: Option<&'static str>,
 }
 
 impl Image {
@@ -49,7 +48,6 @@ impl Image {
             tag: tag.into(),
             port,
             args: None,
-            data_dir: None,
         }
     }
 
@@ -59,16 +57,10 @@ impl Image {
         self
     }
 
-    /// Mounts a fresh volume at `dir`, kept across restarts and removed with the container.
-    pub fn data_volume(mut self, dir: &'static str) -> Image {
-        self.data_dir = Some(dir);
-        self
-    }
-
     /// The project's engine image (`cargo xtask images`), tables kept in its `/data` volume.
     pub fn dynamodb() -> Result<Image, StartError> {
         let (name, tag) = project_image("DYNOX_DYNAMODB_IMAGE")?;
-        Ok(Image::new(name, tag, 8000).data_volume("/data"))
+        Ok(Image::new(name, tag, 8000))
     }
 
     /// The project's image of moto's server (KMS), built by `cargo xtask images`.
@@ -77,11 +69,16 @@ impl Image {
         Ok(Image::new(name, tag, 5000))
     }
 
-    /// `amazon/dynamodb-local:<tag>`, tables on disk in a volume (where it can be pulled).
+    /// `amazon/dynamodb-local:<tag>`, tables on disk in its working directory (where it can be
+    /// pulled).
     pub fn dynamodb_local(tag: &str) -> Image {
-        Image::new("amazon/dynamodb-local", tag, 8000)
-            .args(["-jar", "DynamoDBLocal.jar", "-sharedDb", "-dbPath", "/data"])
-            .data_volume("/data")
+        Image::new("amazon/dynamodb-local", tag, 8000).args([
+            "-jar",
+            "DynamoDBLocal.jar",
+            "-sharedDb",
+            "-dbPath",
+            ".",
+        ])
     }
 
     /// `localstack/localstack:<tag>`, every service on port 4566 (where it can be pulled).
@@ -167,7 +164,6 @@ pub fn engine_or_skip() -> bool {
 pub struct Container {
     inner: ContainerAsync<GenericImage>,
     endpoint: String,
-    volume: Option<String>,
     image: Image,
 }
 
@@ -197,16 +193,6 @@ impl Container {
                     }
                 }
             });
-        let volume = image.data_dir.map(|_| {
-            format!(
-                "dynox-test-{}-{}",
-                std::process::id(),
-                fastrand::u64(..) & 0xffff_ffff
-            )
-        });
-        if let (Some(dir), Some(v)) = (image.data_dir, &volume) {
-            request = request.with_mount(Mount::volume_mount(v.as_str(), dir));
-        }
         if let Some(args) = &image.args {
             request = request.with_cmd(args.clone());
         }
@@ -216,7 +202,6 @@ impl Container {
         Ok(Container {
             inner,
             endpoint: format!("http://127.0.0.1:{host_port}"),
-            volume,
             image,
         })
     }
@@ -236,7 +221,7 @@ impl Container {
         &self.image
     }
 
-    /// Stops it (its data volume is kept).
+    /// Stops it (its volumes and writable layer are kept).
     pub async fn stop(&self) -> Result<(), StartError> {
         self.inner
             .stop()
@@ -290,33 +275,6 @@ impl Container {
                 "docker network {verb}: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             )))
-        }
-    }
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        // The container itself is removed by testcontainers' own drop, which runs after this
-        // one; the volume can only go once it has, so it is removed by a short-lived thread
-        // that waits for that.
-        if let Some(volume) = self.volume.take() {
-            let id = self.inner.id().to_owned();
-            std::thread::spawn(move || {
-                let deadline = Instant::now() + Duration::from_secs(30);
-                while Instant::now() < deadline {
-                    let gone = std::process::Command::new("docker")
-                        .args(["container", "inspect", &id])
-                        .output()
-                        .is_ok_and(|o| !o.status.success());
-                    if gone {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-                let _ = std::process::Command::new("docker")
-                    .args(["volume", "rm", "-f", &volume])
-                    .output();
-            });
         }
     }
 }
@@ -379,7 +337,7 @@ pub struct DynamoDb {
 }
 
 impl DynamoDb {
-    /// The project's engine image, with a data volume.
+    /// The project's engine image (tables in its `/data` volume).
     pub async fn start() -> Result<DynamoDb, StartError> {
         DynamoDb::start_image(Image::dynamodb()?).await
     }
@@ -429,8 +387,8 @@ impl DynamoDb {
         dynox::Client::new(&self.config)
     }
 
-    /// Restarts the engine (stop, start, wait until it answers); with a data volume its tables
-    /// are kept.
+    /// Restarts the engine (stop, start, wait until it answers); an image that keeps its tables
+    /// on disk (the project's, in `/data`) has them again.
     pub async fn restart(&self) -> Result<(), StartError> {
         self.container.stop().await?;
         self.container.start_again().await?;
