@@ -88,6 +88,42 @@ field!(
     true
 );
 
+#[tokio::test]
+async fn a_key_alias_is_named_with_or_without_its_prefix() {
+    let local = LocalKms::start()
+        .await
+        .expect("the local KMS (run `cargo xtask setup`)");
+    local
+        .create_key(Some("alias/dynox-prefixed"))
+        .await
+        .unwrap();
+    local.create_key(Some("dynox-bare")).await.unwrap();
+    let aliases: Vec<String> = local
+        .client()
+        .list_aliases()
+        .send()
+        .await
+        .unwrap()
+        .aliases
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|a| a.alias_name)
+        .filter(|n| n.contains("dynox-"))
+        .collect();
+    assert!(
+        aliases.contains(&"alias/dynox-prefixed".to_owned()),
+        "{aliases:?}"
+    );
+    assert!(
+        aliases.contains(&"alias/dynox-bare".to_owned()),
+        "{aliases:?}"
+    );
+    assert!(
+        !aliases.iter().any(|a| a.starts_with("alias/alias/")),
+        "{aliases:?}"
+    );
+}
+
 async fn kms() -> (LocalKms, aws_sdk_kms::Client) {
     let local = LocalKms::start()
         .await

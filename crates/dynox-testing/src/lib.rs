@@ -553,7 +553,8 @@ impl LocalKms {
         aws_sdk_kms::Client::new(&self.config)
     }
 
-    /// Creates a symmetric key, with `alias/<name>` when given; returns the key id.
+    /// Creates a symmetric key, with an alias when given (`"app"` and `"alias/app"` both name
+    /// `alias/app`, the way models declare keys); returns the key id.
     pub async fn create_key(&self, alias: Option<&str>) -> Result<String, StartError> {
         let kms = aws_sdk_kms::Client::new(&self.admin);
         let out =
@@ -565,8 +566,9 @@ impl LocalKms {
             .map(|m| m.key_id)
             .ok_or_else(|| StartError::Kms("CreateKey returned no key".into()))?;
         if let Some(a) = alias {
+            let name = a.strip_prefix("alias/").unwrap_or(a);
             kms.create_alias()
-                .alias_name(format!("alias/{a}"))
+                .alias_name(format!("alias/{name}"))
                 .target_key_id(&id)
                 .send()
                 .await
