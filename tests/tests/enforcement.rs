@@ -301,3 +301,53 @@ fn leading_keys_isolate_tenants_at_run_time() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("denied dynamodb:PutItem"));
 }
+
+#[derive(dynox::Model, Debug, Clone)]
+#[dynox(table = "tagged")]
+struct Tagged {
+    #[dynox(partition_key)]
+    id: String,
+}
+
+/// The engine reports table ARNs in its own region and account; the gateway reads them as the
+/// ARNs AWS would report, so a policy for the real account authorizes the tag APIs.
+#[tokio::test]
+async fn tag_apis_pass_under_a_correct_policy_and_only_for_their_table() {
+    use dynox_testing::LocalDynamo;
+    use dynox_testing::iam::Enforcer;
+    let local = LocalDynamo::start().await.unwrap();
+    local.create_table::<Tagged>(&local.client()).await.unwrap();
+    let policy = |table: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":[
+            "dynamodb:TagResource","dynamodb:UntagResource","dynamodb:ListTagsOfResource",
+            "dynamodb:DescribeTable"],
+            "Resource":"arn:aws:dynamodb:us-east-1:123456789012:table/{table}"}}]}}"#
+        )
+    };
+    let local = local
+        .enforce(Enforcer::from_json(&policy("tagged")).unwrap())
+        .unwrap();
+    let client = local.client();
+    client
+        .tag_table::<Tagged>([("team", "core")])
+        .await
+        .unwrap();
+    let tags = client.list_table_tags::<Tagged>().await.unwrap();
+    assert_eq!(tags.get("team").map(String::as_str), Some("core"));
+    client.untag_table::<Tagged>(["team"]).await.unwrap();
+    assert!(client.list_table_tags::<Tagged>().await.unwrap().is_empty());
+
+    // A policy for another table still denies them.
+    let other = LocalDynamo::start().await.unwrap();
+    other.create_table::<Tagged>(&other.client()).await.unwrap();
+    let other = other
+        .enforce(Enforcer::from_json(&policy("elsewhere")).unwrap())
+        .unwrap();
+    let err = other
+        .client()
+        .tag_table::<Tagged>([("team", "core")])
+        .await
+        .unwrap_err();
+    assert!(err.is_access_denied(), "{err}");
+}

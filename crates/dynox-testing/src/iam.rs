@@ -495,6 +495,23 @@ fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
+/// The account local engines put in the ARNs they report (dynoxide and DynamoDB Local both
+/// use it; no AWS account has it).
+const ENGINE_ACCOUNT: &str = "000000000000";
+
+/// An ARN the local engine reported (its own region, e.g. `dynoxide`, and [`ENGINE_ACCOUNT`]),
+/// read as the ARN AWS would have reported here: the gateway's partition, region and account,
+/// so that a policy written for the real account authorizes it. Any other ARN is kept as it is.
+fn engine_arn_as_aws(arn: &str, region: &str, account: &str) -> String {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, service, _, ENGINE_ACCOUNT, resource] => {
+            format!("arn:aws:{service}:{region}:{account}:{resource}")
+        }
+        _ => arn.to_owned(),
+    }
+}
+
 /// The authorization of one DynamoDB request, per the service authorization reference.
 fn dynamodb_checks(
     operation: &str,
@@ -504,7 +521,7 @@ fn dynamodb_checks(
 ) -> Result<Vec<Check>, String> {
     let table_arn = |t: &str| {
         if t.starts_with("arn:") {
-            t.to_owned()
+            engine_arn_as_aws(t, region, account)
         } else {
             format!("arn:aws:dynamodb:{region}:{account}:table/{t}")
         }
@@ -1155,6 +1172,21 @@ mod tests {
             ContextValue::StringList(vec!["app".into()]),
         ));
         assert!(e.authorize(&[with_context]).is_err());
+    }
+
+    #[test]
+    fn engine_arns_are_read_in_the_gateways_region_and_account() {
+        assert_eq!(
+            engine_arn_as_aws(
+                "arn:aws:dynamodb:dynoxide:000000000000:table/users",
+                "eu-west-1",
+                "123456789012"
+            ),
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/users"
+        );
+        // Another account's ARN is authorized as it is.
+        let other = "arn:aws:dynamodb:us-east-1:210987654321:table/users";
+        assert_eq!(engine_arn_as_aws(other, "eu-west-1", "123456789012"), other);
     }
 
     #[test]
