@@ -272,7 +272,36 @@ async fn two_writers_one_wins_the_other_gets_a_version_conflict() {
         .if_version(1)
         .await
         .unwrap_err();
-    assert!(err.is_condition_failed());
+    // A lost race on a versioned update is a version conflict, as for save.
+    assert!(err.is_version_conflict(), "{err}");
+    assert!(matches!(
+        err,
+        dynox::Error::VersionConflict {
+            expected: 1,
+            found: Some(2),
+            ..
+        }
+    ));
+    // Another condition of the update that fails stays a failed condition.
+    let err = client
+        .update::<Doc>(key())
+        .action(f.body.set("stale"))
+        .condition(f.body.eq("not the body"))
+        .if_version(2)
+        .await
+        .unwrap_err();
+    assert!(err.is_condition_failed(), "{err}");
+    // An update of an item that is not there is a conflict too (nothing at that version).
+    let err = client
+        .update::<Doc>(Doc::key("nobody"))
+        .action(f.body.set("x"))
+        .if_version(1)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, dynox::Error::VersionConflict { found: None, .. }),
+        "{err}"
+    );
     client
         .update::<Doc>(key())
         .action(f.body.set("fresh"))

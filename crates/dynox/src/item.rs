@@ -57,6 +57,7 @@ impl Client {
             return_values: ReturnValues::None,
             options: WriteOptions::default(),
             hooks: true,
+            expected_version: None,
             _model: PhantomData,
         }
     }
@@ -367,6 +368,9 @@ pub struct UpdateItem<'c, M: Model> {
     return_values: ReturnValues,
     options: WriteOptions,
     hooks: bool,
+    /// The version [`if_version`](UpdateItem::if_version) expects, to tell a lost race from
+    /// another failed condition.
+    expected_version: Option<u64>,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -391,14 +395,19 @@ impl<'c, M: Model> UpdateItem<'c, M> {
         self
     }
 
-    /// Only if the stored item is at `version` (optimistic locking), and bumps it: a lost race is
-    /// [`Error::ConditionFailed`]. The model must declare `#[dynox(version)]`.
+    /// Only if the stored item is at `version` (optimistic locking), and bumps it: a lost race
+    /// (another version stored, or no item) is [`Error::VersionConflict`], as for `save`; another
+    /// condition of the update that fails stays [`Error::ConditionFailed`]. The model must
+    /// declare `#[dynox(version)]`.
     pub fn if_version(mut self, version: u64) -> Self {
         match M::VERSION_ATTRIBUTE {
             Some(v) => {
                 let path = crate::expr::Path::<u64>::new(v);
                 self.options.condition(path.eq(version));
                 self.actions.push(path.set(version + 1));
+                self.expected_version = Some(version);
+                // The stored item tells a lost race from another failed condition.
+                self.options.old_on_failure = true;
             }
             None => {
                 self.options.condition_error =
@@ -494,7 +503,15 @@ impl<'c, M: Model> UpdateItem<'c, M> {
                     .return_values(self.return_values.to_sdk())
                     .set_return_values_on_condition_check_failure(self.options.on_failure())
                     .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk));
-                let out = self.client.send_for(M::NAME, req).await?;
+                let expected = self.expected_version;
+                let out = self
+                    .client
+                    .send_for(M::NAME, req)
+                    .await
+                    .map_err(|e| match expected {
+                        Some(v) => crate::lifecycle::lost_race::<M>(e, v),
+                        None => e,
+                    })?;
                 if self.hooks {
                     M::after_update(&self.key)?;
                 }

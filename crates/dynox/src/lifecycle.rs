@@ -120,6 +120,21 @@ fn version_step<M: Model>(item: &M) -> Option<(Condition, u64, u64)> {
     Some((condition, current, current + 1))
 }
 
+/// A failed condition of an update that expected version `expected`: a lost race
+/// ([`Error::VersionConflict`]) when the stored item is at another version or gone, else the
+/// failure of the update's other condition, as it is.
+pub(crate) fn lost_race<M: Model>(e: Error, expected: u64) -> Error {
+    let stored = M::VERSION_ATTRIBUTE.and_then(|v| match e.old_item().and_then(|i| i.get(v)) {
+        Some(AttributeValue::N(n)) => n.parse::<u64>().ok(),
+        _ => None,
+    });
+    if e.is_condition_failed() && e.old_item().is_some() && stored == Some(expected) {
+        e
+    } else {
+        version_conflict::<M>(e, expected)
+    }
+}
+
 /// Turns a failed version condition into [`Error::VersionConflict`].
 fn version_conflict<M: Model>(e: Error, expected: u64) -> Error {
     if !e.is_condition_failed() {
