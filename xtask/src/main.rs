@@ -161,7 +161,8 @@ fn bench() -> Result<(), String> {
     run(cargo()
         .args(["run", "--release", "-p", "dynox-bench", "--", "--out"])
         .arg(&out))?;
-    // Then the full-size runs of the resilience and encryption suites (10,000 KMS values).
+    // Then the full-size runs of the resilience and encryption suites (10,000 KMS values), and
+    // the marker check of every fixture in release (the suite checks a sample).
     let moto = setup()?;
     let mut c = cargo();
     c.env("DYNOX_MOTO_SERVER", &moto)
@@ -176,6 +177,8 @@ fn bench() -> Result<(), String> {
             "resilience",
             "--test",
             "encryption",
+            "--test",
+            "markers",
             "--cargo-profile",
             "release",
             "--no-capture",
@@ -191,6 +194,8 @@ fn bench() -> Result<(), String> {
             "resilience",
             "--test",
             "encryption",
+            "--test",
+            "markers",
             "--release",
             "--",
             "--nocapture",
