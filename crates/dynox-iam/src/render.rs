@@ -171,10 +171,22 @@ pub fn cloudformation(policy: &Policy, options: &PolicyOptions) -> String {
     out
 }
 
-/// A Markdown table for a service's README: action, resource, and what needs it.
+/// A Markdown table for a service's README: action, resource, the conditions the grant carries
+/// (the same as the JSON's), and what needs it.
 pub fn markdown(policy: &Policy) -> String {
-    let mut out = String::from("| Action | Resource | Needed by |\n|---|---|---|\n");
+    let mut out =
+        String::from("| Action | Resource | Condition | Needed by |\n|---|---|---|---|\n");
     for s in &policy.statements {
+        let conditions: Vec<String> = s
+            .conditions
+            .iter()
+            .flat_map(|(op, keys)| {
+                keys.iter().map(move |(key, values)| {
+                    let values: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+                    format!("{op} `{key}` = {}", values.join(" or "))
+                })
+            })
+            .collect();
         for a in &s.actions {
             let why: Vec<&str> = s
                 .reasons
@@ -183,12 +195,13 @@ pub fn markdown(policy: &Policy) -> String {
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "| `{a}` | {} | {} |",
+                "| `{a}` | {} | {} | {} |",
                 s.resources
                     .iter()
                     .map(|r| format!("`{r}`"))
                     .collect::<Vec<_>>()
                     .join("<br>"),
+                conditions.join("<br>"),
                 why.join(", ")
             );
         }
@@ -342,8 +355,14 @@ mod tests {
         assert!(cf.contains("kms:RequestAlias"));
         let md = markdown(&p);
         assert!(md.contains(
-            "| `dynamodb:GetItem` | `arn:aws:dynamodb:REGION:ACCOUNT:table/users` | get (User) |"
+            "| `dynamodb:GetItem` | `arn:aws:dynamodb:REGION:ACCOUNT:table/users` |  | get (User) |"
         ));
+        // The grant's conditions, as in the JSON.
+        let kms = md.lines().find(|l| l.contains("kms:Decrypt")).unwrap();
+        assert!(
+            kms.contains("StringEquals `kms:RequestAlias` = `alias/app`"),
+            "{kms}"
+        );
         let ex = explain(&p);
         assert!(ex.contains("kms:Decrypt: decrypt (ssn)"));
     }
