@@ -18,10 +18,8 @@
 //! the panic unwinds), with its anonymous volumes: data outlives a restart of the container,
 //! never the container.
 
-use crate::StartError;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
+use crate::{StartError, local_config};
+use aws_config::SdkConfig;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use testcontainers::core::IntoContainerPort;
@@ -284,23 +282,6 @@ fn free_port() -> Result<u16, StartError> {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .map_err(StartError::Io)
-}
-
-/// An AWS configuration for a local endpoint: fixed region and credentials.
-pub(crate) fn local_config(endpoint: &str) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "local",
-            "local",
-            None,
-            None,
-            "dynox-testing",
-        )))
-        .sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep().expect("tokio sleep"))
-        .build()
 }
 
 /// Waits until `probe` succeeds (the service answers), or fails after [`READY_TIMEOUT`].

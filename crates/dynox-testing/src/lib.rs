@@ -67,6 +67,24 @@ impl std::error::Error for StartError {
     }
 }
 
+/// An AWS configuration for a local endpoint: a fixed region and local credentials (the local
+/// backends accept any), for the embedded engine, moto and the containers alike.
+pub(crate) fn local_config(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "dynox-testing",
+        )))
+        .sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep().expect("tokio sleep"))
+        .build()
+}
+
 /// Where the suite's engine and local AWS services run, from `DYNOX_BACKEND`: the one place the
 /// integration tests take it from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -252,19 +270,7 @@ impl LocalDynamo {
             })
             .map_err(StartError::Io)?;
         let endpoint = format!("http://{addr}");
-        let config = SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&endpoint)
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "local",
-                "local",
-                None,
-                None,
-                "dynox-testing",
-            )))
-            .sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep().expect("tokio sleep"))
-            .build();
+        let config = local_config(&endpoint);
         Ok(LocalDynamo {
             endpoint,
             config,
@@ -515,19 +521,7 @@ impl LocalKms {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let endpoint = format!("http://{addr}");
-        let config = SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&endpoint)
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "local",
-                "local",
-                None,
-                None,
-                "dynox-testing",
-            )))
-            .sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep().expect("tokio sleep"))
-            .build();
+        let config = local_config(&endpoint);
         Ok(LocalKms {
             endpoint,
             admin: config.clone(),
