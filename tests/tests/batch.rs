@@ -84,12 +84,7 @@ async fn ten_thousand_items_written_read_back_and_scanned_in_parallel() {
     assert_eq!(got.take::<Sensor>().unwrap().len(), 37);
 
     // A parallel scan over 8 segments returns each item exactly once.
-    let scanned: Vec<Reading> = client
-        .scan::<Reading>()
-        .parallel(8)
-        .try_collect()
-        .await
-        .unwrap();
+    let scanned: Vec<Reading> = client.scan::<Reading>().parallel(8).all().await.unwrap();
     let unique: BTreeSet<u64> = scanned.iter().map(|r| r.at).collect();
     assert_eq!(scanned.len(), 10_000);
     assert_eq!(unique.len(), 10_000);

@@ -280,13 +280,19 @@ async fn scans_segments_and_parallel_merge() {
         .scan::<Post>()
         .page_size(13)
         .parallel(4)
-        .try_collect()
+        .all()
         .await
         .unwrap();
     let unique: BTreeSet<_> = merged.iter().map(|p| (p.author.clone(), p.id)).collect();
     assert_eq!((merged.len(), unique.len()), (180, 180));
 
-    let limited = client.scan::<Post>().limit(25).parallel(3).count().await;
+    let limited = client
+        .scan::<Post>()
+        .limit(25)
+        .parallel(3)
+        .items()
+        .count()
+        .await;
     assert_eq!(limited, 25);
     assert!(
         client

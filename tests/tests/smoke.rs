@@ -38,3 +38,131 @@ async fn smoke() {
     assert!(err.is_condition_failed(), "{err:?}");
     assert!(err.old_item().is_some());
 }
+
+/// One way to send: every request is awaitable as it is and has `.send()`, table, batch,
+/// transaction and PartiQL requests included; reads of many items are `items()` / `all()`.
+#[tokio::test]
+async fn every_request_is_awaited_or_sent_the_same_way() {
+    use dynox::transaction::{TxCheck, TxPut};
+    use futures::TryStreamExt;
+    let local = LocalDynamo::start().await.unwrap();
+    let client = local.client();
+    let ada = User {
+        id: "u1".into(),
+        name: "Ada".into(),
+        visits: 1,
+    };
+    let bob = User {
+        id: "u2".into(),
+        name: "Bob".into(),
+        visits: 2,
+    };
+
+    client.create_table::<User>().await.unwrap();
+    client.create_table::<User>().send().await.unwrap_err();
+    assert!(client.table_exists::<User>().await.unwrap());
+    client
+        .wait_until_active::<User>(std::time::Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        client.describe_table::<User>().await.unwrap().table_name(),
+        client
+            .describe_table::<User>()
+            .send()
+            .await
+            .unwrap()
+            .table_name()
+    );
+    client.batch_write().put(&ada).await.unwrap();
+    client.batch_write().put(&bob).send().await.unwrap();
+    let mut got = client
+        .batch_get()
+        .get::<User>([User::key("u1"), User::key("u2")])
+        .await
+        .unwrap();
+    assert_eq!(got.take::<User>().unwrap().len(), 2);
+    client
+        .transact_write()
+        .check(TxCheck::<User>::new(
+            User::key("u2"),
+            User::fields().id.exists(),
+        ))
+        .put(TxPut::new(&ada))
+        .await
+        .unwrap();
+    let mut get = client.transact_get();
+    let slot = get.get::<User>(User::key("u2"));
+    assert_eq!(
+        get.send().await.unwrap().take(slot).unwrap(),
+        Some(bob.clone())
+    );
+    let mut get = client.transact_get();
+    let slot = get.get::<User>(User::key("u2"));
+    assert_eq!(get.await.unwrap().take(slot).unwrap(), Some(bob));
+
+    client
+        .execute(dynox::partiql!(
+            r#"UPDATE "users" SET visits = 5 WHERE id = 'u1'"#
+        ))
+        .await
+        .unwrap();
+    let rows = client
+        .execute(dynox::partiql!(r#"SELECT * FROM "users" WHERE id = ?"#))
+        .param("u1")
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        client
+            .batch_execute()
+            .statement(
+                dynox::partiql!(r#"SELECT * FROM "users" WHERE id = ?"#),
+                [dynox::AttributeValue::S("u2".into())],
+            )
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    client
+        .execute_transaction()
+        .statement(
+            dynox::partiql!(r#"UPDATE "users" SET visits = 6 WHERE id = ?"#),
+            [dynox::AttributeValue::S("u2".into())],
+        )
+        .await
+        .unwrap();
+
+    // Reads of many items: the same three ways on a query, a scan and a parallel scan.
+    let scanned: Vec<User> = client.scan::<User>().items().try_collect().await.unwrap();
+    assert_eq!(scanned.len(), 2);
+    assert_eq!(client.scan::<User>().all().await.unwrap().len(), 2);
+    assert_eq!(
+        client.scan::<User>().parallel(2).all().await.unwrap().len(),
+        2
+    );
+    let merged: Vec<User> = client
+        .scan::<User>()
+        .parallel(2)
+        .items()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(merged.len(), 2);
+
+    client
+        .enable_time_to_live::<User>("expires")
+        .send()
+        .await
+        .unwrap();
+    client.tag_table::<User>([("team", "core")]).await.unwrap();
+    assert_eq!(
+        client.list_table_tags::<User>().send().await.unwrap().len(),
+        1
+    );
+    client.delete_table::<User>().send().await.unwrap();
+    client.delete_table::<User>().await.unwrap_err();
+}

@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::types::{
 use dynox_iam::{ResourceRef, actions::dynamodb, mark};
 use futures::stream::{self, Stream, StreamExt};
 use std::collections::{HashMap, HashSet};
+use std::future::IntoFuture;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -262,10 +263,15 @@ impl<'c> BatchGet<'c> {
             (!chunk.is_empty()).then_some(chunk)
         });
         let logical = Logical::start(client, "batch_get", "", "");
+        // The chunks' futures are made before the first await (each does nothing until polled):
+        // a closure kept across an await would make the send future not `Send` for every
+        // lifetime, and so not awaitable as a boxed future.
+        let requests: Vec<_> = chunks
+            .map(|chunk| get_chunk(client, chunk, consistent, capacity, retry))
+            .collect();
         let results: Vec<GetChunk> = logical
             .run(
-                stream::iter(chunks)
-                    .map(|chunk| get_chunk(client, chunk, consistent, capacity, retry))
+                stream::iter(requests)
                     .buffer_unordered(self.concurrency)
                     .collect(),
             )
@@ -698,28 +704,31 @@ impl<'c> BatchWrite<'c> {
             (!chunk.is_empty()).then_some(chunk)
         });
         let logical = Logical::start(client, "batch_write", "", "");
+        // Made before the first await, as in `BatchGet::send`; each encodes its chunk when polled.
+        let requests: Vec<_> = chunks
+            .map(|chunk: Vec<Entry<'c>>| async move {
+                let mut writes = Vec::with_capacity(chunk.len());
+                for entry in chunk {
+                    match entry.into_write() {
+                        Ok(w) => writes.push(w),
+                        // Checked when added: only an item whose encoding changed since (by
+                        // interior mutability) gets here. Its chunk is not sent.
+                        Err(e) => {
+                            return ChunkResult {
+                                stop: true,
+                                unwritten: writes,
+                                cause: Some(e),
+                                ..ChunkResult::default()
+                            };
+                        }
+                    }
+                }
+                write_chunk(client, writes, retry, capacity).await
+            })
+            .collect();
         let results: Vec<ChunkResult> = logical
             .run(
-                stream::iter(chunks)
-                    .map(|chunk| async move {
-                        let mut writes = Vec::with_capacity(chunk.len());
-                        for entry in chunk {
-                            match entry.into_write() {
-                                Ok(w) => writes.push(w),
-                                // Checked when added: only an item whose encoding changed since (by
-                                // interior mutability) gets here. Its chunk is not sent.
-                                Err(e) => {
-                                    return ChunkResult {
-                                        stop: true,
-                                        unwritten: writes,
-                                        cause: Some(e),
-                                        ..ChunkResult::default()
-                                    };
-                                }
-                            }
-                        }
-                        write_chunk(client, writes, retry, capacity).await
-                    })
+                stream::iter(requests)
                     .buffer_unordered(self.concurrency)
                     .collect(),
             )
@@ -975,4 +984,20 @@ fn chunk_writes<'a>(
             }
         },
     )
+}
+
+impl<'c> IntoFuture for BatchGet<'c> {
+    type Output = Result<BatchGetOutput>;
+    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+impl<'c> IntoFuture for BatchWrite<'c> {
+    type Output = Result<BatchWriteOutput>;
+    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
 }

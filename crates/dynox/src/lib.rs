@@ -45,6 +45,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod observe;
 pub mod partiql;
+mod pending;
 pub mod query;
 mod rename;
 pub mod sealing;
@@ -61,6 +62,7 @@ pub use dynox_iam::Mapping;
 pub use error::{Error, Result};
 pub use lifecycle::Tracked;
 pub use model::{FromItem, Hooks, Model, ModelKey};
+pub use pending::Pending;
 
 /// An item: attribute names to values, as the AWS SDK represents it.
 pub type Item = std::collections::HashMap<String, AttributeValue>;

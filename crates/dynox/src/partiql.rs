@@ -17,6 +17,7 @@ use aws_sdk_dynamodb::types::{
 };
 use dynox_iam::{ResourceRef, actions::dynamodb, mark};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use std::future::IntoFuture;
 use std::marker::PhantomData;
 
 /// The verb of a statement, which decides its IAM action (`SELECT` is `dynamodb:PartiQLSelect`,
@@ -331,6 +332,21 @@ impl<S: Marked> Execute<S> {
             .boxed()
     }
 
+    /// The result pages, raw.
+    pub fn pages(self) -> BoxStream<'static, Result<StatementPage<Item>>> {
+        self.pages_as::<Item>()
+    }
+
+    /// Collects every result item, raw. Prefer [`items`](Self::items) for large results.
+    pub async fn all(self) -> Result<Vec<Item>> {
+        self.all_as::<Item>().await
+    }
+
+    /// Collects every result item decoded as `T`.
+    pub async fn all_as<T: FromItem + Send + 'static>(self) -> Result<Vec<T>> {
+        self.items_as::<T>().try_collect().await
+    }
+
     /// Runs the statement and discards any items (INSERT, UPDATE, DELETE).
     pub async fn send(self) -> Result<()> {
         self.pages_as::<Item>()
@@ -517,5 +533,29 @@ impl<'c> ExecuteTransaction<'c> {
             .into_iter()
             .map(|r| r.item.filter(|i| !i.is_empty()))
             .collect())
+    }
+}
+
+impl<S: Marked + 'static> IntoFuture for Execute<S> {
+    type Output = Result<()>;
+    type IntoFuture = futures::future::BoxFuture<'static, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+impl<'c> IntoFuture for BatchExecute<'c> {
+    type Output = Result<Vec<StatementResult>>;
+    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+impl<'c> IntoFuture for ExecuteTransaction<'c> {
+    type Output = Result<Vec<Option<Item>>>;
+    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
     }
 }

@@ -831,31 +831,64 @@ impl<Q: KeySchema> Scan<Q> {
         self
     }
 
-    /// Scans `segments` segments and merges them into one stream of items, with one request in
-    /// flight per segment being read. `limit` applies to the merged stream.
-    pub fn parallel(self, segments: i32) -> BoxStream<'static, Result<Q::Model>> {
-        self.parallel_as::<Q::Model>(segments)
+    /// Splits the scan into `segments` segments read side by side, with one request in flight
+    /// per segment being read; read it like the scan itself, with
+    /// [`items`](ParallelScan::items) or [`all`](ParallelScan::all). `limit` applies to the
+    /// merged stream.
+    pub fn parallel(self, segments: i32) -> ParallelScan<Q> {
+        ParallelScan {
+            scan: self,
+            segments,
+        }
+    }
+}
+
+/// A scan read as several segments at once: see [`Scan::parallel`].
+#[must_use = "a scan does nothing until it is read"]
+pub struct ParallelScan<Q: KeySchema> {
+    scan: Scan<Q>,
+    segments: i32,
+}
+
+impl<Q: KeySchema> std::fmt::Debug for ParallelScan<Q> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParallelScan")
+            .field("segments", &self.segments)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<Q: KeySchema> ParallelScan<Q> {
+    /// The items of every segment, merged into one stream as they arrive.
+    pub fn items(self) -> BoxStream<'static, Result<Q::Model>> {
+        self.items_as::<Q::Model>()
     }
 
-    /// Like [`parallel`](Scan::parallel), decoding items as `T`.
-    pub fn parallel_as<T: FromItem + Send + 'static>(
-        self,
-        segments: i32,
-    ) -> BoxStream<'static, Result<T>> {
+    /// Collects every item. Fails with the first error, like collecting [`items`](Self::items).
+    pub async fn all(self) -> Result<Vec<Q::Model>> {
+        self.items().try_collect().await
+    }
+
+    /// Like [`items`](Self::items), decoding items as `T`.
+    pub fn items_as<T: FromItem + Send + 'static>(self) -> BoxStream<'static, Result<T>> {
+        let ParallelScan {
+            scan: this,
+            segments,
+        } = self;
         if !(1..=1_000_000).contains(&segments) {
             let e = Error::validation("a parallel scan has 1 to 1,000,000 segments");
             return stream::once(async { Err(e) }).boxed();
         }
-        if self.options.start.is_some()
-            || self.options.signed_start.is_some()
-            || self.segment.is_some()
+        if this.options.start.is_some()
+            || this.options.signed_start.is_some()
+            || this.segment.is_some()
         {
             let e = Error::validation("a parallel scan cannot start from a cursor or a segment");
             return stream::once(async { Err(e) }).boxed();
         }
-        let limit = self.options.limit;
-        let self_concurrency = self.concurrency.unwrap_or(16).min(segments as usize);
-        let mut base = self;
+        let limit = this.options.limit;
+        let self_concurrency = this.concurrency.unwrap_or(16).min(segments as usize);
+        let mut base = this;
         base.options.limit = None;
         let logical = Logical::start(
             &base.client,

@@ -2,6 +2,7 @@
 //! streams, tags), describe, exists, wait, update, delete, list; time to live; tags.
 
 use crate::Client;
+use crate::Pending;
 use crate::error::{Error, Result};
 use crate::model::{IndexDef, IndexKind, IndexProjection, KeyAttribute, Model};
 use aws_sdk_dynamodb::types::{
@@ -15,6 +16,7 @@ use aws_sdk_dynamodb::types::{
 use dynox_iam::{ResourceRef, actions::dynamodb, mark};
 use futures::stream::{self, BoxStream, StreamExt};
 use std::collections::BTreeMap;
+use std::future::IntoFuture;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
@@ -214,73 +216,83 @@ impl Client {
     /// Creates a table described by hand, for tables no model declares. Its name is known only
     /// at run time, so the exported policy grants `CreateTable` on `table/*` only when told to
     /// (`--allow-wildcard`).
-    pub async fn create_table_by_spec(&self, spec: TableSpec) -> Result<TableDescription> {
-        mark!(
-            dynamodb::CREATE_TABLE,
-            ResourceRef::RuntimeTable,
-            "create_table_by_spec",
-            ""
-        );
-        let mut keys = vec![spec.partition_key];
-        keys.extend(spec.sort_key);
-        let sort: Vec<KeyAttribute> = spec.sort_key.into_iter().collect();
-        let req = self
-            .sdk()
-            .create_table()
-            .table_name(&spec.name)
-            .set_key_schema(Some(key_schema(&[spec.partition_key], &sort)?))
-            .set_attribute_definitions(Some(definitions(keys)?))
-            .billing_mode(spec.billing.mode())
-            .set_provisioned_throughput(spec.billing.throughput()?);
-        self.send(req)
-            .await?
-            .table_description
-            .ok_or_else(|| Error::validation("CreateTable returned no table description"))
+    pub fn create_table_by_spec(&self, spec: TableSpec) -> Pending<'_, TableDescription> {
+        Pending::new(async move {
+            mark!(
+                dynamodb::CREATE_TABLE,
+                ResourceRef::RuntimeTable,
+                "create_table_by_spec",
+                ""
+            );
+            let mut keys = vec![spec.partition_key];
+            keys.extend(spec.sort_key);
+            let sort: Vec<KeyAttribute> = spec.sort_key.into_iter().collect();
+            let req = self
+                .sdk()
+                .create_table()
+                .table_name(&spec.name)
+                .set_key_schema(Some(key_schema(&[spec.partition_key], &sort)?))
+                .set_attribute_definitions(Some(definitions(keys)?))
+                .billing_mode(spec.billing.mode())
+                .set_provisioned_throughput(spec.billing.throughput()?);
+            self.send(req)
+                .await?
+                .table_description
+                .ok_or_else(|| Error::validation("CreateTable returned no table description"))
+        })
     }
 
     /// Describes the model's table.
-    pub async fn describe_table<M: Model>(&self) -> Result<TableDescription> {
-        mark!(
-            dynamodb::DESCRIBE_TABLE,
-            ResourceRef::Table(M::TABLE),
-            "describe_table",
-            M::NAME
-        );
-        let req = self.sdk().describe_table().table_name(M::TABLE);
-        self.send(req)
-            .await?
-            .table
-            .ok_or_else(|| Error::validation("DescribeTable returned no table"))
+    pub fn describe_table<M: Model>(&self) -> Pending<'_, TableDescription> {
+        Pending::new(async move {
+            mark!(
+                dynamodb::DESCRIBE_TABLE,
+                ResourceRef::Table(M::TABLE),
+                "describe_table",
+                M::NAME
+            );
+            let req = self.sdk().describe_table().table_name(M::TABLE);
+            self.send(req)
+                .await?
+                .table
+                .ok_or_else(|| Error::validation("DescribeTable returned no table"))
+        })
     }
 
     /// Whether the model's table exists (`DescribeTable`; not found is `false`).
-    pub async fn table_exists<M: Model>(&self) -> Result<bool> {
-        match self.describe_table::<M>().await {
-            Ok(_) => Ok(true),
-            Err(e) if e.is_not_found() => Ok(false),
-            Err(e) => Err(e),
-        }
+    pub fn table_exists<M: Model>(&self) -> Pending<'_, bool> {
+        Pending::new(async move {
+            match self.describe_table::<M>().await {
+                Ok(_) => Ok(true),
+                Err(e) if e.is_not_found() => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
     }
 
     /// Polls `DescribeTable` until the model's table and all its indexes are `ACTIVE`, for at
     /// most `timeout`.
-    pub async fn wait_until_active<M: Model>(&self, timeout: Duration) -> Result<()> {
-        self.wait_for::<M>(timeout, "become active", |t| match t {
-            Some(t) => {
-                t.table_status == Some(TableStatus::Active)
-                    && t.global_secondary_indexes().iter().all(|i| {
-                        i.index_status == Some(aws_sdk_dynamodb::types::IndexStatus::Active)
-                    })
-            }
-            None => false,
+    pub fn wait_until_active<M: Model>(&self, timeout: Duration) -> Pending<'_, ()> {
+        Pending::new(async move {
+            self.wait_for::<M>(timeout, "become active", |t| match t {
+                Some(t) => {
+                    t.table_status == Some(TableStatus::Active)
+                        && t.global_secondary_indexes().iter().all(|i| {
+                            i.index_status == Some(aws_sdk_dynamodb::types::IndexStatus::Active)
+                        })
+                }
+                None => false,
+            })
+            .await
         })
-        .await
     }
 
     /// Polls `DescribeTable` until the model's table is gone, for at most `timeout`.
-    pub async fn wait_until_deleted<M: Model>(&self, timeout: Duration) -> Result<()> {
-        self.wait_for::<M>(timeout, "be deleted", |t| t.is_none())
-            .await
+    pub fn wait_until_deleted<M: Model>(&self, timeout: Duration) -> Pending<'_, ()> {
+        Pending::new(async move {
+            self.wait_for::<M>(timeout, "be deleted", |t| t.is_none())
+                .await
+        })
     }
 
     async fn wait_for<M: Model>(
@@ -327,15 +339,17 @@ impl Client {
     }
 
     /// Deletes the model's table.
-    pub async fn delete_table<M: Model>(&self) -> Result<()> {
-        mark!(
-            dynamodb::DELETE_TABLE,
-            ResourceRef::Table(M::TABLE),
-            "delete_table",
-            M::NAME
-        );
-        let req = self.sdk().delete_table().table_name(M::TABLE);
-        self.send(req).await.map(|_| ())
+    pub fn delete_table<M: Model>(&self) -> Pending<'_, ()> {
+        Pending::new(async move {
+            mark!(
+                dynamodb::DELETE_TABLE,
+                ResourceRef::Table(M::TABLE),
+                "delete_table",
+                M::NAME
+            );
+            let req = self.sdk().delete_table().table_name(M::TABLE);
+            self.send(req).await.map(|_| ())
+        })
     }
 
     /// The names of all tables in the account and region, one page at a time.
@@ -368,35 +382,40 @@ impl Client {
 
     /// Turns time to live on for the model's table: items expire at the epoch seconds stored in
     /// `attribute`.
-    pub async fn enable_time_to_live<M: Model>(&self, attribute: &str) -> Result<()> {
-        mark!(
-            dynamodb::UPDATE_TIME_TO_LIVE,
-            ResourceRef::Table(M::TABLE),
-            "enable_time_to_live",
-            M::NAME
-        );
-        self.set_time_to_live::<M>(attribute.to_owned(), true).await
+    pub fn enable_time_to_live<M: Model>(&self, attribute: &str) -> Pending<'_, ()> {
+        let attribute = attribute.to_owned();
+        Pending::new(async move {
+            mark!(
+                dynamodb::UPDATE_TIME_TO_LIVE,
+                ResourceRef::Table(M::TABLE),
+                "enable_time_to_live",
+                M::NAME
+            );
+            self.set_time_to_live::<M>(attribute, true).await
+        })
     }
 
     /// Turns time to live off for the model's table (the enabled attribute is read with
     /// `DescribeTimeToLive` first; already off is a no-op).
-    pub async fn disable_time_to_live<M: Model>(&self) -> Result<()> {
-        mark!(
-            dynamodb::UPDATE_TIME_TO_LIVE,
-            ResourceRef::Table(M::TABLE),
-            "disable_time_to_live",
-            M::NAME
-        );
-        let ttl = self.describe_time_to_live::<M>().await?;
-        let enabled = matches!(
-            ttl.time_to_live_status,
-            Some(aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled)
-                | Some(aws_sdk_dynamodb::types::TimeToLiveStatus::Enabling)
-        );
-        match ttl.attribute_name {
-            Some(a) if enabled => self.set_time_to_live::<M>(a, false).await,
-            _ => Ok(()),
-        }
+    pub fn disable_time_to_live<M: Model>(&self) -> Pending<'_, ()> {
+        Pending::new(async move {
+            mark!(
+                dynamodb::UPDATE_TIME_TO_LIVE,
+                ResourceRef::Table(M::TABLE),
+                "disable_time_to_live",
+                M::NAME
+            );
+            let ttl = self.describe_time_to_live::<M>().await?;
+            let enabled = matches!(
+                ttl.time_to_live_status,
+                Some(aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled)
+                    | Some(aws_sdk_dynamodb::types::TimeToLiveStatus::Enabling)
+            );
+            match ttl.attribute_name {
+                Some(a) if enabled => self.set_time_to_live::<M>(a, false).await,
+                _ => Ok(()),
+            }
+        })
     }
 
     async fn set_time_to_live<M: Model>(&self, attribute: String, enabled: bool) -> Result<()> {
@@ -414,18 +433,20 @@ impl Client {
     }
 
     /// The model's table's time to live setting.
-    pub async fn describe_time_to_live<M: Model>(&self) -> Result<TimeToLiveDescription> {
-        mark!(
-            dynamodb::DESCRIBE_TIME_TO_LIVE,
-            ResourceRef::Table(M::TABLE),
-            "describe_time_to_live",
-            M::NAME
-        );
-        let req = self.sdk().describe_time_to_live().table_name(M::TABLE);
-        self.send(req)
-            .await?
-            .time_to_live_description
-            .ok_or_else(|| Error::validation("DescribeTimeToLive returned no description"))
+    pub fn describe_time_to_live<M: Model>(&self) -> Pending<'_, TimeToLiveDescription> {
+        Pending::new(async move {
+            mark!(
+                dynamodb::DESCRIBE_TIME_TO_LIVE,
+                ResourceRef::Table(M::TABLE),
+                "describe_time_to_live",
+                M::NAME
+            );
+            let req = self.sdk().describe_time_to_live().table_name(M::TABLE);
+            self.send(req)
+                .await?
+                .time_to_live_description
+                .ok_or_else(|| Error::validation("DescribeTimeToLive returned no description"))
+        })
     }
 
     async fn table_arn<M: Model>(&self) -> Result<String> {
@@ -436,75 +457,84 @@ impl Client {
     }
 
     /// Adds or replaces tags on the model's table.
-    pub async fn tag_table<M: Model>(
+    pub fn tag_table<M: Model>(
         &self,
         tags: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
-    ) -> Result<()> {
-        mark!(
-            dynamodb::TAG_RESOURCE,
-            ResourceRef::Table(M::TABLE),
-            "tag_table",
-            M::NAME
-        );
-        let tags = to_tags(tags)?;
-        let arn = self.table_arn::<M>().await?;
-        let req = self
-            .sdk()
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(tags));
-        self.send(req).await.map(|_| ())
+    ) -> Pending<'_, ()> {
+        // Read before the request future is made, which holds no borrow of the caller's.
+        let tags = to_tags(tags);
+        Pending::new(async move {
+            mark!(
+                dynamodb::TAG_RESOURCE,
+                ResourceRef::Table(M::TABLE),
+                "tag_table",
+                M::NAME
+            );
+            let tags = tags?;
+            let arn = self.table_arn::<M>().await?;
+            let req = self
+                .sdk()
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(tags));
+            self.send(req).await.map(|_| ())
+        })
     }
 
     /// Removes tags from the model's table.
-    pub async fn untag_table<M: Model>(
+    pub fn untag_table<M: Model>(
         &self,
         keys: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Result<()> {
-        mark!(
-            dynamodb::UNTAG_RESOURCE,
-            ResourceRef::Table(M::TABLE),
-            "untag_table",
-            M::NAME
-        );
-        let arn = self.table_arn::<M>().await?;
-        let req = self
-            .sdk()
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(keys.into_iter().map(Into::into).collect()));
-        self.send(req).await.map(|_| ())
+    ) -> Pending<'_, ()> {
+        let keys: Vec<String> = keys.into_iter().map(Into::into).collect();
+        Pending::new(async move {
+            mark!(
+                dynamodb::UNTAG_RESOURCE,
+                ResourceRef::Table(M::TABLE),
+                "untag_table",
+                M::NAME
+            );
+            let arn = self.table_arn::<M>().await?;
+            let req = self
+                .sdk()
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(keys));
+            self.send(req).await.map(|_| ())
+        })
     }
 
     /// The tags of the model's table.
-    pub async fn list_table_tags<M: Model>(&self) -> Result<BTreeMap<String, String>> {
-        mark!(
-            dynamodb::LIST_TAGS_OF_RESOURCE,
-            ResourceRef::Table(M::TABLE),
-            "list_table_tags",
-            M::NAME
-        );
-        let arn = self.table_arn::<M>().await?;
-        let mut tags = BTreeMap::new();
-        let mut next = None;
-        loop {
-            let req = self
-                .sdk()
-                .list_tags_of_resource()
-                .resource_arn(&arn)
-                .set_next_token(next);
-            let out = self.send(req).await?;
-            tags.extend(
-                out.tags
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|t| (t.key, t.value)),
+    pub fn list_table_tags<M: Model>(&self) -> Pending<'_, BTreeMap<String, String>> {
+        Pending::new(async move {
+            mark!(
+                dynamodb::LIST_TAGS_OF_RESOURCE,
+                ResourceRef::Table(M::TABLE),
+                "list_table_tags",
+                M::NAME
             );
-            next = out.next_token;
-            if next.is_none() {
-                return Ok(tags);
+            let arn = self.table_arn::<M>().await?;
+            let mut tags = BTreeMap::new();
+            let mut next = None;
+            loop {
+                let req = self
+                    .sdk()
+                    .list_tags_of_resource()
+                    .resource_arn(&arn)
+                    .set_next_token(next);
+                let out = self.send(req).await?;
+                tags.extend(
+                    out.tags
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|t| (t.key, t.value)),
+                );
+                next = out.next_token;
+                if next.is_none() {
+                    return Ok(tags);
+                }
             }
-        }
+        })
     }
 }
 
@@ -845,5 +875,21 @@ impl<M: Model> UpdateTable<'_, M> {
             .await?
             .table_description
             .ok_or_else(|| Error::validation("UpdateTable returned no table description"))
+    }
+}
+
+impl<'c, M: Model> IntoFuture for CreateTable<'c, M> {
+    type Output = Result<TableDescription>;
+    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+impl<'c, M: Model> IntoFuture for UpdateTable<'c, M> {
+    type Output = Result<TableDescription>;
+    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
     }
 }

@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::types::{
 };
 use dynox_iam::{ResourceRef, actions::dynamodb, mark};
 use std::collections::HashSet;
+use std::future::IntoFuture;
 use std::marker::PhantomData;
 
 /// DynamoDB's limit of members per transaction.
@@ -614,5 +615,21 @@ impl TransactGetOutput {
             .and_then(Option::take)
             .map(T::from_item)
             .transpose()
+    }
+}
+
+impl<'c> IntoFuture for TransactWrite<'c> {
+    type Output = Result<TransactWriteOutput>;
+    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+impl<'c> IntoFuture for TransactGet<'c> {
+    type Output = Result<TransactGetOutput>;
+    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
     }
 }

@@ -4,6 +4,7 @@
 //! A vector attribute is a list of numbers (`Vec<f32>`) of the index's dimension. A search is
 //! authorized on the vector index (`table/T/index/I`), like a query on a secondary index.
 
+use crate::Pending;
 use crate::attr::Attribute;
 use crate::capacity::Capacity;
 use crate::error::{Error, Result};
@@ -16,6 +17,7 @@ use aws_sdk_dynamodb::types::{
     VectorDistanceFunction, VectorIndexDescription, VectorIndexUpdate,
 };
 use dynox_iam::{ResourceRef, actions::dynamodb, mark};
+use std::future::IntoFuture;
 use std::marker::PhantomData;
 
 /// How similarity is measured.
@@ -143,70 +145,76 @@ impl Client {
 
     /// Adds the declared vector index `V` to an existing table (`UpdateTable`); it is usable
     /// once `ACTIVE`.
-    pub async fn create_vector_index<V: VectorIndex>(&self) -> Result<()> {
-        mark!(
-            dynamodb::UPDATE_TABLE,
-            ResourceRef::Table(<V::Model as Model>::TABLE),
-            "create_vector_index",
-            <V::Model as Model>::NAME
-        );
-        let def = V::DEF;
-        let schema = schema(&def)?;
-        let action = CreateVectorIndexAction::builder()
-            .index_name(def.name)
-            .vector_attribute(
-                VectorAttributeDefinition::builder()
-                    .attribute_name(def.vector)
-                    .build()
-                    .map_err(bad)?,
-            )
-            .set_search_schema((!schema.is_empty()).then_some(schema))
-            .projection(projection(def.projection))
-            .dimensions(i64::from(def.dimensions))
-            .distance_function(def.distance.to_sdk())
-            .build()
-            .map_err(bad)?;
-        let req = self
-            .sdk()
-            .update_table()
-            .table_name(<V::Model as Model>::TABLE)
-            .set_attribute_definitions(Some(crate::table::definitions(
-                def.partition.iter().chain(def.filters).copied(),
-            )?))
-            .vector_index_updates(VectorIndexUpdate::builder().create(action).build());
-        self.send(req).await.map(|_| ())
+    pub fn create_vector_index<V: VectorIndex>(&self) -> Pending<'_, ()> {
+        Pending::new(async move {
+            mark!(
+                dynamodb::UPDATE_TABLE,
+                ResourceRef::Table(<V::Model as Model>::TABLE),
+                "create_vector_index",
+                <V::Model as Model>::NAME
+            );
+            let def = V::DEF;
+            let schema = schema(&def)?;
+            let action = CreateVectorIndexAction::builder()
+                .index_name(def.name)
+                .vector_attribute(
+                    VectorAttributeDefinition::builder()
+                        .attribute_name(def.vector)
+                        .build()
+                        .map_err(bad)?,
+                )
+                .set_search_schema((!schema.is_empty()).then_some(schema))
+                .projection(projection(def.projection))
+                .dimensions(i64::from(def.dimensions))
+                .distance_function(def.distance.to_sdk())
+                .build()
+                .map_err(bad)?;
+            let req = self
+                .sdk()
+                .update_table()
+                .table_name(<V::Model as Model>::TABLE)
+                .set_attribute_definitions(Some(crate::table::definitions(
+                    def.partition.iter().chain(def.filters).copied(),
+                )?))
+                .vector_index_updates(VectorIndexUpdate::builder().create(action).build());
+            self.send(req).await.map(|_| ())
+        })
     }
 
     /// Removes the vector index `V` from its table (`UpdateTable`).
-    pub async fn delete_vector_index<V: VectorIndex>(&self) -> Result<()> {
-        mark!(
-            dynamodb::UPDATE_TABLE,
-            ResourceRef::Table(<V::Model as Model>::TABLE),
-            "delete_vector_index",
-            <V::Model as Model>::NAME
-        );
-        let action = DeleteVectorIndexAction::builder()
-            .index_name(V::DEF.name)
-            .build()
-            .map_err(bad)?;
-        let req = self
-            .sdk()
-            .update_table()
-            .table_name(<V::Model as Model>::TABLE)
-            .vector_index_updates(VectorIndexUpdate::builder().delete(action).build());
-        self.send(req).await.map(|_| ())
+    pub fn delete_vector_index<V: VectorIndex>(&self) -> Pending<'_, ()> {
+        Pending::new(async move {
+            mark!(
+                dynamodb::UPDATE_TABLE,
+                ResourceRef::Table(<V::Model as Model>::TABLE),
+                "delete_vector_index",
+                <V::Model as Model>::NAME
+            );
+            let action = DeleteVectorIndexAction::builder()
+                .index_name(V::DEF.name)
+                .build()
+                .map_err(bad)?;
+            let req = self
+                .sdk()
+                .update_table()
+                .table_name(<V::Model as Model>::TABLE)
+                .vector_index_updates(VectorIndexUpdate::builder().delete(action).build());
+            self.send(req).await.map(|_| ())
+        })
     }
 
     /// Describes the vector index `V` (`DescribeTable`); `None` if the table has no such index.
-    pub async fn describe_vector_index<V: VectorIndex>(
+    pub fn describe_vector_index<V: VectorIndex>(
         &self,
-    ) -> Result<Option<VectorIndexDescription>> {
-        let table = self.describe_table::<V::Model>().await?;
-        Ok(table
-            .vector_indexes
-            .unwrap_or_default()
-            .into_iter()
-            .find(|i| i.index_name.as_deref() == Some(V::DEF.name)))
+    ) -> Pending<'_, Option<VectorIndexDescription>> {
+        Pending::new(async move {
+            let table = self.describe_table::<V::Model>().await?;
+            Ok(table
+                .vector_indexes
+                .unwrap_or_default()
+                .into_iter()
+                .find(|i| i.index_name.as_deref() == Some(V::DEF.name)))
+        })
     }
 }
 
@@ -401,5 +409,16 @@ impl<'c, V: VectorIndex> Search<'c, V> {
             results,
             consumed_capacity: out.consumed_capacity,
         })
+    }
+}
+
+impl<'c, V: VectorIndex> IntoFuture for Search<'c, V>
+where
+    V::Partition: Send,
+{
+    type Output = Result<SearchOutput<V::Model>>;
+    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
     }
 }
