@@ -233,6 +233,30 @@ pub enum Error {
         /// The SDK error.
         source: BoxError,
     },
+    /// A lease could not be acquired within its wait: another owner held it (and renewed it)
+    /// the whole time.
+    LeaseUnavailable {
+        /// The (logical) lease table.
+        table: &'static str,
+        /// The lease's name.
+        name: String,
+        /// How long the acquisition waited.
+        waited: std::time::Duration,
+        /// The owner last seen holding it.
+        holder: Option<String>,
+    },
+    /// A lease guard no longer holds its lease: its local deadline passed, or another owner
+    /// took it over. Work done under it must stop; fenced writes of it are refused.
+    LeaseLost {
+        /// The (logical) lease table.
+        table: &'static str,
+        /// The lease's name.
+        name: String,
+        /// The fencing token the guard held.
+        fencing_token: u64,
+        /// Why it was lost.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -385,6 +409,8 @@ impl Error {
             Error::Service { .. } => "Service",
             Error::Timeout { .. } => "Timeout",
             Error::Transport { .. } => "Transport",
+            Error::LeaseUnavailable { .. } => "LeaseUnavailable",
+            Error::LeaseLost { .. } => "LeaseLost",
         }
     }
 
@@ -444,6 +470,16 @@ impl Error {
     /// The old item of a failed condition, decoded as `T`.
     pub fn old_item_as<T: FromItem>(&self) -> Option<Result<T>> {
         self.old_item().map(|item| T::from_item(item.clone()))
+    }
+
+    /// A lease was not acquired within its wait ([`Error::LeaseUnavailable`]).
+    pub fn is_lease_unavailable(&self) -> bool {
+        matches!(self, Error::LeaseUnavailable { .. })
+    }
+
+    /// A lease guard lost its lease ([`Error::LeaseLost`]).
+    pub fn is_lease_lost(&self) -> bool {
+        matches!(self, Error::LeaseLost { .. })
     }
 }
 
@@ -586,6 +622,27 @@ impl fmt::Display for Error {
                 write!(f, "gave up waiting for {what} after {after:?}")
             }
             Error::Transport { message, .. } => write!(f, "request failed: {message}"),
+            Error::LeaseUnavailable {
+                table,
+                name,
+                waited,
+                holder,
+            } => {
+                write!(f, "lease {name} in {table} not acquired after {waited:?}")?;
+                match holder {
+                    Some(h) => write!(f, ": held by {h}"),
+                    None => Ok(()),
+                }
+            }
+            Error::LeaseLost {
+                table,
+                name,
+                fencing_token,
+                reason,
+            } => write!(
+                f,
+                "lease {name} in {table} (fencing token {fencing_token}) lost: {reason}"
+            ),
         }
     }
 }
@@ -610,6 +667,7 @@ impl std::error::Error for Error {
             Error::Timeout { .. } | Error::InvalidCursor { .. } | Error::VersionConflict { .. } => {
                 None
             }
+            Error::LeaseUnavailable { .. } | Error::LeaseLost { .. } => None,
             Error::BatchWriteIncomplete { cause, .. } | Error::BatchGetIncomplete { cause, .. } => {
                 cause.as_deref().map(|c| c as _)
             }

@@ -41,6 +41,7 @@ pub mod expr;
 pub mod generate;
 pub mod item;
 pub mod layers;
+pub mod lease;
 pub mod lifecycle;
 pub mod model;
 pub mod observe;
