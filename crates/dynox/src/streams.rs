@@ -192,7 +192,10 @@ impl<T> Record<T> {
     /// Whether DynamoDB's time-to-live process deleted the item.
     pub fn is_ttl_deletion(&self) -> bool {
         matches!(self.change, Change::Remove(_))
-            && self.user_identity.as_ref().is_some_and(UserIdentity::is_ttl)
+            && self
+                .user_identity
+                .as_ref()
+                .is_some_and(UserIdentity::is_ttl)
     }
 }
 
@@ -299,9 +302,7 @@ fn sequence_order(a: &str, b: &str) -> std::cmp::Ordering {
 fn check_sequence_number(s: &str) -> std::result::Result<(), String> {
     if !limits::SEQUENCE_NUMBER_DIGITS.contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_digit())
     {
-        return Err(format!(
-            "{s:?} is not a sequence number (21 to 40 digits)"
-        ));
+        return Err(format!("{s:?} is not a sequence number (21 to 40 digits)"));
     }
     Ok(())
 }
@@ -1065,7 +1066,10 @@ impl<M: Model, T: FromItem + Send + 'static> StreamReader<M, T> {
     fn add_shards(&mut self, listed: Vec<ShardInfo>) {
         let first_discovery = self.shards.is_empty();
         for info in parent_first(&listed) {
-            if let Some(known) = self.shards.iter_mut().find(|s| s.info.shard_id == info.shard_id)
+            if let Some(known) = self
+                .shards
+                .iter_mut()
+                .find(|s| s.info.shard_id == info.shard_id)
             {
                 known.info = info;
                 continue;
@@ -1075,16 +1079,20 @@ impl<M: Model, T: FromItem + Send + 'static> StreamReader<M, T> {
                 Some(seq) => Position::After(seq.to_owned()),
                 None => match (&self.start, first_discovery) {
                     (StartAt::Latest, true) => Position::Latest,
-                    (StartAt::AtSequenceNumber { shard_id, sequence_number }, true)
-                        if *shard_id == id =>
-                    {
-                        Position::At(sequence_number.clone())
-                    }
-                    (StartAt::AfterSequenceNumber { shard_id, sequence_number }, true)
-                        if *shard_id == id =>
-                    {
-                        Position::After(sequence_number.clone())
-                    }
+                    (
+                        StartAt::AtSequenceNumber {
+                            shard_id,
+                            sequence_number,
+                        },
+                        true,
+                    ) if *shard_id == id => Position::At(sequence_number.clone()),
+                    (
+                        StartAt::AfterSequenceNumber {
+                            shard_id,
+                            sequence_number,
+                        },
+                        true,
+                    ) if *shard_id == id => Position::After(sequence_number.clone()),
                     _ => Position::TrimHorizon,
                 },
             };
@@ -1414,7 +1422,10 @@ mod tests {
         };
         assert_eq!(
             m["l"],
-            AttributeValue::L(vec![AttributeValue::N("1".into()), AttributeValue::Bool(true)])
+            AttributeValue::L(vec![
+                AttributeValue::N("1".into()),
+                AttributeValue::Bool(true)
+            ])
         );
         assert_eq!(
             m["b"],
