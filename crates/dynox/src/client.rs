@@ -24,6 +24,11 @@ pub struct Client {
 
 struct Inner {
     sdk: aws_sdk_dynamodb::Client,
+    /// The DynamoDB Streams client: same credentials, region, endpoint, HTTP client and
+    /// timeouts; its own retries off as well (`streams.rs` retries with the client's policy).
+    /// `None` for a client made with [`Client::from_sdk`] (an SDK client does not expose its
+    /// credentials or endpoint) until [`Client::with_streams_sdk`] gives one.
+    streams: Option<aws_sdk_dynamodbstreams::Client>,
     /// What the layers share: their configuration, the retry budget, the limiter's buckets.
     shared: Arc<Shared>,
     /// The send path: the observing part around the layers (`layers::stack`); it holds the
@@ -76,20 +81,44 @@ fn sdk_for_dynox(
     aws_sdk_dynamodb::Client::from_conf(builder.build())
 }
 
+/// The streams client over `base` (its credentials, region and endpoint), with the DynamoDB
+/// client's timeouts and without retries of its own.
+fn streams_for_dynox(
+    mut base: aws_sdk_dynamodbstreams::config::Builder,
+    sdk: &aws_sdk_dynamodb::Client,
+) -> aws_sdk_dynamodbstreams::Client {
+    let config = sdk.config();
+    base.set_timeout_config(config.timeout_config().cloned());
+    base.set_retry_config(Some(RetryConfig::disabled()));
+    aws_sdk_dynamodbstreams::Client::from_conf(base.build())
+}
+
 impl Client {
     /// A client from a loaded AWS configuration (credentials chain, region, endpoint).
     pub fn new(config: &SdkConfig) -> Client {
-        Client::from_sdk(aws_sdk_dynamodb::Client::new(config))
+        Client::with_parts(
+            aws_sdk_dynamodb::Client::new(config),
+            Resilience::default(),
+            Some(aws_sdk_dynamodbstreams::config::Builder::from(config)),
+        )
     }
 
     /// A client around an SDK client that is already configured. Its retry settings are
     /// ignored: dynox's [`RetryPolicy`](crate::layers::RetryPolicy) owns attempts.
+    /// To read DynamoDB Streams too, give it a streams client with
+    /// [`Client::with_streams_sdk`] (the SDK client does not expose its credentials or
+    /// endpoint to make one from); [`Client::new`] and the builder make both.
     pub fn from_sdk(sdk: aws_sdk_dynamodb::Client) -> Client {
-        Client::with_parts(sdk, Resilience::default())
+        Client::with_parts(sdk, Resilience::default(), None)
     }
 
-    fn with_parts(sdk: aws_sdk_dynamodb::Client, resilience: Resilience) -> Client {
+    fn with_parts(
+        sdk: aws_sdk_dynamodb::Client,
+        resilience: Resilience,
+        streams: Option<aws_sdk_dynamodbstreams::config::Builder>,
+    ) -> Client {
         let sdk = sdk_for_dynox(&sdk, resilience.timeouts.connect, false);
+        let streams = streams.map(|b| streams_for_dynox(b, &sdk));
         let mapping = Arc::new(Mapping::default());
         let shared = Shared::new(resilience);
         let registry = Registry::new(Observability::default());
@@ -102,6 +131,7 @@ impl Client {
                     None,
                 ),
                 sdk,
+                streams,
                 shared,
                 encryptor: None,
                 mapping,
@@ -120,6 +150,7 @@ impl Client {
         Client {
             inner: Arc::new(Inner {
                 sdk: self.inner.sdk.clone(),
+                streams: self.inner.streams.clone(),
                 shared: self.inner.shared.clone(),
                 stack: self.observe_with(&self.inner.shared, &mapping),
                 encryptor,
@@ -137,6 +168,11 @@ impl Client {
         Client {
             inner: Arc::new(Inner {
                 stack: self.observe_with(&shared, &self.inner.mapping),
+                streams: self
+                    .inner
+                    .streams
+                    .as_ref()
+                    .map(|s| streams_for_dynox(s.config().to_builder(), &sdk)),
                 sdk,
                 shared,
                 encryptor: self.inner.encryptor.clone(),
@@ -183,6 +219,7 @@ impl Client {
         Client {
             inner: Arc::new(Inner {
                 sdk: self.inner.sdk.clone(),
+                streams: self.inner.streams.clone(),
                 shared: self.inner.shared.clone(),
                 stack,
                 encryptor: self.inner.encryptor.clone(),
@@ -289,6 +326,35 @@ impl Client {
     /// AssumeRole, timeouts and retries. Everything else comes from aws-config's usual chain.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// This client, reading DynamoDB Streams with `streams` (its retries are switched off:
+    /// the client's retry policy owns attempts).
+    pub fn with_streams_sdk(&self, streams: aws_sdk_dynamodbstreams::Client) -> Client {
+        Client {
+            inner: Arc::new(Inner {
+                sdk: self.inner.sdk.clone(),
+                streams: Some(streams_for_dynox(
+                    streams.config().to_builder(),
+                    &self.inner.sdk,
+                )),
+                shared: self.inner.shared.clone(),
+                stack: self.observe_with(&self.inner.shared, &self.inner.mapping),
+                encryptor: self.inner.encryptor.clone(),
+                mapping: self.inner.mapping.clone(),
+                cursor_keys: self.inner.cursor_keys.clone(),
+            }),
+        }
+    }
+
+    /// The DynamoDB Streams SDK client, for building streams requests (`streams.rs`).
+    pub(crate) fn streams_sdk(&self) -> Result<aws_sdk_dynamodbstreams::Client> {
+        self.inner.streams.clone().ok_or_else(|| {
+            crate::Error::validation(
+                "this client was made with Client::from_sdk and has no DynamoDB Streams client: \
+                 give it one with Client::with_streams_sdk",
+            )
+        })
     }
 
     /// The SDK client, for building requests. Requests must still leave through [`Client::send`].
@@ -479,9 +545,11 @@ impl ClientBuilder {
     pub async fn build(mut self) -> Client {
         let mapping = self.mapping.take();
         let resilience = self.resilience.clone();
+        let config = self.load().await;
         let client = Client::with_parts(
-            aws_sdk_dynamodb::Client::new(&self.load().await),
+            aws_sdk_dynamodb::Client::new(&config),
             resilience,
+            Some(aws_sdk_dynamodbstreams::config::Builder::from(&config)),
         );
         match mapping {
             Some(m) => client.with_mapping(m),

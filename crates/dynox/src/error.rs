@@ -257,6 +257,42 @@ pub enum Error {
         /// Why it was lost.
         reason: String,
     },
+    /// The table has no stream (none was enabled, or it was disabled and is gone), or the
+    /// stream named was not found.
+    NoStream {
+        /// The (logical) table.
+        table: String,
+        /// What was found.
+        message: String,
+    },
+    /// A stream record's image did not decode as the model (or did not decrypt). The raw
+    /// record is here, for a dead-letter queue; see
+    /// [`OnUndecodable`](crate::streams::OnUndecodable) for whether the reader goes on.
+    RecordUndecodable {
+        /// The (logical) table.
+        table: String,
+        /// The record's shard.
+        shard_id: String,
+        /// The record's sequence number.
+        sequence_number: String,
+        /// The record, with raw images.
+        record: Box<crate::streams::RawRecord>,
+        /// Why it did not decode.
+        source: Box<Error>,
+    },
+    /// Stream records after the reader's position were trimmed (DynamoDB keeps them 24
+    /// hours): they are lost. [`StreamBuilder::skip_trimmed`](crate::streams::StreamBuilder::skip_trimmed)
+    /// goes on from the oldest record left instead.
+    StreamTrimmed {
+        /// The (logical) table.
+        table: String,
+        /// The shard.
+        shard_id: String,
+        /// The position whose successors are gone (`None`: the shard's start).
+        sequence_number: Option<String>,
+        /// The service's `TrimmedDataAccessException`.
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -411,6 +447,37 @@ impl Error {
             Error::Transport { .. } => "Transport",
             Error::LeaseUnavailable { .. } => "LeaseUnavailable",
             Error::LeaseLost { .. } => "LeaseLost",
+            Error::NoStream { .. } => "NoStream",
+            Error::RecordUndecodable { .. } => "RecordUndecodable",
+            Error::StreamTrimmed { .. } => "StreamTrimmed",
+        }
+    }
+
+    /// The table has no stream, or the stream named was not found.
+    pub fn is_no_stream(&self) -> bool {
+        matches!(self, Error::NoStream { .. })
+    }
+
+    /// A stream record did not decode as the model.
+    pub fn is_record_undecodable(&self) -> bool {
+        matches!(self, Error::RecordUndecodable { .. })
+    }
+
+    /// Stream records were trimmed before they were read.
+    pub fn is_stream_trimmed(&self) -> bool {
+        matches!(self, Error::StreamTrimmed { .. })
+    }
+
+    /// The sequence number of the stream record an error is about, when it names one.
+    pub fn sequence_number(&self) -> Option<&str> {
+        match self {
+            Error::RecordUndecodable {
+                sequence_number, ..
+            } => Some(sequence_number),
+            Error::StreamTrimmed {
+                sequence_number, ..
+            } => sequence_number.as_deref(),
+            _ => None,
         }
     }
 
@@ -643,6 +710,32 @@ impl fmt::Display for Error {
                 f,
                 "lease {name} in {table} (fencing token {fencing_token}) lost: {reason}"
             ),
+            Error::NoStream { table, message } => write!(f, "no stream for {table}: {message}"),
+            Error::RecordUndecodable {
+                table,
+                shard_id,
+                sequence_number,
+                source,
+                ..
+            } => write!(
+                f,
+                "stream record {sequence_number} (table {table}, shard {shard_id}) did not decode: {source}"
+            ),
+            Error::StreamTrimmed {
+                table,
+                shard_id,
+                sequence_number,
+                ..
+            } => match sequence_number {
+                Some(s) => write!(
+                    f,
+                    "stream records of {table} after {s} in shard {shard_id} were trimmed (older than 24 hours)"
+                ),
+                None => write!(
+                    f,
+                    "stream records of {table} in shard {shard_id} were trimmed (older than 24 hours)"
+                ),
+            },
         }
     }
 }
@@ -672,6 +765,10 @@ impl std::error::Error for Error {
                 cause.as_deref().map(|c| c as _)
             }
             Error::OutcomeUnknown { source, .. } | Error::ItemUndecodable { source, .. } => {
+                Some(source.as_ref())
+            }
+            Error::NoStream { .. } => None,
+            Error::RecordUndecodable { source, .. } | Error::StreamTrimmed { source, .. } => {
                 Some(source.as_ref())
             }
         }

@@ -52,6 +52,7 @@ mod rename;
 pub mod sealing;
 pub mod send;
 pub mod size;
+pub mod streams;
 pub mod table;
 pub mod transaction;
 pub mod vector;
