@@ -233,9 +233,60 @@ pub enum Error {
         /// The SDK error.
         source: BoxError,
     },
+    /// An S3 request of an S3-backed field (`attr::S3Object`) failed, or its answer does not
+    /// match the item's metadata (the object is missing, was replaced, or has another size).
+    /// A denied S3 request is [`Error::AccessDenied`] instead.
+    S3 {
+        /// The S3 operation (`PutObject`, `GetObject`, ...).
+        operation: &'static str,
+        /// The bucket (as deployed).
+        bucket: String,
+        /// The object key.
+        key: String,
+        /// S3's error code (`NoSuchKey`, `PreconditionFailed`, ...), or dynox's own check
+        /// (`SizeMismatch`, `ETagMismatch`).
+        code: Option<String>,
+        /// What happened.
+        message: String,
+        /// The SDK or I/O error.
+        source: Option<BoxError>,
+    },
+    /// The item write failed after its S3 objects were uploaded, and removing them failed too:
+    /// the objects named here are left in S3 with no item pointing at them.
+    OrphanedObjects {
+        /// `(bucket, key)` of each object left behind.
+        objects: Vec<(String, String)>,
+        /// Why the removal failed.
+        cleanup: Box<Error>,
+        /// Why the item write failed.
+        source: Box<Error>,
+    },
 }
 
 impl Error {
+    /// An S3 request failed or its object does not match the item ([`Error::S3`]).
+    pub fn is_s3(&self) -> bool {
+        matches!(self, Error::S3 { .. })
+    }
+
+    /// The object an S3-backed field points at does not exist (`NoSuchKey`).
+    pub fn is_object_missing(&self) -> bool {
+        matches!(self, Error::S3 { code: Some(c), .. } if c == "NoSuchKey")
+    }
+
+    /// The object an S3-backed field points at is not the one the item describes: another
+    /// ETag or size (replaced or tampered with).
+    pub fn is_object_changed(&self) -> bool {
+        matches!(self, Error::S3 { code: Some(c), .. }
+            if matches!(c.as_str(), "PreconditionFailed" | "ETagMismatch" | "SizeMismatch"))
+    }
+
+    /// The item write failed and its uploaded objects could not be removed
+    /// ([`Error::OrphanedObjects`]).
+    pub fn is_orphaned_objects(&self) -> bool {
+        matches!(self, Error::OrphanedObjects { .. })
+    }
+
     /// A validation error raised by dynox before anything is sent.
     pub fn validation(message: impl Into<String>) -> Error {
         Error::Validation {
@@ -385,6 +436,8 @@ impl Error {
             Error::Service { .. } => "Service",
             Error::Timeout { .. } => "Timeout",
             Error::Transport { .. } => "Transport",
+            Error::S3 { .. } => "S3",
+            Error::OrphanedObjects { .. } => "OrphanedObjects",
         }
     }
 
@@ -586,6 +639,27 @@ impl fmt::Display for Error {
                 write!(f, "gave up waiting for {what} after {after:?}")
             }
             Error::Transport { message, .. } => write!(f, "request failed: {message}"),
+            Error::S3 {
+                operation,
+                bucket,
+                key,
+                message,
+                ..
+            } => write!(f, "S3 {operation} s3://{bucket}/{key}: {message}"),
+            Error::OrphanedObjects {
+                objects,
+                cleanup,
+                source,
+            } => {
+                write!(
+                    f,
+                    "the item write failed ({source}) and removing its uploaded objects failed too ({cleanup}); left in S3:"
+                )?;
+                for (b, k) in objects {
+                    write!(f, " s3://{b}/{k}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -616,6 +690,8 @@ impl std::error::Error for Error {
             Error::OutcomeUnknown { source, .. } | Error::ItemUndecodable { source, .. } => {
                 Some(source.as_ref())
             }
+            Error::S3 { source, .. } => source.as_deref().map(|s| s as _),
+            Error::OrphanedObjects { source, .. } => Some(source.as_ref()),
         }
     }
 }
