@@ -236,21 +236,7 @@ pub enum Error {
     /// An S3 request of an S3-backed field (`attr::S3Object`) failed, or its answer does not
     /// match the item's metadata (the object is missing, was replaced, or has another size).
     /// A denied S3 request is [`Error::AccessDenied`] instead.
-    S3 {
-        /// The S3 operation (`PutObject`, `GetObject`, ...).
-        operation: &'static str,
-        /// The bucket (as deployed).
-        bucket: String,
-        /// The object key.
-        key: String,
-        /// S3's error code (`NoSuchKey`, `PreconditionFailed`, ...), or dynox's own check
-        /// (`SizeMismatch`, `ETagMismatch`).
-        code: Option<String>,
-        /// What happened.
-        message: String,
-        /// The SDK or I/O error.
-        source: Option<BoxError>,
-    },
+    S3(Box<S3Failure>),
     /// The item write failed after its S3 objects were uploaded, and removing them failed too:
     /// the objects named here are left in S3 with no item pointing at them.
     OrphanedObjects {
@@ -266,19 +252,21 @@ pub enum Error {
 impl Error {
     /// An S3 request failed or its object does not match the item ([`Error::S3`]).
     pub fn is_s3(&self) -> bool {
-        matches!(self, Error::S3 { .. })
+        matches!(self, Error::S3(_))
     }
 
     /// The object an S3-backed field points at does not exist (`NoSuchKey`).
     pub fn is_object_missing(&self) -> bool {
-        matches!(self, Error::S3 { code: Some(c), .. } if c == "NoSuchKey")
+        matches!(self, Error::S3(f) if f.code.as_deref() == Some("NoSuchKey"))
     }
 
     /// The object an S3-backed field points at is not the one the item describes: another
     /// ETag or size (replaced or tampered with).
     pub fn is_object_changed(&self) -> bool {
-        matches!(self, Error::S3 { code: Some(c), .. }
-            if matches!(c.as_str(), "PreconditionFailed" | "ETagMismatch" | "SizeMismatch"))
+        matches!(self, Error::S3(f) if matches!(
+            f.code.as_deref(),
+            Some("PreconditionFailed" | "ETagMismatch" | "SizeMismatch")
+        ))
     }
 
     /// The item write failed and its uploaded objects could not be removed
@@ -436,7 +424,7 @@ impl Error {
             Error::Service { .. } => "Service",
             Error::Timeout { .. } => "Timeout",
             Error::Transport { .. } => "Transport",
-            Error::S3 { .. } => "S3",
+            Error::S3(_) => "S3",
             Error::OrphanedObjects { .. } => "OrphanedObjects",
         }
     }
@@ -639,13 +627,11 @@ impl fmt::Display for Error {
                 write!(f, "gave up waiting for {what} after {after:?}")
             }
             Error::Transport { message, .. } => write!(f, "request failed: {message}"),
-            Error::S3 {
-                operation,
-                bucket,
-                key,
-                message,
-                ..
-            } => write!(f, "S3 {operation} s3://{bucket}/{key}: {message}"),
+            Error::S3(s3) => write!(
+                f,
+                "S3 {} s3://{}/{}: {}",
+                s3.operation, s3.bucket, s3.key, s3.message
+            ),
             Error::OrphanedObjects {
                 objects,
                 cleanup,
@@ -690,10 +676,29 @@ impl std::error::Error for Error {
             Error::OutcomeUnknown { source, .. } | Error::ItemUndecodable { source, .. } => {
                 Some(source.as_ref())
             }
-            Error::S3 { source, .. } => source.as_deref().map(|s| s as _),
+            Error::S3(s3) => s3.source.as_deref().map(|s| s as _),
             Error::OrphanedObjects { source, .. } => Some(source.as_ref()),
         }
     }
+}
+
+/// What an [`Error::S3`] says (boxed: it names an object).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct S3Failure {
+    /// The S3 operation (`PutObject`, `GetObject`, ...).
+    pub operation: &'static str,
+    /// The bucket (as deployed).
+    pub bucket: String,
+    /// The object key.
+    pub key: String,
+    /// S3's error code (`NoSuchKey`, `PreconditionFailed`, ...), or dynox's own check
+    /// (`SizeMismatch`, `ETagMismatch`).
+    pub code: Option<String>,
+    /// What happened.
+    pub message: String,
+    /// The SDK or I/O error.
+    pub source: Option<BoxError>,
 }
 
 /// One member's part in a cancelled transaction.
