@@ -15,6 +15,9 @@
 //! [kms]
 //! "alias/orders" = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 //!
+//! [buckets]
+//! attachments = "prod-attachments-111122223333"   # an S3 bucket as a field declares it
+//!
 //! [env.prod]                       # selected by --env prod or DYNOX_ENV=prod
 //! prefix = "prod-"
 //! region = "eu-west-1"
@@ -58,6 +61,8 @@ pub struct Mapping {
     pub table_arn: Option<String>,
     /// KMS key as declared by a field (usually an alias) to the key id or ARN to use.
     pub kms_keys: BTreeMap<String, String>,
+    /// S3 bucket as declared by a field (`s3(bucket = "...")`) to the deployed bucket.
+    pub buckets: BTreeMap<String, String>,
     /// The logical tables that operations naming their table at run time may use (mapped like
     /// every other table, since the client renames run-time names too).
     pub runtime_tables: Vec<String>,
@@ -102,6 +107,8 @@ struct Section {
     tables: BTreeMap<String, String>,
     #[serde(default)]
     kms: BTreeMap<String, String>,
+    #[serde(default)]
+    buckets: BTreeMap<String, String>,
     runtime_tables: Option<Vec<String>>,
     region: Option<String>,
     account: Option<String>,
@@ -200,6 +207,7 @@ impl Mapping {
             && self.suffix.is_empty()
             && self.tables.is_empty()
             && self.kms_keys.is_empty()
+            && self.buckets.is_empty()
     }
 
     fn apply(&mut self, s: Section) {
@@ -214,6 +222,7 @@ impl Mapping {
         }
         self.tables.extend(s.tables);
         self.kms_keys.extend(s.kms);
+        self.buckets.extend(s.buckets);
         if let Some(r) = s.runtime_tables {
             self.runtime_tables = r;
         }
@@ -264,6 +273,15 @@ impl Mapping {
                 return Err(MappingError::Value(format!(
                     "KMS key `{declared}` maps to `{key}`, which is not a key id, key ARN, alias \
                      name or alias ARN"
+                )));
+            }
+        }
+        for (declared, bucket) in &self.buckets {
+            if !bucket_name(declared) || !bucket_name(bucket) {
+                return Err(MappingError::Value(format!(
+                    "bucket `{declared}` maps to `{bucket}`: both must be S3 bucket names (3-63 \
+                     lowercase letters, digits, `.` and `-`, starting and ending with a letter \
+                     or digit)"
                 )));
             }
         }
@@ -336,6 +354,11 @@ impl Mapping {
         self.kms_keys.get(declared).map_or(declared, String::as_str)
     }
 
+    /// The deployed bucket of a bucket a field declares (itself when unmapped).
+    pub fn bucket<'a>(&'a self, declared: &'a str) -> &'a str {
+        self.buckets.get(declared).map_or(declared, String::as_str)
+    }
+
     /// The ARN of a logical table, from `table_arn` or the standard form.
     pub fn table_arn(&self, logical: &str, partition: &str, region: &str, account: &str) -> String {
         let physical = self.table(logical);
@@ -402,6 +425,17 @@ fn table_arn_shape(arn: &str, pattern: bool) -> bool {
 
 /// A key id (`1234abcd-...`, `mrk-...`), key ARN, alias name (`alias/...`) or alias ARN: no
 /// wildcards, nothing that could widen a policy.
+/// S3's bucket naming rules (general purpose buckets).
+pub fn bucket_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    (3..=63).contains(&b.len())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'-'))
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && !name.contains("..")
+}
+
 fn kms_key_reference(key: &str) -> bool {
     let plain = |s: &str| {
         !s.is_empty()
@@ -522,5 +556,33 @@ users = "users-v2"
         assert_eq!(m.name_pattern(), "prod-*");
         assert_eq!(Mapping::default().name_pattern(), "*");
         assert!(Mapping::default().is_identity());
+    }
+}
+
+#[cfg(test)]
+mod bucket_tests {
+    use super::*;
+
+    #[test]
+    fn buckets_map_like_tables_and_bad_names_are_refused() {
+        let m = Mapping::parse(
+            "[buckets]\nattachments = \"dev-attachments\"\n[env.prod.buckets]\nattachments = \"prod-attachments\"\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(m.bucket("attachments"), "dev-attachments");
+        assert_eq!(m.bucket("other"), "other");
+        assert!(!m.is_identity());
+        let prod = Mapping::parse(
+            "[buckets]\nattachments = \"dev-attachments\"\n[env.prod.buckets]\nattachments = \"prod-attachments\"\n",
+            Some("prod"),
+        )
+        .unwrap();
+        assert_eq!(prod.bucket("attachments"), "prod-attachments");
+        for bad in ["Upper", "ab", "-lead", "trail-", "a..b", "under_score"] {
+            let text = format!("[buckets]\nattachments = \"{bad}\"\n");
+            assert!(Mapping::parse(&text, None).is_err(), "{bad} accepted");
+        }
+        assert!(bucket_name("my.bucket-1"));
     }
 }

@@ -410,9 +410,10 @@ fn targets(resource: &Resource, o: &PolicyOptions) -> Vec<Target> {
             .collect(),
         Resource::RuntimeTable => one(plain(m.arn_for_physical(&m.name_pattern(), p, r, a))),
         Resource::Any => one(plain("*".to_owned())),
-        Resource::S3Prefix { bucket, prefix } => {
-            one(plain(format!("arn:{p}:s3:::{bucket}/{prefix}*")))
-        }
+        Resource::S3Prefix { bucket, prefix } => one(plain(format!(
+            "arn:{p}:s3:::{}/{prefix}*",
+            m.bucket(bucket)
+        ))),
         Resource::KmsKey(declared) => {
             // The mapping may name the key the client will really call KMS with.
             let key = m.kms_key(declared);

@@ -293,9 +293,48 @@ pub enum Error {
         /// The service's `TrimmedDataAccessException`.
         source: Box<Error>,
     },
+    /// An S3 request of an S3-backed field (`attr::S3Object`) failed, or its answer does not
+    /// match the item's metadata (the object is missing, was replaced, or has another size).
+    /// A denied S3 request is [`Error::AccessDenied`] instead.
+    S3(Box<S3Failure>),
+    /// The item write failed after its S3 objects were uploaded, and removing them failed too:
+    /// the objects named here are left in S3 with no item pointing at them.
+    OrphanedObjects {
+        /// `(bucket, key)` of each object left behind.
+        objects: Vec<(String, String)>,
+        /// Why the removal failed.
+        cleanup: Box<Error>,
+        /// Why the item write failed.
+        source: Box<Error>,
+    },
 }
 
 impl Error {
+    /// An S3 request failed or its object does not match the item ([`Error::S3`]).
+    pub fn is_s3(&self) -> bool {
+        matches!(self, Error::S3(_))
+    }
+
+    /// The object an S3-backed field points at does not exist (`NoSuchKey`).
+    pub fn is_object_missing(&self) -> bool {
+        matches!(self, Error::S3(f) if f.code.as_deref() == Some("NoSuchKey"))
+    }
+
+    /// The object an S3-backed field points at is not the one the item describes: another
+    /// ETag or size (replaced or tampered with).
+    pub fn is_object_changed(&self) -> bool {
+        matches!(self, Error::S3(f) if matches!(
+            f.code.as_deref(),
+            Some("PreconditionFailed" | "ETagMismatch" | "SizeMismatch")
+        ))
+    }
+
+    /// The item write failed and its uploaded objects could not be removed
+    /// ([`Error::OrphanedObjects`]).
+    pub fn is_orphaned_objects(&self) -> bool {
+        matches!(self, Error::OrphanedObjects { .. })
+    }
+
     /// A validation error raised by dynox before anything is sent.
     pub fn validation(message: impl Into<String>) -> Error {
         Error::Validation {
@@ -450,6 +489,8 @@ impl Error {
             Error::NoStream { .. } => "NoStream",
             Error::RecordUndecodable { .. } => "RecordUndecodable",
             Error::StreamTrimmed { .. } => "StreamTrimmed",
+            Error::S3(_) => "S3",
+            Error::OrphanedObjects { .. } => "OrphanedObjects",
         }
     }
 
@@ -736,6 +777,25 @@ impl fmt::Display for Error {
                     "stream records of {table} in shard {shard_id} were trimmed (older than 24 hours)"
                 ),
             },
+            Error::S3(s3) => write!(
+                f,
+                "S3 {} s3://{}/{}: {}",
+                s3.operation, s3.bucket, s3.key, s3.message
+            ),
+            Error::OrphanedObjects {
+                objects,
+                cleanup,
+                source,
+            } => {
+                write!(
+                    f,
+                    "the item write failed ({source}) and removing its uploaded objects failed too ({cleanup}); left in S3:"
+                )?;
+                for (b, k) in objects {
+                    write!(f, " s3://{b}/{k}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -771,8 +831,29 @@ impl std::error::Error for Error {
             Error::RecordUndecodable { source, .. } | Error::StreamTrimmed { source, .. } => {
                 Some(source.as_ref())
             }
+            Error::S3(s3) => s3.source.as_deref().map(|s| s as _),
+            Error::OrphanedObjects { source, .. } => Some(source.as_ref()),
         }
     }
+}
+
+/// What an [`Error::S3`] says (boxed: it names an object).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct S3Failure {
+    /// The S3 operation (`PutObject`, `GetObject`, ...).
+    pub operation: &'static str,
+    /// The bucket (as deployed).
+    pub bucket: String,
+    /// The object key.
+    pub key: String,
+    /// S3's error code (`NoSuchKey`, `PreconditionFailed`, ...), or dynox's own check
+    /// (`SizeMismatch`, `ETagMismatch`).
+    pub code: Option<String>,
+    /// What happened.
+    pub message: String,
+    /// The SDK or I/O error.
+    pub source: Option<BoxError>,
 }
 
 /// One member's part in a cancelled transaction.

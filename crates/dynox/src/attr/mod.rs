@@ -10,6 +10,7 @@
 mod compressed;
 mod decimal;
 mod json;
+mod s3;
 mod secret;
 mod time;
 mod ttl;
@@ -18,6 +19,7 @@ mod vector;
 pub use compressed::Compressed;
 pub use decimal::Decimal;
 pub use json::{Json, SerdeValue};
+pub use s3::{S3File, S3Object, S3Ref, S3Stored};
 pub use secret::{Encrypted, Secret, SecretValue, staged, unstage};
 pub use time::{EpochMillis, EpochSeconds};
 pub use ttl::Ttl;
