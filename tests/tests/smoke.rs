@@ -166,3 +166,30 @@ async fn every_request_is_awaited_or_sent_the_same_way() {
     client.delete_table::<User>().send().await.unwrap();
     client.delete_table::<User>().await.unwrap_err();
 }
+
+/// The errors page lists every variant of `dynox::Error` (read from `Error::kind`, which
+/// names each one).
+#[test]
+fn errors_page_lists_every_variant() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let source = std::fs::read_to_string(root.join("crates/dynox/src/error.rs")).unwrap();
+    let page = std::fs::read_to_string(root.join("docs/src/errors.md")).unwrap();
+    let kinds: Vec<&str> = source
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let rest = l.strip_prefix("Error::")?;
+            let (_, name) = rest.split_once("=> \"")?;
+            name.strip_suffix("\",")
+        })
+        .collect();
+    assert!(kinds.len() >= 20, "kind() not found: {kinds:?}");
+    let missing: Vec<_> = kinds
+        .iter()
+        .filter(|k| !page.contains(&format!("`{k}")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/src/errors.md leaves out {missing:?}"
+    );
+}

@@ -1180,7 +1180,7 @@ impl<M: Model, T: FromItem + Send + 'static> StreamReader<M, T> {
         }
         let ready: Vec<usize> = (0..self.shards.len()).filter(|&i| self.ready(i)).collect();
         if ready.is_empty() {
-            if self.disabled || !self.follow || self.shards.is_empty() && !self.follow {
+            if self.disabled || !self.follow {
                 self.done = true;
                 return Ok(());
             }
