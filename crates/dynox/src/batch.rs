@@ -14,7 +14,6 @@ use aws_sdk_dynamodb::types::{
 use dynox_iam::{ResourceRef, actions::dynamodb, mark};
 use futures::stream::{self, Stream, StreamExt};
 use std::collections::{HashMap, HashSet};
-use std::future::IntoFuture;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -986,18 +985,6 @@ fn chunk_writes<'a>(
     )
 }
 
-impl<'c> IntoFuture for BatchGet<'c> {
-    type Output = Result<BatchGetOutput>;
-    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+crate::pending::awaitable!([<'c>] BatchGet<'c> => BatchGetOutput, 'c);
 
-impl<'c> IntoFuture for BatchWrite<'c> {
-    type Output = Result<BatchWriteOutput>;
-    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+crate::pending::awaitable!([<'c>] BatchWrite<'c> => BatchWriteOutput, 'c);

@@ -11,8 +11,6 @@ use crate::model::{FromItem, Model, ModelKey};
 use crate::{Client, Item};
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use dynox_iam::{ResourceRef, actions::dynamodb, mark};
-use futures::future::BoxFuture;
-use std::future::IntoFuture;
 use std::marker::PhantomData;
 
 impl Client {
@@ -270,13 +268,7 @@ impl<'c, M: Model> GetItem<'c, M> {
     }
 }
 
-impl<'c, M: Model> IntoFuture for GetItem<'c, M> {
-    type Output = Result<Option<M>>;
-    type IntoFuture = BoxFuture<'c, Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+crate::pending::awaitable!([<'c, M: Model>] GetItem<'c, M> => Option<M>, 'c);
 
 /// A pending `PutItem`: see [`Client::put`].
 #[must_use = "a request does nothing until it is sent"]
@@ -351,13 +343,7 @@ impl<'c, M: Model> PutItem<'c, M> {
     }
 }
 
-impl<'c, M: Model> IntoFuture for PutItem<'c, M> {
-    type Output = Result<Option<M>>;
-    type IntoFuture = BoxFuture<'c, Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+crate::pending::awaitable!([<'c, M: Model>] PutItem<'c, M> => Option<M>, 'c);
 
 /// A pending `UpdateItem`: see [`Client::update`].
 #[must_use = "a request does nothing until it is sent"]
@@ -524,13 +510,7 @@ impl<'c, M: Model> UpdateItem<'c, M> {
     }
 }
 
-impl<'c, M: Model> IntoFuture for UpdateItem<'c, M> {
-    type Output = Result<Option<M>>;
-    type IntoFuture = BoxFuture<'c, Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+crate::pending::awaitable!([<'c, M: Model>] UpdateItem<'c, M> => Option<M>, 'c);
 
 /// A pending `DeleteItem`: see [`Client::delete`].
 #[must_use = "a request does nothing until it is sent"]
@@ -610,10 +590,4 @@ impl<'c, M: Model> DeleteItem<'c, M> {
     }
 }
 
-impl<'c, M: Model> IntoFuture for DeleteItem<'c, M> {
-    type Output = Result<Option<M>>;
-    type IntoFuture = BoxFuture<'c, Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+crate::pending::awaitable!([<'c, M: Model>] DeleteItem<'c, M> => Option<M>, 'c);

@@ -17,7 +17,6 @@ use aws_sdk_dynamodb::types::{
 };
 use dynox_iam::{ResourceRef, actions::dynamodb, mark};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use std::future::IntoFuture;
 use std::marker::PhantomData;
 
 /// The verb of a statement, which decides its IAM action (`SELECT` is `dynamodb:PartiQLSelect`,
@@ -536,26 +535,8 @@ impl<'c> ExecuteTransaction<'c> {
     }
 }
 
-impl<S: Marked + 'static> IntoFuture for Execute<S> {
-    type Output = Result<()>;
-    type IntoFuture = futures::future::BoxFuture<'static, Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+crate::pending::awaitable!([<S: Marked + 'static>] Execute<S> => (), 'static);
 
-impl<'c> IntoFuture for BatchExecute<'c> {
-    type Output = Result<Vec<StatementResult>>;
-    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+crate::pending::awaitable!([<'c>] BatchExecute<'c> => Vec<StatementResult>, 'c);
 
-impl<'c> IntoFuture for ExecuteTransaction<'c> {
-    type Output = Result<Vec<Option<Item>>>;
-    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+crate::pending::awaitable!([<'c>] ExecuteTransaction<'c> => Vec<Option<Item>>, 'c);

@@ -41,3 +41,18 @@ impl<T> std::fmt::Debug for Pending<'_, T> {
         f.write_str("Pending")
     }
 }
+
+/// Makes a builder whose `async fn send(self)` sends it awaitable as it is:
+/// `awaitable!([<'c, M: Model>] GetItem<'c, M> => Option<M>, 'c);`
+macro_rules! awaitable {
+    ([$($generics:tt)*] $ty:ty => $out:ty, $lt:lifetime $(, where $($bounds:tt)+)?) => {
+        impl $($generics)* ::std::future::IntoFuture for $ty $(where $($bounds)+)? {
+            type Output = $crate::error::Result<$out>;
+            type IntoFuture = ::futures::future::BoxFuture<$lt, Self::Output>;
+            fn into_future(self) -> Self::IntoFuture {
+                Box::pin(self.send())
+            }
+        }
+    };
+}
+pub(crate) use awaitable;

@@ -16,7 +16,6 @@ use aws_sdk_dynamodb::types::{
 use dynox_iam::{ResourceRef, actions::dynamodb, mark};
 use futures::stream::{self, BoxStream, StreamExt};
 use std::collections::BTreeMap;
-use std::future::IntoFuture;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
@@ -878,18 +877,6 @@ impl<M: Model> UpdateTable<'_, M> {
     }
 }
 
-impl<'c, M: Model> IntoFuture for CreateTable<'c, M> {
-    type Output = Result<TableDescription>;
-    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+crate::pending::awaitable!([<'c, M: Model>] CreateTable<'c, M> => TableDescription, 'c);
 
-impl<'c, M: Model> IntoFuture for UpdateTable<'c, M> {
-    type Output = Result<TableDescription>;
-    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+crate::pending::awaitable!([<'c, M: Model>] UpdateTable<'c, M> => TableDescription, 'c);

@@ -16,7 +16,6 @@ use aws_sdk_dynamodb::types::{
 };
 use dynox_iam::{ResourceRef, actions::dynamodb, mark};
 use std::collections::HashSet;
-use std::future::IntoFuture;
 use std::marker::PhantomData;
 
 /// DynamoDB's limit of members per transaction.
@@ -618,18 +617,6 @@ impl TransactGetOutput {
     }
 }
 
-impl<'c> IntoFuture for TransactWrite<'c> {
-    type Output = Result<TransactWriteOutput>;
-    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+crate::pending::awaitable!([<'c>] TransactWrite<'c> => TransactWriteOutput, 'c);
 
-impl<'c> IntoFuture for TransactGet<'c> {
-    type Output = Result<TransactGetOutput>;
-    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+crate::pending::awaitable!([<'c>] TransactGet<'c> => TransactGetOutput, 'c);

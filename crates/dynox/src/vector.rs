@@ -17,7 +17,6 @@ use aws_sdk_dynamodb::types::{
     VectorDistanceFunction, VectorIndexDescription, VectorIndexUpdate,
 };
 use dynox_iam::{ResourceRef, actions::dynamodb, mark};
-use std::future::IntoFuture;
 use std::marker::PhantomData;
 
 /// How similarity is measured.
@@ -412,13 +411,4 @@ impl<'c, V: VectorIndex> Search<'c, V> {
     }
 }
 
-impl<'c, V: VectorIndex> IntoFuture for Search<'c, V>
-where
-    V::Partition: Send,
-{
-    type Output = Result<SearchOutput<V::Model>>;
-    type IntoFuture = futures::future::BoxFuture<'c, Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
+crate::pending::awaitable!([<'c, V: VectorIndex>] Search<'c, V> => SearchOutput<V::Model>, 'c, where V::Partition: Send);
