@@ -17,7 +17,7 @@ pub mod render;
 pub mod scan;
 pub mod statement;
 
-pub use mapping::Mapping;
+pub use mapping::{Mapping, MappingError};
 pub use marker::{Requirement, Resource, ResourceRef};
 pub use policy::{Policy, PolicyError, PolicyOptions};
 pub use scan::{ScanError, ScanReport, scan_bytes, scan_file};

@@ -69,6 +69,33 @@ impl std::error::Error for StartError {
 
 /// An AWS configuration for a local endpoint: a fixed region and local credentials (the local
 /// backends accept any), for the embedded engine, moto and the containers alike.
+/// An AWS configuration for an endpoint named by the environment: aws-config's usual chain, with
+/// `us-east-1` and dummy credentials where the environment has none (an emulator accepts any).
+async fn external_config(endpoint: &str) -> SdkConfig {
+    let base = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .load()
+        .await;
+    let mut b = base.to_builder();
+    if base.region().is_none() {
+        b.set_region(Some(Region::new("us-east-1")));
+    }
+    let usable = match base.credentials_provider() {
+        Some(p) => p.provide_credentials().await.is_ok(),
+        None => false,
+    };
+    if !usable {
+        b.set_credentials_provider(Some(SharedCredentialsProvider::new(Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "dynox-testing",
+        ))));
+    }
+    b.build()
+}
+
 pub(crate) fn local_config(endpoint: &str) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -284,30 +311,9 @@ impl LocalDynamo {
     /// Uses an external endpoint with aws-config's usual credentials chain (dummy credentials and
     /// `us-east-1` when the environment has none).
     pub async fn external(endpoint: String) -> LocalDynamo {
-        let base = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(&endpoint)
-            .load()
-            .await;
-        let mut b = base.to_builder();
-        if base.region().is_none() {
-            b.set_region(Some(Region::new("us-east-1")));
-        }
-        let usable = match base.credentials_provider() {
-            Some(p) => p.provide_credentials().await.is_ok(),
-            None => false,
-        };
-        if !usable {
-            b.set_credentials_provider(Some(SharedCredentialsProvider::new(Credentials::new(
-                "local",
-                "local",
-                None,
-                None,
-                "dynox-testing",
-            ))));
-        }
         LocalDynamo {
+            config: external_config(&endpoint).await,
             endpoint,
-            config: b.build(),
             embedded: false,
             shutdown: None,
             enforced: None,
@@ -464,10 +470,7 @@ impl LocalKms {
             .iter()
             .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
         {
-            let config = aws_config::defaults(BehaviorVersion::latest())
-                .endpoint_url(&endpoint)
-                .load()
-                .await;
+            let config = external_config(&endpoint).await;
             return Ok(LocalKms {
                 endpoint,
                 admin: config.clone(),

@@ -1190,3 +1190,14 @@ mod tests {
         assert_eq!(parse_denial("nope"), (None, None));
     }
 }
+
+/// A mapping that could not be read is a configuration error: `Mapping::from_env()?` works in a
+/// function returning [`Result`].
+impl From<dynox_iam::MappingError> for Error {
+    fn from(e: dynox_iam::MappingError) -> Self {
+        Error::Validation {
+            message: format!("the table mapping: {e}"),
+            source: None,
+        }
+    }
+}

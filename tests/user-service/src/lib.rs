@@ -5,6 +5,7 @@
 //! workspace's xtask (`tests/user-xtask`) runs the `--check` gate against it in CI, and
 //! `tests/under_policy.rs` runs the service's code under exactly that policy.
 
+use dynox::attr::Secret;
 use dynox::query::SortCondition;
 use dynox::{Client, Model};
 use std::time::Duration;
@@ -21,6 +22,10 @@ pub struct Note {
     pub id: u64,
     /// What it says.
     pub text: String,
+    /// What only its owner may read: encrypted with the KMS key `alias/notes` before it is
+    /// sent, and bound to this note (a copy elsewhere does not decrypt).
+    #[dynox(encrypted(key = "alias/notes"))]
+    pub private: Option<Secret<String>>,
 }
 
 /// Creates the table when it is missing.
@@ -33,12 +38,19 @@ pub async fn set_up(client: &Client) -> dynox::Result<()> {
         .await
 }
 
-/// Adds a note; a note with the same number is not replaced.
-pub async fn add(client: &Client, owner: &str, id: u64, text: &str) -> dynox::Result<()> {
+/// Adds a note, with a private part when given; a note with the same number is not replaced.
+pub async fn add(
+    client: &Client,
+    owner: &str,
+    id: u64,
+    text: &str,
+    private: Option<&str>,
+) -> dynox::Result<()> {
     let note = Note {
         owner: owner.into(),
         id,
         text: text.into(),
+        private: private.map(|p| Secret::new(p.to_owned())),
     };
     client.put(&note).if_not_exists().await.map(drop)
 }
@@ -63,9 +75,14 @@ pub async fn remove(client: &Client, owner: &str, id: u64) -> dynox::Result<Opti
 /// What the deployed binary does, start to end.
 pub async fn run(client: &Client) -> dynox::Result<usize> {
     set_up(client).await?;
-    add(client, "ada", 1, "buy milk").await?;
-    add(client, "ada", 2, "write the report").await?;
+    add(client, "ada", 1, "buy milk", None).await?;
+    add(client, "ada", 2, "write the report", Some("due Friday")).await?;
     let removed = remove(client, "ada", 1).await?;
     assert!(removed.is_some(), "note 1 was there");
-    Ok(list(client, "ada", 0).await?.len())
+    let left = list(client, "ada", 0).await?;
+    let private = left
+        .iter()
+        .find_map(|n| n.private.as_ref()?.plain().cloned());
+    assert_eq!(private.as_deref(), Some("due Friday"), "decrypted on read");
+    Ok(left.len())
 }
