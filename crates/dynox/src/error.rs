@@ -1171,6 +1171,17 @@ fn parse_denial(message: &str) -> (Option<String>, Option<String>) {
     (word_after("to perform: "), word_after("on resource: "))
 }
 
+/// A mapping that could not be read is a configuration error: `Mapping::from_env()?` works in a
+/// function returning [`Result`].
+impl From<dynox_iam::MappingError> for Error {
+    fn from(e: dynox_iam::MappingError) -> Self {
+        Error::Validation {
+            message: format!("the table mapping: {e}"),
+            source: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1188,16 +1199,5 @@ mod tests {
             )
         );
         assert_eq!(parse_denial("nope"), (None, None));
-    }
-}
-
-/// A mapping that could not be read is a configuration error: `Mapping::from_env()?` works in a
-/// function returning [`Result`].
-impl From<dynox_iam::MappingError> for Error {
-    fn from(e: dynox_iam::MappingError) -> Self {
-        Error::Validation {
-            message: format!("the table mapping: {e}"),
-            source: None,
-        }
     }
 }

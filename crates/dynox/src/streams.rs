@@ -814,6 +814,7 @@ impl<M: Model, T: FromItem + Send + 'static> StreamBuilder<M, T> {
             _types: PhantomData,
         };
         reader.discover().await?;
+        reader.pin_latest().await?;
         Ok(reader)
     }
 }
@@ -1118,9 +1119,20 @@ impl<M: Model, T: FromItem + Send + 'static> StreamReader<M, T> {
             named.push(shard_id.clone());
         }
         if first_discovery && self.start == StartAt::Latest {
-            // Latest: only the shards open now are read, from their end.
+            // Latest: only the shards open now are read, from their end. A closed shard that
+            // has children holds nothing newer than them; one without children is read from
+            // its end too (nothing comes on DynamoDB; engines that report a range end on an
+            // open shard keep writing to it).
+            let parents: BTreeSet<String> = self
+                .shards
+                .iter()
+                .filter_map(|s| s.info.parent_shard_id.clone())
+                .collect();
             for s in &mut self.shards {
-                if s.info.is_closed() && self.checkpoint.position(&s.info.shard_id).is_none() {
+                if s.info.is_closed()
+                    && parents.contains(&s.info.shard_id)
+                    && self.checkpoint.position(&s.info.shard_id).is_none()
+                {
                     s.skipped = true;
                 }
             }
@@ -1145,6 +1157,17 @@ impl<M: Model, T: FromItem + Send + 'static> StreamReader<M, T> {
                 s.skipped = true;
             }
         }
+    }
+
+    /// `LATEST` means "after the newest record when the reader opened", so those iterators
+    /// are made now: made lazily, at the first read, they would skip what was written since.
+    async fn pin_latest(&mut self) -> Result<()> {
+        for i in 0..self.shards.len() {
+            if self.shards[i].start == Position::Latest && self.shards[i].iterator.is_none() {
+                self.iterator(i).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Whether `s` may be read now: not done, and its parent (if still listed) done.
@@ -1200,12 +1223,12 @@ impl<M: Model, T: FromItem + Send + 'static> StreamReader<M, T> {
             }
             return Ok(());
         }
+        // Round robin: the first ready shard at or after the cursor, wrapping around.
         let pick = ready
             .iter()
             .copied()
-            .cycle()
-            .skip_while(|&i| i < self.cursor)
-            .take(ready.len())
+            .filter(|&i| i >= self.cursor)
+            .chain(ready.iter().copied().filter(|&i| i < self.cursor))
             .find(|&i| !self.shards[i].caught_up)
             .expect("a ready shard that is not caught up");
         self.cursor = pick + 1;
