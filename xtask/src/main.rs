@@ -312,3 +312,23 @@ fn container_pass(cargo: &dyn Fn() -> Command, nextest: bool) -> Result<(), Stri
     eprintln!("xtask: the container pass (DYNOX_BACKEND=containers): {CONTAINER_TESTS:?}");
     run(&mut c)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documentation_step_denies_rustdoc_warnings() {
+        let c = rustdoc_strict(Command::new("cargo"));
+        let args: Vec<_> = c.get_args().collect();
+        assert_eq!(args, ["doc", "--workspace", "--no-deps"]);
+        let flags = c
+            .get_envs()
+            .find(|(k, _)| *k == "RUSTDOCFLAGS")
+            .and_then(|(_, v)| v)
+            .expect("RUSTDOCFLAGS is set")
+            .to_string_lossy()
+            .into_owned();
+        assert!(flags.ends_with("-D warnings"), "{flags}");
+    }
+}
