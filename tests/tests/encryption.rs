@@ -688,6 +688,8 @@ mod models {
                 b.attributes.iter().find(|a| a.0 == "code").unwrap().1
             };
             assert!(code(&stored) > code(&of) + 50, "{stored:?} vs {of:?}");
+            // `of` counts a plaintext as its docs say: name, plaintext and four bytes.
+            assert_eq!(code(&of), "code".len() + "123-45-6789".len() + 4);
             // The plainly compressed field is counted compressed by both.
             let body = |b: &dynox::size::SizeBreakdown| {
                 b.attributes.iter().find(|a| a.0 == "body").unwrap().1
