@@ -622,6 +622,121 @@ mod models {
             Ok(self.0.clone())
         }
     }
+
+    /// Encrypted (one compressed first), plainly compressed and plain fields.
+    #[derive(Model, Debug, Clone)]
+    #[dynox(table = "records")]
+    pub struct Record {
+        #[dynox(partition_key)]
+        pub id: String,
+        pub title: String,
+        #[dynox(encrypted(key = "alias/dynox-sizes", context(purpose = "size")))]
+        pub code: Secret<String>,
+        #[dynox(encrypted(key = "alias/dynox-sizes", compress = "zstd"))]
+        pub notes: Option<Secret<String>>,
+        #[dynox(compress = "zstd")]
+        pub body: String,
+    }
+
+    #[derive(Model, Debug, Clone)]
+    #[dynox(table = "records")]
+    pub struct PlainRecord {
+        #[dynox(partition_key)]
+        pub id: String,
+        #[dynox(compress(algorithm = "gzip", min_size = 10))]
+        pub body: String,
+        pub count: u64,
+    }
+
+    #[tokio::test]
+    async fn stored_size_counts_envelopes_and_compression_exactly() {
+        let kms = LocalKms::start()
+            .await
+            .expect("the local KMS (run `cargo xtask setup`)");
+        kms.create_key(Some("dynox-sizes")).await.unwrap();
+        let local = LocalDynamo::start().await.unwrap();
+        let plain_client = local.client();
+        local.create_table::<Record>(&plain_client).await.unwrap();
+        let client =
+            plain_client.with_encryptor(Arc::new(dynox::encryption::Encryptor::new(kms.client())));
+        let record = |id: &str, notes: Option<String>| Record {
+            id: id.into(),
+            title: format!("title of {id}"),
+            code: Secret::new("123-45-6789".into()),
+            notes: notes.map(Secret::new),
+            body: "line of text; ".repeat(300),
+        };
+        for r in [
+            record("r1", Some("seen on monday; ".repeat(200))),
+            record("r2", None),
+            record("r3", Some("short".into())),
+        ] {
+            let counted = dynox::size::stored(&client, &r).await.unwrap();
+            client.put(&r).await.unwrap();
+            let raw: Item = client
+                .get::<Record>(Record::key(r.id.clone()))
+                .send_as()
+                .await
+                .unwrap()
+                .unwrap();
+            let stored = dynox::size::breakdown(&raw);
+            assert_eq!(counted.total, dynox::size::item_size(&raw), "{}", r.id);
+            assert_eq!(counted, stored, "{}: attribute by attribute", r.id);
+            // The envelope is far bigger than the plaintext `of` counts.
+            let of = dynox::size::of(&r).unwrap();
+            let code = |b: &dynox::size::SizeBreakdown| {
+                b.attributes.iter().find(|a| a.0 == "code").unwrap().1
+            };
+            assert!(code(&stored) > code(&of) + 50, "{stored:?} vs {of:?}");
+            // `of` counts a plaintext as its docs say: name, plaintext and four bytes.
+            assert_eq!(code(&of), "code".len() + "123-45-6789".len() + 4);
+            // The plainly compressed field is counted compressed by both.
+            let body = |b: &dynox::size::SizeBreakdown| {
+                b.attributes.iter().find(|a| a.0 == "body").unwrap().1
+            };
+            assert_eq!(body(&of), body(&stored));
+            assert!(body(&stored) < 300, "{stored:?}");
+        }
+        // Compressed before the envelope: 3,200 bytes of notes stored in far fewer.
+        let r1 = dynox::size::stored(&client, &record("r1", Some("seen on monday; ".repeat(200))))
+            .await
+            .unwrap();
+        let notes = r1.attributes.iter().find(|a| a.0 == "notes").unwrap().1;
+        assert!(notes < 400, "{r1:?}");
+        // A read-back item is decrypted: counted stored, it is sealed again, at the same size.
+        let back = client
+            .get::<Record>(Record::key("r2"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(back.code.plain().is_some());
+        assert_eq!(
+            dynox::size::stored(&client, &back).await.unwrap(),
+            dynox::size::stored(&client, &record("r2", None))
+                .await
+                .unwrap()
+        );
+        // Without an encryptor the stored size cannot be known: an encryption error, as for a put.
+        let err = dynox::size::stored(&plain_client, &back).await.unwrap_err();
+        assert!(err.is_encryption(), "{err}");
+
+        // Without encrypted fields, `stored` is `of`, and needs no encryptor.
+        let p = PlainRecord {
+            id: "p1".into(),
+            body: "abcabcabc".repeat(100),
+            count: 12345,
+        };
+        let counted = dynox::size::stored(&plain_client, &p).await.unwrap();
+        assert_eq!(counted, dynox::size::of(&p).unwrap());
+        plain_client.put(&p).await.unwrap();
+        let raw: Item = plain_client
+            .get::<PlainRecord>(PlainRecord::key("p1"))
+            .send_as()
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(counted, dynox::size::breakdown(&raw));
+    }
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 //! The model layer: attribute types, versioning, generated values, hooks, smart save, TTL and
 //! item sizes, against the embedded engine.
 
-use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+// chrono through dynox's re-export: a user needs no chrono dependency of their own.
 use dynox::attr::{Decimal, Ttl, Vector};
+use dynox::chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use dynox::{AttributeValue, Client, Error, FromItem, Hooks, Item, Model, Tracked};
 use dynox_testing::LocalDynamo;
 use std::collections::BTreeMap;
@@ -118,6 +119,120 @@ async fn every_new_type_round_trips_in_its_stored_form() {
             .to_string()
             .contains("3-dimensional")
     );
+}
+
+/// Epoch timestamps held in integer fields: stored as the number they hold.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[dynox(table = "events")]
+struct Event {
+    #[dynox(partition_key)]
+    stream: String,
+    #[dynox(sort_key, timestamp = "epoch_millis")]
+    at: u64,
+    #[dynox(timestamp = "epoch_seconds")]
+    day: i64,
+    #[dynox(timestamp = "epoch_seconds")]
+    seen: Option<u32>,
+    #[dynox(created_at, timestamp = "epoch_millis")]
+    created: u64,
+    #[dynox(updated_at, timestamp = "epoch_seconds")]
+    updated: Option<i64>,
+    #[dynox(created_at, timestamp = "epoch_seconds")]
+    first: i64,
+}
+
+fn event(at: u64) -> Event {
+    Event {
+        stream: "s1".into(),
+        at,
+        day: -86_400,
+        seen: Some(1_764_590_000),
+        created: 0,
+        updated: None,
+        first: 0,
+    }
+}
+
+#[tokio::test]
+async fn integer_epoch_fields_are_stored_as_their_number() {
+    let local = LocalDynamo::start().await.unwrap();
+    let client = local.client();
+    local.create_table::<Event>(&client).await.unwrap();
+
+    let before = Utc::now();
+    let mut e = event(1_764_590_000_123);
+    client.save(&mut e).await.unwrap();
+    let after = Utc::now();
+    // created_at and updated_at fill the unit the field declares.
+    assert!(
+        (before.timestamp_millis()..=after.timestamp_millis()).contains(&(e.created as i64)),
+        "milliseconds: {}",
+        e.created
+    );
+    let updated = e.updated.unwrap();
+    assert!(
+        (before.timestamp()..=after.timestamp()).contains(&updated),
+        "seconds: {updated}"
+    );
+    assert!((before.timestamp()..=after.timestamp()).contains(&e.first));
+
+    let back = client
+        .get::<Event>(Event::key("s1", 1_764_590_000_123u64))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back, e);
+    let raw: Item = client
+        .get::<Event>(Event::key("s1", 1_764_590_000_123u64))
+        .send_as()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raw["at"], AttributeValue::N("1764590000123".into()));
+    assert_eq!(raw["day"], AttributeValue::N("-86400".into()));
+    assert_eq!(raw["seen"], AttributeValue::N("1764590000".into()));
+    assert_eq!(raw["created"], AttributeValue::N(e.created.to_string()));
+    assert_eq!(raw["updated"], AttributeValue::N(updated.to_string()));
+
+    // created_at stays, updated_at moves; an absent Option stays absent.
+    let mut later = e.clone();
+    later.seen = None;
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    client.save(&mut later).await.unwrap();
+    assert_eq!(later.created, e.created);
+    assert!(later.updated.unwrap() > updated);
+    let raw: Item = client
+        .get::<Event>(Event::key("s1", 1_764_590_000_123u64))
+        .send_as()
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!raw.contains_key("seen"));
+
+    // Paths, sort key conditions and keys compare the field's own integer type.
+    client.put(&event(1_764_590_000_500)).await.unwrap();
+    client.put(&event(1_764_590_001_000)).await.unwrap();
+    let f = Event::fields();
+    client
+        .update::<Event>(Event::key("s1", 1_764_590_000_500u64))
+        .action(f.seen.set(7u32))
+        .condition(f.day.lt(0i64) & f.at.eq(1_764_590_000_500u64))
+        .await
+        .unwrap();
+    let got = client
+        .query::<Event>("s1")
+        .sort_key(dynox::query::SortCondition::ge(1_764_590_000_500u64))
+        .all()
+        .await
+        .unwrap();
+    let ats: Vec<u64> = got.iter().map(|e| e.at).collect();
+    assert_eq!(ats, [1_764_590_000_500, 1_764_590_001_000]);
+    assert_eq!(got[0].seen, Some(7));
+
+    // A stored number the field cannot hold is a conversion error, not a wrapped value.
+    let mut item = event(1).to_item().unwrap();
+    item.insert("seen".into(), AttributeValue::N("-5".into()));
+    assert!(Event::from_item(item).unwrap_err().is_conversion());
 }
 
 #[derive(Model, Debug, Clone, PartialEq)]

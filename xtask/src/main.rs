@@ -22,7 +22,8 @@ commands:
          [--leading-keys VARIABLE]
                  print the exact IAM policy of a linked binary
   demo           run the example service on the embedded backend and print its policy
-  test           run the whole test suite (cargo-nextest when installed, cargo test otherwise)
+  test           run the whole test suite (cargo-nextest when installed, cargo test otherwise),
+                 and build the documentation with rustdoc's warnings denied
   bench          the large runs behind the documented figures (release profile): 100,000 items
                  through the batch writer and write_stream at 15% faults, a 10,000-key batch
                  get, 5,000 counter increments and conditional puts, 2,000 transactions
@@ -223,9 +224,9 @@ const CONTAINER_TESTS: [&str; 6] = [
     "enforcement",
 ];
 
-/// The whole suite: doc tests first, then unit, integration, compile-fail and marker-exactness
-/// tests on the embedded backend, then the container pass, so the runner's summary is the last
-/// thing printed.
+/// The whole suite: doc tests and the documentation (rustdoc warnings denied) first, then unit,
+/// integration, compile-fail and marker-exactness tests on the embedded backend, then the
+/// container pass, so the runner's summary is the last thing printed.
 fn test() -> Result<(), String> {
     // The local KMS the encryption tests start; its path reaches them through the environment.
     let moto = setup()?;
@@ -241,6 +242,8 @@ fn test() -> Result<(), String> {
     run(cargo().args(["check", "-p", "dynox", "--lib"]))?;
     // nextest does not run doctests; cargo test --doc does.
     run(cargo().args(["test", "--workspace", "--doc"]))?;
+    // The documentation builds without a warning: a broken link or a bad code block fails.
+    run(&mut rustdoc_strict(cargo()))?;
     let nextest = has_nextest();
     let (embedded, images) = if nextest {
         let embedded = run(cargo().args([
@@ -266,6 +269,20 @@ fn test() -> Result<(), String> {
         Err(_) => Err("the image build panicked".into()),
     };
     embedded.and(containers)
+}
+
+/// `cargo doc --workspace --no-deps` with rustdoc's warnings denied (on top of any
+/// `RUSTDOCFLAGS` already set).
+fn rustdoc_strict(mut cargo: Command) -> Command {
+    let mut flags = std::env::var("RUSTDOCFLAGS").unwrap_or_default();
+    if !flags.is_empty() {
+        flags.push(' ');
+    }
+    flags.push_str("-D warnings");
+    cargo
+        .args(["doc", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", flags);
+    cargo
 }
 
 /// No images: under `CI=true` that fails the suite; elsewhere the container pass is skipped with
@@ -294,4 +311,24 @@ fn container_pass(cargo: &dyn Fn() -> Command, nextest: bool) -> Result<(), Stri
     }
     eprintln!("xtask: the container pass (DYNOX_BACKEND=containers): {CONTAINER_TESTS:?}");
     run(&mut c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documentation_step_denies_rustdoc_warnings() {
+        let c = rustdoc_strict(Command::new("cargo"));
+        let args: Vec<_> = c.get_args().collect();
+        assert_eq!(args, ["doc", "--workspace", "--no-deps"]);
+        let flags = c
+            .get_envs()
+            .find(|(k, _)| *k == "RUSTDOCFLAGS")
+            .and_then(|(_, v)| v)
+            .expect("RUSTDOCFLAGS is set")
+            .to_string_lossy()
+            .into_owned();
+        assert!(flags.ends_with("-D warnings"), "{flags}");
+    }
 }

@@ -5,7 +5,8 @@
 use syn::Type;
 
 use crate::ast::{
-    Container, Field, IndexKind, Nested, NestedBody, Projection, Unknown, generic_arg, option_inner,
+    Codec, Container, Field, Generator, IndexKind, Nested, NestedBody, Projection, Unknown,
+    generic_arg, option_inner,
 };
 use crate::errors::Errors;
 
@@ -151,6 +152,28 @@ fn field_roles(f: &Field, errors: &Errors) {
                 &f.ident,
                 format!("a `{what}` field is stored and is not a key"),
             );
+        }
+    }
+    // A generated epoch time in another unit than the field declares would be stored as the
+    // declared unit: milliseconds read back as seconds.
+    if let Some(g) = &a.generate {
+        let clash = match (g.generator, f.codec) {
+            (Generator::EpochMillis, Codec::EpochSeconds) => {
+                Some(("epoch_millis", "epoch_seconds"))
+            }
+            (Generator::EpochSeconds, Codec::EpochMillis) => {
+                Some(("epoch_seconds", "epoch_millis"))
+            }
+            _ => None,
+        };
+        if let Some((generated, declared)) = clash {
+            errors.push(syn::Error::new(
+                g.span,
+                format!(
+                    "`generate = \"{generated}\"` on a `timestamp = \"{declared}\"` field: \
+                     generate the declared unit, or use `created_at` / `updated_at`"
+                ),
+            ));
         }
     }
 }

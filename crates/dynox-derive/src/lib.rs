@@ -151,6 +151,59 @@ mod tests {
     }
 
     #[test]
+    fn a_generated_epoch_time_must_be_in_the_declared_unit() {
+        let found = model_errors(syn::parse_quote! {
+            #[dynox(table = "events")]
+            struct Event {
+                #[dynox(partition_key)]
+                id: String,
+                #[dynox(generate = "epoch_millis", timestamp = "epoch_seconds")]
+                a: u64,
+                #[dynox(timestamp = "epoch_millis", generate = "epoch_seconds")]
+                b: i64,
+                #[dynox(generate = "epoch_millis", timestamp = "epoch_millis")]
+                c: u64,
+                #[dynox(created_at, timestamp = "epoch_seconds")]
+                d: u64,
+            }
+        });
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(
+            found[0].contains(r#"`generate = "epoch_millis"` on a `timestamp = "epoch_seconds"`"#)
+        );
+        assert!(
+            found[1].contains(r#"`generate = "epoch_seconds"` on a `timestamp = "epoch_millis"`"#)
+        );
+    }
+
+    #[test]
+    fn integer_epoch_fields_compare_and_fill_in_their_own_type() {
+        let input: DeriveInput = syn::parse_quote! {
+            #[dynox(table = "events")]
+            struct Event {
+                #[dynox(partition_key)]
+                id: String,
+                #[dynox(updated_at, timestamp = "epoch_millis")]
+                at: u64,
+                #[dynox(created_at)]
+                plain: u64,
+            }
+        };
+        let code = run(&input, ast::Container::from_ast, check::model, emit::model).to_string();
+        assert!(!code.contains("compile_error"), "{code}");
+        // The path is the codec's number for the field's type, not a fixed i64.
+        assert!(
+            code.contains("Path < < :: dynox :: attr :: EpochMillis as :: dynox :: attr :: EpochNumber < u64 >> :: Number >"),
+            "{code}"
+        );
+        // "Now" in the declared unit; an undeclared field keeps `Now`.
+        assert!(code.contains(
+            "refresh :: < u64 , < :: dynox :: attr :: EpochMillis as :: dynox :: attr :: EpochNumber < u64 >> :: Now >"
+        ));
+        assert!(code.contains("fill :: < u64 , :: dynox :: generate :: Now >"));
+    }
+
+    #[test]
     fn a_checked_model_is_emitted_with_sized_items() {
         let input: DeriveInput = syn::parse_quote! {
             #[dynox(table = "things", entity = "Thing", unknown = "keep")]

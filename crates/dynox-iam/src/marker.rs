@@ -5,7 +5,7 @@
 //! [`encode`] is a `const fn`, so [`mark!`](crate::mark) builds the record inside an inline
 //! `const { ... }` block: it is a constant in read-only data even in debug builds, and it can use a
 //! generic model's associated constants. The operation then hands the record's address to an empty
-//! `asm!` block ([`reference`]), which the optimizer must keep but which does nothing at run time.
+//! `asm!` block ([`reference()`]), which the optimizer must keep but which does nothing at run time.
 //! The record is therefore linked if and only if the function that marks it is linked.
 //!
 //! `#[used]` statics, `#[link_section]` and distributed-slice crates keep every entry of every

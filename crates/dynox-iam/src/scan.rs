@@ -2,7 +2,7 @@
 //!
 //! Only sections that are loaded at run time are searched (code and data, never debug info or
 //! symbol tables), so a record that the linker dropped but that debug info still mentions is not
-//! counted. Each hit of [`MAGIC`](crate::marker::MAGIC) is decoded and validated; hits that fail
+//! counted. Each hit of [`MAGIC`] is decoded and validated; hits that fail
 //! validation are counted, never guessed at.
 
 use crate::marker::{self, MAGIC, Requirement};

@@ -58,6 +58,10 @@ pub mod transaction;
 pub mod vector;
 
 pub use aws_sdk_dynamodb::types::AttributeValue;
+/// The chrono crate, whose `DateTime<Utc>` and `DateTime<FixedOffset>` are dynox attribute
+/// types (and fill `created_at` / `updated_at`): `dynox::chrono::{DateTime, Utc}`, with no
+/// dependency of your own to keep in step.
+pub use chrono;
 pub use client::{Client, ClientBuilder};
 pub use dynox_derive::{Attribute, Collection, Model, partiql};
 pub use dynox_iam::Mapping;

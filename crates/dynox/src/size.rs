@@ -5,9 +5,12 @@
 //! negative; a boolean or null one byte; a set the sum of its elements; a list or map three bytes
 //! plus, per element, one byte and the element (a map element with its key). An item is the sum of
 //! its attribute names and values.
+//!
+//! [`of`] counts a model item's encoding; [`stored`] counts it exactly as a put stores it,
+//! encrypted fields sealed in their envelopes (which needs the client's encryptor).
 
 use crate::model::Model;
-use crate::{AttributeValue, Error, Item, Result};
+use crate::{AttributeValue, Client, Error, Item, Result};
 
 /// DynamoDB's item size limit: 400 KB.
 pub const MAX_ITEM_SIZE: usize = 400 * 1024;
@@ -94,9 +97,45 @@ pub fn breakdown(item: &Item) -> SizeBreakdown {
     }
 }
 
-/// The size of a model item as it would be stored.
+/// The size of a model item's encoding, [`Model::to_item`], without calling KMS.
+///
+/// This is the stored size for every field but the encrypted ones: compressed fields are
+/// counted compressed, and an encrypted field that holds its ciphertext ([`Secret::Sealed`],
+/// as a write-only field reads back) is counted as that ciphertext. An encrypted field holding
+/// a plaintext ([`Secret::Plain`]) is counted in the form it waits for encryption in: its
+/// plaintext plus four bytes, before its compression and its `ENC:` envelope (the encrypted
+/// data key, a nonce and a tag, in base64). That is not its stored size: the envelope adds a
+/// couple of hundred bytes, depending on the data key KMS returns, and a declared compression
+/// may take far more away. Only [`stored`], which seals the item as a put does, counts what
+/// is stored.
+///
+/// [`Secret::Sealed`]: crate::attr::Secret::Sealed
+/// [`Secret::Plain`]: crate::attr::Secret::Plain
 pub fn of<M: Model>(item: &M) -> Result<SizeBreakdown> {
     Ok(breakdown(&item.to_item()?))
+}
+
+/// The size of a model item exactly as `client.put(item)` stores it, with a per-attribute
+/// breakdown: encoded, then its encrypted fields compressed (when they declare it) and sealed
+/// in their `ENC:` envelopes with the client's encryptor, as a put does.
+///
+/// For a model without encrypted fields this is [`of`], and nothing is called. With them, the
+/// item is encrypted as for a put, so this needs what a put needs: a client configured
+/// `with_encryptor(...)` (else [`Error::Encryption`]), and a data key from KMS unless the
+/// encryptor has one cached, with the KMS permissions of a put of `M`. The encryption counts
+/// in the encryptor's data-key cache limits and KMS figures like a put's. Nothing is sent to
+/// DynamoDB. The item is counted as given: the values `save` fills in (generated ids,
+/// `created_at`, the version) count once they are in it.
+pub async fn stored<M: Model>(client: &Client, item: &M) -> Result<SizeBreakdown> {
+    let mut encoded = item.to_item()?;
+    // The put's own steps (item.rs): only models with encrypted fields have sealing to do.
+    if M::SEALED || !M::ENCRYPTED_ATTRIBUTES.is_empty() {
+        client
+            .kms_for(M::NAME, M::seal(&mut encoded, client))
+            .await?;
+    }
+    crate::sealing::assert_sealed(&encoded, M::ENCRYPTED_ATTRIBUTES)?;
+    Ok(breakdown(&encoded))
 }
 
 /// Refuses an encoded item of `M` over `M::MAX_SIZE`, naming its key and size.

@@ -1,10 +1,10 @@
 //! DynamoDB Streams: a table's changes as typed records, shard by shard, resumable.
 //!
 //! [`Client::stream`] reads the stream of a model's table. [`StreamReader::next`] (or the
-//! [`Stream`] of [`StreamReader::into_stream`]) yields a [`Record`] per change: a
-//! [`Change::Insert`], [`Change::Modify`] or [`Change::Remove`] with the images decoded as the
-//! model (or kept raw with [`StreamBuilder::raw`]), its sequence number, shard, approximate
-//! creation time and user identity (TTL deletions say so: [`Record::is_ttl_deletion`]).
+//! [`Stream`](futures::Stream) of [`StreamReader::into_stream`]) yields a [`Record`] per
+//! change: a [`Change::Insert`], [`Change::Modify`] or [`Change::Remove`] with the images
+//! decoded as the model (or kept raw with [`StreamBuilder::raw`]), its sequence number, shard,
+//! approximate creation time and user identity (TTL deletions say so: [`Record::is_ttl_deletion`]).
 //!
 //! Shards: every shard `DescribeStream` lists is read, a child only after its parent ended
 //! (so the changes of one item come in order); a closed shard ends when `GetRecords` answers
@@ -836,7 +836,8 @@ struct Shard {
     skipped: bool,
 }
 
-/// An open stream read: call [`StreamReader::next`] or turn it into a [`Stream`].
+/// An open stream read: call [`StreamReader::next`] or turn it into a
+/// [`Stream`](futures::Stream).
 pub struct StreamReader<M, T = M> {
     client: Client,
     sdk: sdk::Client,
@@ -899,8 +900,8 @@ impl<M: Model, T: FromItem + Send + 'static> StreamReader<M, T> {
         self.disabled
     }
 
-    /// The reader as a [`Stream`] of records (the checkpoint then travels with each record:
-    /// keep one with [`Checkpoint::advance`]).
+    /// The reader as a [`Stream`](futures::Stream) of records (the checkpoint then travels
+    /// with each record: keep one with [`Checkpoint::advance`]).
     pub fn into_stream(self) -> BoxStream<'static, Result<Record<T>>>
     where
         M: 'static,

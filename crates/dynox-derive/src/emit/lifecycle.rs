@@ -7,7 +7,7 @@ use syn::Ident;
 use syn::spanned::Spanned as _;
 
 use super::{Model, option};
-use crate::ast::Field;
+use crate::ast::{Codec, Field, Generator};
 
 fn ttl_field<'a>(m: &Model<'a>) -> Option<&'a Field> {
     m.c.fields.iter().find(|f| f.attrs.ttl)
@@ -104,22 +104,32 @@ fn version_methods(f: &Field) -> TokenStream {
 
 /// `prepare_save`: fills the generated values, when some field has one.
 fn prepare_save(m: &Model<'_>) -> Option<TokenStream> {
-    let fills: Vec<TokenStream> = m
-        .c
-        .fields
-        .iter()
-        .filter_map(|f| {
-            let g = f.attrs.generate.as_ref()?;
-            let gen_ty = Ident::new(g.generator.type_name(), g.span);
-            let (i, t) = (&f.ident, &f.ty);
-            let call = if g.refresh {
-                quote_spanned! {t.span()=> ::dynox::generate::refresh::<#t, ::dynox::generate::#gen_ty> }
-            } else {
-                quote_spanned! {t.span()=> ::dynox::generate::fill::<#t, ::dynox::generate::#gen_ty> }
-            };
-            Some(quote! { #call(&mut self.#i); })
-        })
-        .collect();
+    let fills: Vec<TokenStream> =
+        m.c.fields
+            .iter()
+            .filter_map(|f| {
+                let g = f.attrs.generate.as_ref()?;
+                let (i, t) = (&f.ident, &f.ty);
+                let gen_ty = match (g.generator, f.codec) {
+                    // "Now" in the unit an epoch timestamp declares: the instant for a `DateTime`,
+                    // the number of seconds or milliseconds for an integer.
+                    (Generator::Now, Codec::EpochSeconds | Codec::EpochMillis) => {
+                        let codec = super::codec_ty(f);
+                        quote_spanned! {t.span()=> <#codec as ::dynox::attr::EpochNumber<#t>>::Now }
+                    }
+                    (generator, _) => {
+                        let name = Ident::new(generator.type_name(), g.span);
+                        quote_spanned! {t.span()=> ::dynox::generate::#name }
+                    }
+                };
+                let call = if g.refresh {
+                    quote_spanned! {t.span()=> ::dynox::generate::refresh::<#t, #gen_ty> }
+                } else {
+                    quote_spanned! {t.span()=> ::dynox::generate::fill::<#t, #gen_ty> }
+                };
+                Some(quote! { #call(&mut self.#i); })
+            })
+            .collect();
     (!fills.is_empty()).then(|| {
         quote! {
             fn prepare_save(&mut self) {

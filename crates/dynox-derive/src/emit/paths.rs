@@ -23,8 +23,11 @@ pub(crate) fn path_ty(f: &Field) -> TokenStream {
                 quote! { #inner }
             }
         }
-        // Compared as the stored number.
-        Codec::EpochSeconds | Codec::EpochMillis => quote! { i64 },
+        // Compared as the stored number: `i64` for a `DateTime<Utc>`, an integer field's own type.
+        Codec::EpochSeconds | Codec::EpochMillis => {
+            let (codec, ty) = (super::codec_ty(f), &f.ty);
+            quote! { <#codec as ::dynox::attr::EpochNumber<#ty>>::Number }
+        }
         // Reached untyped.
         Codec::Serde | Codec::Json => quote! { ::dynox::AttributeValue },
         // Stored compressed: compared as the stored text.

@@ -21,7 +21,7 @@ pub use decimal::Decimal;
 pub use json::{Json, SerdeValue};
 pub use s3::{S3File, S3Object, S3Ref, S3Stored};
 pub use secret::{Encrypted, Secret, SecretValue, staged, unstage};
-pub use time::{EpochMillis, EpochSeconds};
+pub use time::{EpochMillis, EpochNumber, EpochSeconds};
 pub use ttl::Ttl;
 pub use vector::Vector;
 

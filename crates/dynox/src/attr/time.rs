@@ -5,6 +5,10 @@
 //! exactly. The [`EpochSeconds`] and [`EpochMillis`]
 //! codecs (`#[dynox(timestamp = "epoch_seconds")]`) store a number instead; seconds drop the
 //! sub-second part, which is the precision chosen.
+//!
+//! The epoch codecs also take integer fields (`i32`, `i64`, `i128`, `u32`, `u64`, `u128`, or an
+//! `Option` of one) that already hold the time in the declared unit: the number is stored as it
+//! is, and `created_at` / `updated_at` fill it with the current time in that unit.
 
 use super::{Attribute, Codec, ValueError, wrong};
 use crate::AttributeValue;
@@ -93,6 +97,57 @@ macro_rules! epoch_codec {
     };
 }
 
+/// What an epoch codec stores a field type as: the number its attribute path compares
+/// (`i64` for a `DateTime<Utc>`, the integer itself for an integer field), and the generator
+/// `created_at` / `updated_at` fill it with: the current instant for a `DateTime<Utc>`
+/// ([`Now`](crate::generate::Now)), the current time in the codec's unit for an integer
+/// ([`generate::EpochSeconds`](crate::generate::EpochSeconds),
+/// [`generate::EpochMillis`](crate::generate::EpochMillis)).
+pub trait EpochNumber<T>: Codec<T> {
+    /// The stored number's type.
+    type Number: Attribute;
+    /// The current time as a value of `T`.
+    type Now;
+}
+
+macro_rules! epoch_integers {
+    ($codec:ident, $now:ty: $($t:ty),*) => {$(
+        impl Codec<$t> for $codec {
+            fn encode(value: &$t) -> Result<Option<AttributeValue>, ValueError> {
+                value.to_attribute()
+            }
+            fn decode(value: AttributeValue) -> Result<$t, ValueError> {
+                <$t>::from_attribute(value)
+            }
+            fn absent() -> Option<$t> {
+                None
+            }
+        }
+        impl Codec<Option<$t>> for $codec {
+            fn encode(value: &Option<$t>) -> Result<Option<AttributeValue>, ValueError> {
+                value.as_ref().map_or(Ok(None), Attribute::to_attribute)
+            }
+            fn decode(value: AttributeValue) -> Result<Option<$t>, ValueError> {
+                match value {
+                    AttributeValue::Null(_) => Ok(None),
+                    other => <$t>::from_attribute(other).map(Some),
+                }
+            }
+            fn absent() -> Option<Option<$t>> {
+                Some(None)
+            }
+        }
+        impl EpochNumber<$t> for $codec {
+            type Number = $t;
+            type Now = $now;
+        }
+        impl EpochNumber<Option<$t>> for $codec {
+            type Number = $t;
+            type Now = $now;
+        }
+    )*};
+}
+
 epoch_codec!(
     EpochSeconds,
     "Stores a UTC timestamp as whole epoch seconds (`N`).",
@@ -105,6 +160,26 @@ epoch_codec!(
     |t: &DateTime<Utc>| t.timestamp_millis(),
     |n: i64| Utc.timestamp_millis_opt(n).single()
 );
+
+epoch_integers!(EpochSeconds, crate::generate::EpochSeconds: i32, i64, i128, u32, u64, u128);
+epoch_integers!(EpochMillis, crate::generate::EpochMillis: i32, i64, i128, u32, u64, u128);
+
+impl EpochNumber<DateTime<Utc>> for EpochSeconds {
+    type Number = i64;
+    type Now = crate::generate::Now;
+}
+impl EpochNumber<DateTime<Utc>> for EpochMillis {
+    type Number = i64;
+    type Now = crate::generate::Now;
+}
+impl EpochNumber<Option<DateTime<Utc>>> for EpochSeconds {
+    type Number = i64;
+    type Now = crate::generate::Now;
+}
+impl EpochNumber<Option<DateTime<Utc>>> for EpochMillis {
+    type Number = i64;
+    type Now = crate::generate::Now;
+}
 
 #[cfg(test)]
 mod tests {
@@ -130,6 +205,39 @@ mod tests {
             Some(AttributeValue::S("2026-12-01T04:00:15.123456000Z".into()))
         );
         assert!(DateTime::<Utc>::from_attribute(AttributeValue::S("yesterday".into())).is_err());
+    }
+
+    #[test]
+    fn epoch_codecs_store_integers_as_they_are() {
+        let n = <EpochSeconds as Codec<u64>>::encode(&1_764_581_415).unwrap();
+        assert_eq!(n, Some(AttributeValue::N("1764581415".into())));
+        let ms = <EpochMillis as Codec<i64>>::encode(&-1_500)
+            .unwrap()
+            .unwrap();
+        assert_eq!(ms, AttributeValue::N("-1500".into()));
+        assert_eq!(<EpochMillis as Codec<i64>>::decode(ms).unwrap(), -1_500);
+        // Out of the field's range, fractional or of another type: refused.
+        assert!(<EpochMillis as Codec<u64>>::decode(AttributeValue::N("-1500".into())).is_err());
+        assert!(<EpochSeconds as Codec<u32>>::decode(AttributeValue::N("1.5".into())).is_err());
+        assert!(
+            <EpochSeconds as Codec<u32>>::decode(AttributeValue::N("4294967296".into())).is_err()
+        );
+        assert!(<EpochSeconds as Codec<i64>>::decode(AttributeValue::S("1".into())).is_err());
+        // Options: absent when None, NULL read as None.
+        assert_eq!(
+            <EpochSeconds as Codec<Option<u64>>>::encode(&None).unwrap(),
+            None
+        );
+        assert_eq!(<EpochSeconds as Codec<Option<u64>>>::absent(), Some(None));
+        assert_eq!(
+            <EpochSeconds as Codec<Option<u64>>>::decode(AttributeValue::Null(true)).unwrap(),
+            None
+        );
+        assert_eq!(
+            <EpochMillis as Codec<Option<i64>>>::decode(AttributeValue::N("7".into())).unwrap(),
+            Some(7)
+        );
+        assert_eq!(<EpochSeconds as Codec<u64>>::absent(), None);
     }
 
     #[test]

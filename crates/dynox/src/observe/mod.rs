@@ -2,11 +2,11 @@
 //! conventions for DynamoDB calls, events for slow requests, throttles and batch leftovers, and
 //! export through the `metrics` facade (and OpenTelemetry meters, feature `opentelemetry`).
 //!
-//! Recorded by [`Observe`], the outermost part of the send path, so no request escapes it.
-//! Attempts are counted where they are sent (`send::Dispatch`), and what the wire carried
-//! (request id, status, bytes) where the SDK sees it ([`wire`]), through a task-local tally
-//! the request carries down the stack. Logical operations (a paginated read, a batch) are a
-//! span and a scope around their requests ([`Logical`]).
+//! Recorded by the crate's `Observe` layer, the outermost part of the send path, so no request
+//! escapes it. Attempts are counted where they are sent (`send::Dispatch`), and what the wire
+//! carried (request id, status, bytes) where the SDK sees it (an interceptor, `observe::wire`),
+//! through a task-local tally the request carries down the stack. Logical operations (a
+//! paginated read, a batch) are a span and a scope around their requests (`observe::Logical`).
 
 mod export;
 mod figures;
