@@ -34,6 +34,10 @@ mod guide {
     mod partiql {}
     #[doc = include_str!("../../docs/src/vectors.md")]
     mod vectors {}
+    #[doc = include_str!("../../docs/src/streams.md")]
+    mod streams {}
+    #[doc = include_str!("../../docs/src/leases.md")]
+    mod leases {}
     #[doc = include_str!("../../docs/src/tables.md")]
     mod tables {}
     #[doc = include_str!("../../docs/src/encryption.md")]

@@ -186,8 +186,9 @@ fn mapped_deployment_runs_under_the_mapped_policy_only() {
 /// Left out: `no_calls` (no grants), `partiql_dynamic` (a run-time statement is granted all four
 /// verbs, so it is sufficient but not minimal by nature), `encrypted_read_only` (its key is
 /// another account's ARN), `service_plus` (the service, plus a scan), `tenant_docs` (below).
-const RUNNABLE_FIXTURES: [(&str, &[(&str, &str)]); 12] = [
+const RUNNABLE_FIXTURES: [(&str, &[(&str, &str)]); 13] = [
     ("vectors", &[]),
+    ("stream_consumer", &[("FIXTURE_TABLES", "fixture-feed")]),
     ("get_only", &[]),
     ("local_model", &[]),
     ("batches", &[]),
@@ -350,4 +351,26 @@ async fn tag_apis_pass_under_a_correct_policy_and_only_for_their_table() {
         .await
         .unwrap_err();
     assert!(err.is_access_denied(), "{err}");
+}
+
+#[test]
+fn a_stream_consumer_is_granted_its_stream_and_no_table() {
+    let (policy, _) = export(&fixture("stream_consumer"), &local_options()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&policy.to_json()).unwrap();
+    let resources: Vec<String> = json["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["Resource"].as_array().unwrap().clone())
+        .map(|r| r.as_str().unwrap().to_owned())
+        .collect();
+    assert!(!resources.is_empty());
+    for r in &resources {
+        assert!(
+            r.ends_with(":table/fixture-feed/stream/*") || r == "*",
+            "{r}: a consumer needs the stream, not the table"
+        );
+    }
+    // It runs under exactly that (each grant removed in turn is denied):
+    // `fixtures_need_exactly_their_exported_policies` runs it.
 }

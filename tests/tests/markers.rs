@@ -102,6 +102,15 @@ fn fixtures() -> Vec<(&'static str, Expected)> {
             ]),
         ),
         (
+            "stream_consumer",
+            set(&[
+                ("ListStreams", Resource::Any),
+                ("DescribeStream", Resource::Stream("fixture-feed".into())),
+                ("GetShardIterator", Resource::Stream("fixture-feed".into())),
+                ("GetRecords", Resource::Stream("fixture-feed".into())),
+            ]),
+        ),
+        (
             "encrypted_write_only",
             set(&[
                 ("PutItem", table("fixture-audit")),

@@ -305,6 +305,10 @@ struct State {
     aliases: Mutex<HashMap<String, String>>,
     /// Table to its partition key attribute, as the upstream engine describes it.
     partition_keys: Mutex<HashMap<String, String>>,
+    /// Shard iterator to the stream it reads (as the policy names it), learnt from the
+    /// upstream's answers: `GetRecords` names only an iterator, and AWS authorizes it on the
+    /// iterator's stream.
+    iterators: Mutex<HashMap<String, String>>,
 }
 
 impl Gateway {
@@ -331,6 +335,7 @@ impl Gateway {
             .build_http(),
             aliases: Mutex::new(HashMap::new()),
             partition_keys: Mutex::new(HashMap::new()),
+            iterators: Mutex::new(HashMap::new()),
         });
         std::thread::Builder::new()
             .name(format!("dynox-iam-gateway-{}", addr.port()))
@@ -406,7 +411,11 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
         ),
         Service::Kms => ("application/x-amz-json-1.1", "AccessDeniedException"),
     };
+    let streams = target.starts_with("DynamoDBStreams_20120810.");
     let checks = match state.service {
+        Service::DynamoDb if streams => {
+            streams_checks(state, &operation, &json, &region, &state.enforcer.account)
+        }
         Service::DynamoDb => {
             match dynamodb_checks(&operation, &json, &region, &state.enforcer.account) {
                 Ok(checks) if state.enforcer.uses_leading_keys => {
@@ -440,13 +449,63 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
         let body = serde_json::json!({ "__type": error_type, "message": message }).to_string();
         return plain(StatusCode::BAD_REQUEST, content_type, body);
     }
-    forward(state, parts, body).await
+    // The stream an answer's iterators read: the one the request named.
+    let learn = match (streams, operation.as_str()) {
+        (true, "GetShardIterator") => str_of(&json, "StreamArn")
+            .map(|a| engine_arn_as_aws(a, &region, &state.enforcer.account)),
+        (true, "GetRecords") => str_of(&json, "ShardIterator")
+            .and_then(|it| lock_map(&state.iterators).get(it).cloned()),
+        _ => None,
+    };
+    forward(state, parts, body, learn).await
+}
+
+fn lock_map(
+    m: &Mutex<HashMap<String, String>>,
+) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The authorization of one DynamoDB Streams request: `ListStreams` on `*`, the others on the
+/// stream (`table/T/stream/LABEL`); `GetRecords` on the stream its iterator was made for.
+fn streams_checks(
+    state: &State,
+    operation: &str,
+    body: &Value,
+    region: &str,
+    account: &str,
+) -> Result<Vec<Check>, String> {
+    let action = format!("dynamodb:{operation}");
+    let stream = |key: &str| -> Result<String, String> {
+        str_of(body, key)
+            .map(|a| engine_arn_as_aws(a, region, account))
+            .ok_or_else(|| format!("{action} (request without {key})"))
+    };
+    let resource = match operation {
+        "ListStreams" => format!("arn:aws:dynamodb:{region}:{account}:*"),
+        "DescribeStream" | "GetShardIterator" => stream("StreamArn")?,
+        "GetRecords" => {
+            let iterator = str_of(body, "ShardIterator")
+                .ok_or_else(|| format!("{action} (request without ShardIterator)"))?;
+            lock_map(&state.iterators)
+                .get(iterator)
+                .cloned()
+                .ok_or_else(|| format!("{action} (an iterator this gateway did not hand out)"))?
+        }
+        other => {
+            return Err(format!(
+                "dynamodb:{other} (a streams operation not known to the IAM gateway)"
+            ));
+        }
+    };
+    Ok(vec![Check::new(&action, resource)])
 }
 
 async fn forward(
     state: &State,
     parts: hyper::http::request::Parts,
     body: Bytes,
+    learn: Option<String>,
 ) -> Response<Full<Bytes>> {
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let uri = format!("{}{path}", state.upstream);
@@ -472,6 +531,16 @@ async fn forward(
                     return plain(StatusCode::BAD_GATEWAY, "text/plain", e.to_string());
                 }
             };
+            if let Some(stream) = learn
+                && let Ok(answer) = serde_json::from_slice::<Value>(&bytes)
+            {
+                let mut known = lock_map(&state.iterators);
+                for key in ["ShardIterator", "NextShardIterator"] {
+                    if let Some(it) = str_of(&answer, key) {
+                        known.insert(it.to_owned(), stream.clone());
+                    }
+                }
+            }
             parts.headers.remove("transfer-encoding");
             parts.headers.remove("content-length");
             Response::from_parts(parts, Full::new(bytes))
@@ -1201,6 +1270,7 @@ mod tests {
             .build_http(),
             aliases: Mutex::new(HashMap::new()),
             partition_keys: Mutex::new(HashMap::new()),
+            iterators: Mutex::new(HashMap::new()),
         };
         let body = serde_json::json!({
             "KeyId": "arn:aws-cn:kms:cn-north-1:999999999999:key/k1",

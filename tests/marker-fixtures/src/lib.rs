@@ -55,6 +55,17 @@ pub struct Order {
     pub total: u64,
 }
 
+/// A model whose table has a stream (the stream consumer reads it, and nothing else).
+#[derive(Model, Debug, Clone)]
+#[dynox(table = "fixture-feed")]
+pub struct Feed {
+    /// Partition key.
+    #[dynox(partition_key)]
+    pub id: String,
+    /// What happened.
+    pub what: String,
+}
+
 /// A non-generic library function: its markers must be linked only into binaries that call it,
 /// which shows dead-code elimination working on ordinary functions, not only on generics.
 pub async fn purge(client: &dynox::Client) -> dynox::Result<()> {
@@ -175,6 +186,31 @@ async fn create_tables(
             .item("total", AttributeValue::N("5".into()))
             .send()
             .await?;
+    }
+    if wanted("fixture-feed") {
+        use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
+        sdk.create_table()
+            .table_name("fixture-feed")
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("id", s.clone())?)
+            .key_schema(key("id", KeyType::Hash)?)
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewAndOldImages)
+                    .build()?,
+            )
+            .send()
+            .await?;
+        // Changes for the consumer to read.
+        for (id, what) in [("e1", "created"), ("e2", "created"), ("e1", "renamed")] {
+            sdk.put_item()
+                .table_name("fixture-feed")
+                .item("id", AttributeValue::S(id.into()))
+                .item("what", AttributeValue::S(what.into()))
+                .send()
+                .await?;
+        }
     }
     if wanted("fixture-docs") {
         use aws_sdk_dynamodb::types::{
