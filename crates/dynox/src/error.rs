@@ -33,6 +33,8 @@ pub enum Error {
         message: String,
         /// The SDK error.
         source: Option<BoxError>,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// Optimistic locking: the stored item's version is not the one this item was loaded at
     /// (another writer saved first). Reload and retry.
@@ -57,6 +59,8 @@ pub enum Error {
         message: String,
         /// The SDK error.
         source: Option<BoxError>,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// An item collection (all items with one partition key, with a local secondary index)
     /// exceeds 10 GB.
@@ -65,6 +69,8 @@ pub enum Error {
         message: String,
         /// The SDK error.
         source: BoxError,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// A batch write could not write everything: exactly the writes that were not applied,
     /// and apart from them those whose outcome is unknown.
@@ -119,6 +125,8 @@ pub enum Error {
         client_request_token: Option<String>,
         /// The failure of the last attempt.
         source: Box<Error>,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// The request was throttled (throughput exceeded, request limit, throttling).
     Throttled {
@@ -128,6 +136,8 @@ pub enum Error {
         message: String,
         /// The SDK error.
         source: BoxError,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// The table or index does not exist (or is not active yet).
     NotFound {
@@ -135,6 +145,8 @@ pub enum Error {
         message: String,
         /// The SDK error.
         source: BoxError,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// The item exceeds DynamoDB's 400 KB item size limit.
     ItemTooLarge {
@@ -153,6 +165,8 @@ pub enum Error {
         message: String,
         /// The SDK error.
         source: BoxError,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// A cursor token was refused before sending: damaged, of another format, a signed token
     /// whose signature does not verify with the client's keys, or one made by another query or
@@ -167,6 +181,8 @@ pub enum Error {
         message: String,
         /// The SDK error, when the service refused it.
         source: Option<BoxError>,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// The write was applied, but the item it returned did not decode (the stored item does not
     /// match the model). Do not retry the write: it happened.
@@ -192,6 +208,8 @@ pub enum Error {
         message: String,
         /// The SDK error.
         source: BoxError,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// A value could not be converted between a Rust field and a DynamoDB attribute.
     Conversion {
@@ -212,6 +230,8 @@ pub enum Error {
         status: Option<u16>,
         /// The SDK error.
         source: BoxError,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// A wait (for a table to become active, say) gave up.
     Timeout {
@@ -222,6 +242,8 @@ pub enum Error {
         /// Whether a request may have reached the service before the time ran out (`false`
         /// for a connect timeout, or a wait between requests).
         may_have_reached: bool,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// The request did not get an answer: connection, timeout, dispatch or response errors.
     Transport {
@@ -232,6 +254,8 @@ pub enum Error {
         may_have_reached: bool,
         /// The SDK error.
         source: BoxError,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// A lease could not be acquired within its wait: another owner held it (and renewed it)
     /// the whole time.
@@ -309,6 +333,98 @@ pub enum Error {
     },
 }
 
+/// What a failed request was: the operation, its table (logical and, when a
+/// [`Mapping`](crate::Mapping) renames it, deployed), the item's key, and for an encrypted
+/// field's KMS call, the field. Attached once, on the send path, to every error a request
+/// produces; [`Error::context`] reads it, and the error's message names it.
+///
+/// The key is described as dynox describes keys in messages (`{id="o1", sk=3}`, binary values
+/// by their length only); no other attribute value of the item is ever kept here.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ErrorContext {
+    /// The DynamoDB operation (`PutItem`, `Query`, ...) or KMS operation (`Decrypt`,
+    /// `GenerateDataKey`).
+    pub operation: &'static str,
+    /// The logical table the request names (the first, for a batch; none for a transaction).
+    pub table: Option<String>,
+    /// The deployed table name, when the client's mapping gives the table another name.
+    pub deployed_table: Option<String>,
+    /// The item's key, described (`{id="o1"}`), for a request on one item.
+    pub key: Option<String>,
+    /// The model the request acted for, when known.
+    pub model: Option<&'static str>,
+    /// The encrypted field (stored attribute name) of a KMS call.
+    pub field: Option<&'static str>,
+}
+
+impl ErrorContext {
+    /// The context of operation `operation`, naming nothing else yet.
+    pub fn new(operation: &'static str) -> ErrorContext {
+        ErrorContext {
+            operation,
+            ..ErrorContext::default()
+        }
+    }
+
+    /// With the logical table `table`.
+    pub fn table(mut self, table: impl Into<String>) -> ErrorContext {
+        self.table = Some(table.into());
+        self
+    }
+
+    /// With the deployed table name `deployed` (kept only when it differs from the logical one).
+    pub fn deployed_table(mut self, deployed: impl Into<String>) -> ErrorContext {
+        let deployed = deployed.into();
+        if self.table.as_deref() != Some(deployed.as_str()) {
+            self.deployed_table = Some(deployed);
+        }
+        self
+    }
+
+    /// With the item key `key` (described, never raw).
+    pub fn key(mut self, key: &Item) -> ErrorContext {
+        self.key = Some(describe_key(key));
+        self
+    }
+
+    /// With the model `model`.
+    pub fn model(mut self, model: &'static str) -> ErrorContext {
+        self.model = Some(model);
+        self
+    }
+
+    /// With the encrypted field `field`.
+    pub fn field(mut self, field: &'static str) -> ErrorContext {
+        self.field = Some(field);
+        self
+    }
+}
+
+impl fmt::Display for ErrorContext {
+    /// `PutItem on orders (deployed as prod-orders), key {id="o1"}`, or for a KMS call
+    /// `Decrypt for orders.card (model Order)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.operation)?;
+        match (self.table.as_deref(), self.field) {
+            (Some(t), Some(field)) => write!(f, " for {t}.{field}")?,
+            (Some(t), None) => write!(f, " on {t}")?,
+            (None, Some(field)) => write!(f, " for field {field}")?,
+            (None, None) => {}
+        }
+        if let Some(d) = &self.deployed_table {
+            write!(f, " (deployed as {d})")?;
+        }
+        if let Some(k) = &self.key {
+            write!(f, ", key {k}")?;
+        }
+        if let Some(m) = self.model {
+            write!(f, " (model {m})")?;
+        }
+        Ok(())
+    }
+}
+
 impl Error {
     /// An S3 request failed or its object does not match the item ([`Error::S3`]).
     pub fn is_s3(&self) -> bool {
@@ -335,11 +451,105 @@ impl Error {
         matches!(self, Error::OrphanedObjects { .. })
     }
 
+    /// What the failed request was (operation, table, key), for the errors a request produces.
+    /// An error about one item read back ([`Error::ItemUndecodable`]) or an outcome left
+    /// unknown names its own; errors wrapping another give that one's.
+    pub fn context(&self) -> Option<&ErrorContext> {
+        match self {
+            Error::ConditionFailed { context, .. }
+            | Error::TransactionCancelled { context, .. }
+            | Error::ItemCollectionTooLarge { context, .. }
+            | Error::OutcomeUnknown { context, .. }
+            | Error::Throttled { context, .. }
+            | Error::NotFound { context, .. }
+            | Error::AccessDenied { context, .. }
+            | Error::Validation { context, .. }
+            | Error::Authentication { context, .. }
+            | Error::Service { context, .. }
+            | Error::Timeout { context, .. }
+            | Error::Transport { context, .. } => context.as_deref(),
+            Error::WrittenButUndecodable { source, .. } => source.context(),
+            _ => None,
+        }
+    }
+
+    /// The operation that failed (`PutItem`, `Query`, `Decrypt`), when the error names one.
+    pub fn operation(&self) -> Option<&'static str> {
+        match self {
+            Error::OutcomeUnknown { operation, .. } => Some(operation),
+            Error::S3(s3) => Some(s3.operation),
+            _ => self.context().map(|c| c.operation),
+        }
+    }
+
+    /// The (logical) table the error is about, when it names one.
+    pub fn table(&self) -> Option<&str> {
+        match self {
+            Error::ItemUndecodable { table, .. }
+            | Error::NoStream { table, .. }
+            | Error::RecordUndecodable { table, .. }
+            | Error::StreamTrimmed { table, .. } => Some(table),
+            Error::LeaseUnavailable { table, .. } | Error::LeaseLost { table, .. } => Some(table),
+            Error::OutcomeUnknown {
+                table: Some(table), ..
+            } => Some(table),
+            _ => self.context().and_then(|c| c.table.as_deref()),
+        }
+    }
+
+    /// The deployed name of the error's table, when the client's mapping renames it.
+    pub fn deployed_table(&self) -> Option<&str> {
+        self.context().and_then(|c| c.deployed_table.as_deref())
+    }
+
+    /// The error with its full [`source`](std::error::Error::source) chain on one line
+    /// (`outer: inner: ...`), for logs that print no chain of their own.
+    pub fn report(&self) -> String {
+        display_chain(self)
+    }
+
+    /// Names the model in the error's context, if it has one that names none (an encrypted
+    /// field's KMS failure, made where only the field is known).
+    pub(crate) fn for_model(mut self, model: &'static str) -> Error {
+        if let Error::AccessDenied {
+            context: Some(c), ..
+        } = &mut self
+            && c.model.is_none()
+        {
+            c.model = Some(model);
+        }
+        self
+    }
+
+    /// Attaches what the request was, unless the error already names it (or cannot).
+    pub(crate) fn in_context(mut self, ctx: impl FnOnce() -> ErrorContext) -> Error {
+        let slot = match &mut self {
+            Error::ConditionFailed { context, .. }
+            | Error::TransactionCancelled { context, .. }
+            | Error::ItemCollectionTooLarge { context, .. }
+            | Error::OutcomeUnknown { context, .. }
+            | Error::Throttled { context, .. }
+            | Error::NotFound { context, .. }
+            | Error::AccessDenied { context, .. }
+            | Error::Validation { context, .. }
+            | Error::Authentication { context, .. }
+            | Error::Service { context, .. }
+            | Error::Timeout { context, .. }
+            | Error::Transport { context, .. } => context,
+            _ => return self,
+        };
+        if slot.is_none() {
+            *slot = Some(Box::new(ctx()));
+        }
+        self
+    }
+
     /// A validation error raised by dynox before anything is sent.
     pub fn validation(message: impl Into<String>) -> Error {
         Error::Validation {
             message: message.into(),
             source: None,
+            context: None,
         }
     }
 
@@ -368,9 +578,14 @@ impl Error {
     pub fn is_item_too_large(&self) -> bool {
         matches!(self, Error::ItemTooLarge { .. })
     }
-    /// IAM denied the request.
+    /// IAM denied the request (a KMS call of an encrypted field included, also when it failed
+    /// reading an item back).
     pub fn is_access_denied(&self) -> bool {
-        matches!(self, Error::AccessDenied { .. })
+        match self {
+            Error::AccessDenied { .. } => true,
+            Error::ItemUndecodable { source, .. } => source.is_access_denied(),
+            _ => false,
+        }
     }
     /// The request was invalid (a refused cursor token included).
     pub fn is_validation(&self) -> bool {
@@ -384,10 +599,13 @@ impl Error {
     pub fn is_written_but_undecodable(&self) -> bool {
         matches!(self, Error::WrittenButUndecodable { .. })
     }
-    /// Encryption or decryption failed.
+    /// Encryption or decryption failed (a KMS denial, also [`is_access_denied`](Error::is_access_denied), included).
     pub fn is_encryption(&self) -> bool {
         match self {
             Error::Encryption { .. } => true,
+            Error::AccessDenied { source, .. } => source
+                .downcast_ref::<dynox_encryption::kms::EncryptionError>()
+                .is_some(),
             Error::ItemUndecodable { source, .. } => source.is_encryption(),
             _ => false,
         }
@@ -592,14 +810,28 @@ impl Error {
 }
 
 impl fmt::Display for Error {
+    /// One line: what the request was ([`ErrorContext`]), then what went wrong. The SDK's
+    /// detail (and any wrapped error's message) is left to [`source`](std::error::Error::source).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(c) = self.context() {
+            write!(f, "{c}: ")?;
+        }
+        // What the service said, unless the source already says it.
+        let detail = |message: &str| -> Option<String> {
+            let line = message.lines().next().unwrap_or_default().trim();
+            let source = std::error::Error::source(self).map(display_chain);
+            (!line.is_empty() && !source.is_some_and(|s| s.contains(line))).then(|| line.to_owned())
+        };
+        let with_detail =
+            |f: &mut fmt::Formatter<'_>, head: &str, message: &str| match detail(message) {
+                Some(d) => write!(f, "{head}: {d}"),
+                None => f.write_str(head),
+            };
         match self {
             Error::ConditionFailed {
-                message,
-                possibly_applied,
-                ..
+                possibly_applied, ..
             } => {
-                write!(f, "condition failed: {message}")?;
+                f.write_str("condition failed")?;
                 if *possibly_applied {
                     f.write_str(
                         " (on a retry after an attempt whose answer was lost: that attempt may \
@@ -653,7 +885,7 @@ impl fmt::Display for Error {
                     outcome_unknown.len()
                 )?;
                 match cause {
-                    Some(c) => write!(f, " ({c})"),
+                    Some(c) => write!(f, " (stopped by a {} error)", c.kind()),
                     None => f.write_str(" (retries exhausted)"),
                 }
             }
@@ -666,36 +898,47 @@ impl fmt::Display for Error {
                     unprocessed.values().map(Vec::len).sum::<usize>()
                 )?;
                 match cause {
-                    Some(c) => write!(f, " ({c})"),
+                    Some(c) => write!(f, " (stopped by a {} error)", c.kind()),
                     None => f.write_str(" (retries exhausted)"),
                 }
             }
             Error::ItemUndecodable { table, key, source } => {
-                write!(f, "{table} item {}: {source}", describe_key(key))
+                let what = if source.is_encryption() || source.is_access_denied() {
+                    "did not decrypt"
+                } else {
+                    "did not decode"
+                };
+                write!(f, "{table} item {} {what}", describe_key(key))
             }
             Error::OutcomeUnknown {
                 operation,
                 table,
                 attempts,
-                source,
+                context,
                 ..
             } => {
-                write!(f, "outcome unknown: {operation}")?;
-                if let Some(t) = table {
-                    write!(f, " on {t}")?;
+                f.write_str("outcome unknown: ")?;
+                if context.is_none() {
+                    f.write_str(operation)?;
+                    if let Some(t) = table {
+                        write!(f, " on {t}")?;
+                    }
+                    f.write_str(" ")?;
                 }
                 write!(
                     f,
-                    " may have been applied (attempt {attempts} failed after it may have \
-                     reached DynamoDB, and a repeat could apply it twice): {source}"
+                    "may have been applied (attempt {attempts} failed after it may have \
+                     reached DynamoDB, and a repeat could apply it twice)"
                 )
             }
-            Error::ItemCollectionTooLarge { message, .. } => {
-                write!(f, "item collection too large: {message}")
+            Error::ItemCollectionTooLarge { .. } => {
+                f.write_str("item collection too large (over 10 GB for one partition key)")
             }
-            Error::Throttled { code, message, .. } => write!(f, "throttled ({code}): {message}"),
-            Error::NotFound { message, .. } => write!(f, "not found: {message}"),
-            Error::ItemTooLarge { message, .. } => write!(f, "item too large: {message}"),
+            Error::Throttled { code, message, .. } => {
+                with_detail(f, &format!("throttled ({code})"), message)
+            }
+            Error::NotFound { .. } => f.write_str("the table or index was not found"),
+            Error::ItemTooLarge { message, .. } => with_detail(f, "item too large", message),
             Error::AccessDenied {
                 action,
                 resource,
@@ -703,33 +946,31 @@ impl fmt::Display for Error {
                 ..
             } => match (action, resource) {
                 (Some(a), Some(r)) => write!(f, "access denied: {a} on {r}"),
-                _ => write!(f, "access denied: {message}"),
+                (Some(a), None) => write!(f, "access denied: {a}"),
+                _ => with_detail(f, "access denied", message),
             },
-            Error::Validation { message, .. } => write!(f, "invalid request: {message}"),
+            Error::Validation { message, .. } => with_detail(f, "invalid request", message),
             Error::InvalidCursor { message } => f.write_str(message),
             Error::Conversion {
                 model,
                 field,
                 source,
             } => write!(f, "{model}.{field}: {source}"),
-            Error::WrittenButUndecodable { source, .. } => {
-                write!(
-                    f,
-                    "the write was applied, but its returned item did not decode: {source}"
-                )
+            Error::WrittenButUndecodable { .. } => {
+                f.write_str("the write was applied, but its returned item did not decode")
             }
-            Error::Encryption { message, .. } => write!(f, "encryption: {message}"),
+            Error::Encryption { message, .. } => with_detail(f, "encryption", message),
             Error::Authentication { code, message, .. } => {
-                write!(f, "credentials refused ({code}): {message}")
+                with_detail(f, &format!("credentials refused ({code})"), message)
             }
-            Error::Service { code, message, .. } => write!(f, "{code}: {message}"),
+            Error::Service { code, message, .. } => with_detail(f, code, message),
             Error::Timeout { what, after, .. } if after.is_zero() => {
                 write!(f, "gave up waiting for {what}")
             }
             Error::Timeout { what, after, .. } => {
                 write!(f, "gave up waiting for {what} after {after:?}")
             }
-            Error::Transport { message, .. } => write!(f, "request failed: {message}"),
+            Error::Transport { message, .. } => with_detail(f, "request failed", message),
             Error::LeaseUnavailable {
                 table,
                 name,
@@ -758,10 +999,17 @@ impl fmt::Display for Error {
                 sequence_number,
                 source,
                 ..
-            } => write!(
-                f,
-                "stream record {sequence_number} (table {table}, shard {shard_id}) did not decode: {source}"
-            ),
+            } => {
+                let what = if source.is_encryption() || source.is_access_denied() {
+                    "did not decrypt"
+                } else {
+                    "did not decode"
+                };
+                write!(
+                    f,
+                    "stream record {sequence_number} (table {table}, shard {shard_id}) {what}"
+                )
+            }
             Error::StreamTrimmed {
                 table,
                 shard_id,
@@ -777,19 +1025,19 @@ impl fmt::Display for Error {
                     "stream records of {table} in shard {shard_id} were trimmed (older than 24 hours)"
                 ),
             },
-            Error::S3(s3) => write!(
+            Error::S3(s3) => with_detail(
                 f,
-                "S3 {} s3://{}/{}: {}",
-                s3.operation, s3.bucket, s3.key, s3.message
+                &format!("S3 {} s3://{}/{}", s3.operation, s3.bucket, s3.key),
+                &s3.message,
             ),
             Error::OrphanedObjects {
-                objects,
-                cleanup,
-                source,
+                objects, cleanup, ..
             } => {
                 write!(
                     f,
-                    "the item write failed ({source}) and removing its uploaded objects failed too ({cleanup}); left in S3:"
+                    "the item write failed and removing its uploaded objects failed too (a {} \
+                     error); left in S3:",
+                    cleanup.kind()
                 )?;
                 for (b, k) in objects {
                     write!(f, " s3://{b}/{k}")?;
@@ -815,7 +1063,8 @@ impl std::error::Error for Error {
             | Error::Encryption { source, .. }
             | Error::ItemTooLarge { source, .. }
             | Error::Validation { source, .. } => source.as_deref().map(|s| s as _),
-            Error::Conversion { source, .. } => Some(source),
+            // The value error is the message itself (and has no source of its own).
+            Error::Conversion { .. } => None,
             Error::WrittenButUndecodable { source, .. } => Some(source.as_ref()),
             Error::Timeout { .. } | Error::InvalidCursor { .. } | Error::VersionConflict { .. } => {
                 None
@@ -919,10 +1168,7 @@ where
                 // what the SDK could tell of it.
                 None => (
                     format!("HTTP {status}"),
-                    format!(
-                        "an error answer without an error code: {}",
-                        display_chain(&err)
-                    ),
+                    "an error answer without an error code".to_owned(),
                     status,
                 ),
             }
@@ -932,6 +1178,7 @@ where
                 what: "the request (the SDK's timeout)".to_owned(),
                 after: std::time::Duration::ZERO,
                 may_have_reached: true,
+                context: None,
             };
         }
         SdkError::DispatchFailure(d) if d.is_timeout() => {
@@ -944,6 +1191,7 @@ where
                 },
                 after: std::time::Duration::ZERO,
                 may_have_reached: reached,
+                context: None,
             };
         }
         other => {
@@ -954,9 +1202,10 @@ where
                 _ => "the answer could not be read",
             };
             return Error::Transport {
-                message: format!("{message}: {}", display_chain(other)),
+                message: message.to_owned(),
                 may_have_reached: may_have_reached(other),
                 source: Box::new(err),
+                context: None,
             };
         }
     };
@@ -975,6 +1224,7 @@ where
                 possibly_applied: false,
                 message,
                 source: Some(source),
+                context: None,
             }
         }
         "TransactionCanceledException" => {
@@ -993,11 +1243,13 @@ where
                 client_request_token: None,
                 message,
                 source: Some(source),
+                context: None,
             }
         }
         "ItemCollectionSizeLimitExceededException" => Error::ItemCollectionTooLarge {
             message,
             source: Box::new(err),
+            context: None,
         },
         // Every code AWS's SDKs count as throttling, but an earlier attempt still running.
         c if crate::layers::classify::THROTTLING_CODES.contains(&c)
@@ -1007,11 +1259,13 @@ where
                 code,
                 message,
                 source: Box::new(err),
+                context: None,
             }
         }
         "ResourceNotFoundException" => Error::NotFound {
             message,
             source: Box::new(err),
+            context: None,
         },
         "UnrecognizedClientException"
         | "InvalidSignatureException"
@@ -1021,6 +1275,7 @@ where
             code,
             message,
             source: Box::new(err),
+            context: None,
         },
         "AccessDeniedException" => {
             let (action, resource) = parse_denial(&message);
@@ -1029,6 +1284,7 @@ where
                 resource,
                 message,
                 source: Box::new(err),
+                context: None,
             }
         }
         "ValidationException" if message.contains("Item size") && message.contains("exceeded") => {
@@ -1040,12 +1296,14 @@ where
         "ValidationException" => Error::Validation {
             message,
             source: Some(Box::new(err)),
+            context: None,
         },
         _ => Error::Service {
             code,
             message,
             status: Some(status),
             source: Box::new(err),
+            context: None,
         },
     }
 }
@@ -1160,7 +1418,7 @@ fn display_chain(err: &dyn std::error::Error) -> String {
 }
 
 /// Pulls action and resource out of AWS's "... is not authorized to perform: A on resource: R ..."
-fn parse_denial(message: &str) -> (Option<String>, Option<String>) {
+pub(crate) fn parse_denial(message: &str) -> (Option<String>, Option<String>) {
     let word_after = |marker: &str| {
         message.split_once(marker).and_then(|(_, rest)| {
             rest.split_whitespace()

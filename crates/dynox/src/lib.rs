@@ -61,7 +61,7 @@ pub use aws_sdk_dynamodb::types::AttributeValue;
 pub use client::{Client, ClientBuilder};
 pub use dynox_derive::{Attribute, Collection, Model, partiql};
 pub use dynox_iam::Mapping;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorContext, Result};
 pub use lifecycle::Tracked;
 pub use model::{FromItem, Hooks, Model, ModelKey};
 pub use pending::Pending;

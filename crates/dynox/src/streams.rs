@@ -462,6 +462,7 @@ where
                     what: format!("the answer to {what}"),
                     after: limit,
                     may_have_reached: true,
+                    context: None,
                 }),
             },
             None => attempt().await.map_err(crate::error::from_sdk),

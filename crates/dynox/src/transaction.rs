@@ -490,12 +490,14 @@ pub(crate) fn with_token(err: Error, token: &str) -> Error {
             reasons,
             message,
             source,
+            context,
             ..
         } => Error::TransactionCancelled {
             reasons,
             client_request_token: Some(token.to_owned()),
             message,
             source,
+            context,
         },
         other => other,
     }
