@@ -816,10 +816,10 @@ impl fmt::Display for Error {
         if let Some(c) = self.context() {
             write!(f, "{c}: ")?;
         }
-        // What the service said, unless the source already says it.
+        // What the service (or dynox) said, unless the source's own line already says it.
         let detail = |message: &str| -> Option<String> {
             let line = message.lines().next().unwrap_or_default().trim();
-            let source = std::error::Error::source(self).map(display_chain);
+            let source = std::error::Error::source(self).map(ToString::to_string);
             (!line.is_empty() && !source.is_some_and(|s| s.contains(line))).then(|| line.to_owned())
         };
         let with_detail =
@@ -1432,6 +1432,326 @@ pub(crate) fn parse_denial(message: &str) -> (Option<String>, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sdk_condition_failed()
+    -> SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, HttpResponse> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+        let e = ConditionalCheckFailedException::builder()
+            .message("The conditional request failed")
+            .meta(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("ConditionalCheckFailedException")
+                    .message("The conditional request failed")
+                    .build(),
+            )
+            .build();
+        let raw = HttpResponse::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+            aws_smithy_types::body::SdkBody::empty(),
+        );
+        SdkError::service_error(PutItemError::ConditionalCheckFailedException(e), raw)
+    }
+
+    fn sdk_unhandled(
+        code: &str,
+        message: &str,
+    ) -> SdkError<aws_sdk_dynamodb::operation::get_item::GetItemError, HttpResponse> {
+        use aws_sdk_dynamodb::operation::get_item::GetItemError;
+        let meta = aws_smithy_types::error::ErrorMetadata::builder()
+            .code(code)
+            .message(message)
+            .build();
+        let raw = HttpResponse::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+            aws_smithy_types::body::SdkBody::empty(),
+        );
+        SdkError::service_error(GetItemError::generic(meta), raw)
+    }
+
+    fn key() -> Item {
+        [("id".to_owned(), AttributeValue::S("o1".into()))].into()
+    }
+
+    fn ctx() -> ErrorContext {
+        ErrorContext::new("PutItem")
+            .table("orders")
+            .deployed_table("prod-orders")
+            .key(&key())
+    }
+
+    /// One of every variant, as the send path and the operations make them.
+    fn every_variant() -> Vec<Error> {
+        let inner = || Box::new(Error::conversion("Order", "total", ValueError::Missing));
+        let sdk = || -> BoxError { Box::new(sdk_unhandled("X", "the service said so")) };
+        let s3 = S3Failure {
+            operation: "GetObject",
+            bucket: "b".into(),
+            key: "k".into(),
+            code: Some("NoSuchKey".into()),
+            message: "The specified key does not exist.".into(),
+            source: Some("NoSuchKey: The specified key does not exist.".into()),
+        };
+        let record = crate::streams::RawRecord {
+            change: crate::streams::Change::Insert(None),
+            keys: key(),
+            sequence_number: "100".into(),
+            shard_id: "shard-1".into(),
+            event_id: "e".into(),
+            approximate_creation_time: None,
+            user_identity: None,
+            size_bytes: None,
+            view: None,
+        };
+        vec![
+            from_sdk(sdk_condition_failed()).in_context(ctx),
+            Error::VersionConflict {
+                model: "Order",
+                expected: 2,
+                found: Some(3),
+                possibly_applied: false,
+            },
+            Error::TransactionCancelled {
+                reasons: vec![CancellationReason {
+                    index: 0,
+                    code: Some("ConditionalCheckFailed".into()),
+                    message: Some("The conditional request failed".into()),
+                    old_item: None,
+                }],
+                client_request_token: None,
+                message: "Transaction cancelled, please refer cancellation reasons".into(),
+                source: Some(sdk()),
+                context: None,
+            },
+            Error::ItemCollectionTooLarge {
+                message: "Item collection size limit exceeded".into(),
+                source: sdk(),
+                context: None,
+            },
+            Error::BatchWriteIncomplete {
+                written: 1,
+                unwritten: Vec::new(),
+                outcome_unknown: Vec::new(),
+                cause: Some(Box::new(Error::validation("two tables map to `shared`"))),
+            },
+            Error::BatchGetIncomplete {
+                unprocessed: Default::default(),
+                found: Default::default(),
+                cause: Some(Box::new(Error::validation("bad"))),
+            },
+            Error::ItemUndecodable {
+                table: "orders".into(),
+                key: key(),
+                source: inner(),
+            },
+            Error::OutcomeUnknown {
+                operation: "UpdateItem",
+                table: Some("orders".into()),
+                attempts: 2,
+                client_request_token: None,
+                source: Box::new(Error::Timeout {
+                    what: "an answer to UpdateItem".into(),
+                    after: std::time::Duration::from_secs(1),
+                    may_have_reached: true,
+                    context: None,
+                }),
+                context: None,
+            },
+            from_sdk(sdk_unhandled(
+                "ProvisionedThroughputExceededException",
+                "The level of configured provisioned throughput for the table was exceeded",
+            )),
+            from_sdk(sdk_unhandled(
+                "ResourceNotFoundException",
+                "Requested resource not found",
+            ))
+            .in_context(|| ErrorContext::new("GetItem").table("orders")),
+            Error::ItemTooLarge {
+                message: "Order item id=\"o1\" is 500000 bytes, over its limit".into(),
+                source: None,
+            },
+            from_sdk(sdk_unhandled(
+                "AccessDeniedException",
+                "User: arn:aws:iam::123456789012:user/app is not authorized to perform: \
+                 dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/orders \
+                 because no identity-based policy allows the dynamodb:GetItem action",
+            )),
+            Error::InvalidCursor {
+                message: "the cursor token is damaged".into(),
+            },
+            from_sdk(sdk_unhandled(
+                "ValidationException",
+                "One or more parameter values were invalid",
+            )),
+            Error::WrittenButUndecodable {
+                item: key(),
+                source: inner(),
+            },
+            Error::Encryption {
+                message: "KMS Decrypt for orders.card failed (DisabledException)".into(),
+                source: Some("DisabledException: the key is disabled".into()),
+            },
+            from_sdk(sdk_unhandled(
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            )),
+            *inner(),
+            from_sdk(sdk_unhandled(
+                "InternalServerError",
+                "Internal server error",
+            )),
+            Error::Timeout {
+                what: "an answer to GetItem".into(),
+                after: std::time::Duration::from_secs(1),
+                may_have_reached: true,
+                context: None,
+            },
+            Error::Transport {
+                message: "connection failed".into(),
+                may_have_reached: false,
+                source: "connection refused (os error 111)".into(),
+                context: None,
+            },
+            Error::LeaseUnavailable {
+                table: "leases",
+                name: "job".into(),
+                waited: std::time::Duration::from_secs(1),
+                holder: Some("worker-2".into()),
+            },
+            Error::LeaseLost {
+                table: "leases",
+                name: "job".into(),
+                fencing_token: 7,
+                reason: "its local deadline passed".into(),
+            },
+            Error::NoStream {
+                table: "orders".into(),
+                message: "the table has no stream".into(),
+            },
+            Error::RecordUndecodable {
+                table: "orders".into(),
+                shard_id: "shard-1".into(),
+                sequence_number: "100".into(),
+                record: Box::new(record),
+                source: inner(),
+            },
+            Error::StreamTrimmed {
+                table: "orders".into(),
+                shard_id: "shard-1".into(),
+                sequence_number: Some("100".into()),
+                source: Box::new(from_sdk(sdk_unhandled(
+                    "TrimmedDataAccessException",
+                    "trimmed",
+                ))),
+            },
+            Error::S3(Box::new(s3)),
+            Error::OrphanedObjects {
+                objects: vec![("b".into(), "k".into())],
+                cleanup: Box::new(Error::validation("cleanup failed")),
+                source: inner(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_variant_is_one_line_that_does_not_repeat_its_source() {
+        let all = every_variant();
+        let kinds: std::collections::BTreeSet<&str> = all.iter().map(Error::kind).collect();
+        assert_eq!(kinds.len(), 28, "one of every variant: {kinds:?}");
+        for e in &all {
+            let text = e.to_string();
+            assert!(
+                !text.is_empty() && !text.contains('\n'),
+                "{}: {text:?}",
+                e.kind()
+            );
+            assert!(text.len() < 300, "{}: {text}", e.kind());
+            assert!(
+                !text.contains("{ ") && !text.contains("Error {"),
+                "a debug dump: {text}"
+            );
+            if let Some(s) = std::error::Error::source(e) {
+                let inner = s.to_string();
+                assert!(
+                    inner.is_empty() || !text.contains(&inner),
+                    "{}: {text:?} repeats its source {inner:?}",
+                    e.kind()
+                );
+            }
+            let mut cur = std::error::Error::source(e);
+            while let Some(s) = cur {
+                assert_ne!(s.to_string(), text, "{}: a source says the same", e.kind());
+                cur = s.source();
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_condition_names_operation_tables_and_key() {
+        let e = from_sdk(sdk_condition_failed()).in_context(ctx);
+        assert!(e.is_condition_failed());
+        assert_eq!(e.kind(), "ConditionFailed");
+        assert_eq!(
+            e.to_string(),
+            "PutItem on orders (deployed as prod-orders), key {id=\"o1\"}: condition failed"
+        );
+        assert_eq!(e.operation(), Some("PutItem"));
+        assert_eq!(e.table(), Some("orders"));
+        assert_eq!(e.deployed_table(), Some("prod-orders"));
+        assert_eq!(e.context().unwrap().key.as_deref(), Some("{id=\"o1\"}"));
+        // The service's words are in the source, once.
+        let source = std::error::Error::source(&e).unwrap().to_string();
+        assert!(
+            source.contains("The conditional request failed"),
+            "{source}"
+        );
+        assert!(e.report().contains("The conditional request failed"));
+        // A context already there is kept.
+        let e = e.in_context(|| ErrorContext::new("Query"));
+        assert_eq!(e.operation(), Some("PutItem"));
+    }
+
+    #[test]
+    fn a_missing_table_names_operation_and_table() {
+        let e = from_sdk(sdk_unhandled(
+            "ResourceNotFoundException",
+            "Requested resource not found",
+        ))
+        .in_context(|| {
+            ErrorContext::new("GetItem")
+                .table("orders")
+                .deployed_table("orders")
+        });
+        assert!(e.is_not_found());
+        assert_eq!(
+            e.to_string(),
+            "GetItem on orders: the table or index was not found"
+        );
+        assert_eq!(e.deployed_table(), None, "the same name is not repeated");
+    }
+
+    #[test]
+    fn a_denial_names_action_and_resource_and_a_validation_keeps_the_services_words() {
+        let e = from_sdk(sdk_unhandled(
+            "AccessDeniedException",
+            "User: arn:aws:iam::123456789012:user/app is not authorized to perform: \
+             dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/orders",
+        ));
+        assert!(e.is_access_denied());
+        assert_eq!(
+            e.to_string(),
+            "access denied: dynamodb:GetItem on arn:aws:dynamodb:us-east-1:123456789012:table/orders"
+        );
+        // An unmodelled error's SDK display has only its code: the message is dynox's to give.
+        let e = from_sdk(sdk_unhandled(
+            "ValidationException",
+            "One or more parameter values were invalid",
+        ));
+        assert_eq!(
+            e.to_string(),
+            "invalid request: One or more parameter values were invalid"
+        );
+    }
 
     #[test]
     fn parses_aws_denial_messages() {
