@@ -418,7 +418,8 @@ impl fmt::Display for ErrorContext {
         if let Some(k) = &self.key {
             write!(f, ", key {k}")?;
         }
-        if let Some(m) = self.model {
+        // A request's table and key say which item; a KMS call's field is the model's.
+        if let (Some(m), Some(_)) = (self.model, self.field) {
             write!(f, " (model {m})")?;
         }
         Ok(())
