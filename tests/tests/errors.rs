@@ -180,7 +180,10 @@ async fn a_kms_denial_is_an_access_denial_naming_the_action_and_the_key() {
     assert!(err.is_access_denied(), "{err}");
     let text = err.to_string();
     one_line(&text);
-    assert_eq!(text, "cards item {id=\"c1\"} did not decrypt");
+    assert_eq!(
+        text,
+        "cards item {id=\"c1\"} did not decrypt: access denied"
+    );
     let denial = err.source().unwrap().to_string();
     one_line(&denial);
     assert!(

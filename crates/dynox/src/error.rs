@@ -904,7 +904,9 @@ impl fmt::Display for Error {
                 }
             }
             Error::ItemUndecodable { table, key, source } => {
-                let what = if source.is_encryption() || source.is_access_denied() {
+                let what = if source.is_access_denied() {
+                    "did not decrypt: access denied"
+                } else if source.is_encryption() {
                     "did not decrypt"
                 } else {
                     "did not decode"
@@ -1001,7 +1003,9 @@ impl fmt::Display for Error {
                 source,
                 ..
             } => {
-                let what = if source.is_encryption() || source.is_access_denied() {
+                let what = if source.is_access_denied() {
+                    "did not decrypt: access denied"
+                } else if source.is_encryption() {
                     "did not decrypt"
                 } else {
                     "did not decode"
@@ -1342,7 +1346,7 @@ where
 }
 
 /// A key for messages: `name=value` pairs in name order.
-fn describe_key(key: &Item) -> String {
+pub(crate) fn describe_key(key: &Item) -> String {
     let mut names: Vec<&String> = key.keys().collect();
     names.sort();
     let parts: Vec<String> = names
