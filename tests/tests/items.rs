@@ -97,10 +97,11 @@ async fn get_missing_projection_and_sort_keys() {
         .await
         .unwrap_err();
     assert!(err.is_conversion());
-    // Table, key, model and field.
+    // Table and key; the source names model and field.
+    assert_eq!(err.to_string(), "accounts item {id=\"a1\"} did not decode");
     assert_eq!(
-        err.to_string(),
-        "accounts item {id=\"a1\"}: Account.id: the required attribute is missing"
+        err.report(),
+        "accounts item {id=\"a1\"} did not decode: Account.id: the required attribute is missing"
     );
 
     for seq in [1u64, 2] {

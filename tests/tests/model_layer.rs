@@ -804,8 +804,9 @@ async fn key_templates_and_one_query_for_a_user_and_their_orders() {
         .unwrap();
     let err = client.get::<AppUser>(AppUser::key("u1")).await.unwrap_err();
     assert!(
-        err.to_string().contains("unknown attributes: legacy"),
-        "{err}"
+        err.report().contains("unknown attributes: legacy"),
+        "{}",
+        err.report()
     );
     client
         .update::<AppOrder>(AppOrder::key("u1", 3))

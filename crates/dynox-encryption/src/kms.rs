@@ -81,7 +81,14 @@ pub enum EncryptionError {
     Kms {
         /// The KMS operation.
         operation: &'static str,
-        /// The service's code and message, or the failure's description, on one line.
+        /// The key called (id, ARN or alias, after the encryptor's mapping).
+        key: String,
+        /// The service's error code (`AccessDeniedException`, `DisabledException`, ...), when
+        /// KMS answered with one.
+        code: Option<String>,
+        /// The service's code and message, or the failure's description, on one line (kept
+        /// out of the `Display`, which names operation, key and code; the SDK error, the
+        /// `source()`, says the rest).
         message: String,
         /// The SDK's error.
         source: BoxError,
@@ -102,6 +109,11 @@ impl EncryptionError {
         }
     }
 
+    /// Whether KMS refused the call for lack of permission (`AccessDeniedException`).
+    pub fn is_access_denied(&self) -> bool {
+        matches!(self, EncryptionError::Kms { code: Some(c), .. } if c == "AccessDeniedException")
+    }
+
     /// Whether the stored value failed its integrity check (tampered, moved, wrong context).
     pub fn is_integrity(&self) -> bool {
         matches!(self, EncryptionError::Integrity { .. })
@@ -119,15 +131,35 @@ impl EncryptionError {
         }
     }
 
-    fn kms<E, R>(operation: &'static str, e: aws_sdk_kms::error::SdkError<E, R>) -> EncryptionError
+    fn kms<E, R>(
+        operation: &'static str,
+        key: &str,
+        e: aws_sdk_kms::error::SdkError<E, R>,
+    ) -> EncryptionError
     where
         E: std::error::Error + aws_sdk_kms::error::ProvideErrorMetadata + Send + Sync + 'static,
         R: fmt::Debug + Send + Sync + 'static,
     {
         EncryptionError::Kms {
             operation,
+            key: key.to_owned(),
+            code: e
+                .as_service_error()
+                .and_then(|s| s.code())
+                .map(str::to_owned),
             message: one_line(&e),
             source: Box::new(e),
+        }
+    }
+
+    /// A KMS answer without a part it must have.
+    fn incomplete(operation: &'static str, key: &str, what: &str) -> EncryptionError {
+        EncryptionError::Kms {
+            operation,
+            key: key.to_owned(),
+            code: None,
+            message: format!("the answer has no {what}"),
+            source: format!("{operation} answered without {what}").into(),
         }
     }
 }
@@ -167,8 +199,17 @@ impl fmt::Display for EncryptionError {
             ),
             EncryptionError::Envelope(e) => write!(f, "{e}"),
             EncryptionError::Kms {
-                operation, message, ..
-            } => write!(f, "KMS {operation}: {message}"),
+                operation,
+                key,
+                code: Some(code),
+                ..
+            } => write!(f, "KMS {operation} with key {key} failed: {code}"),
+            EncryptionError::Kms {
+                operation,
+                key,
+                message,
+                ..
+            } => write!(f, "KMS {operation} with key {key} failed: {message}"),
             EncryptionError::Refused(e) => f.write_str(e),
         }
     }
@@ -777,11 +818,9 @@ impl Encryptor {
                     .set_encryption_context(Some(ctx.clone().into_iter().collect()))
                     .send()
                     .await
-                    .map_err(|e| EncryptionError::kms("GenerateDataKey", e))?;
-                let incomplete = |what: &str| EncryptionError::Kms {
-                    operation: "GenerateDataKey",
-                    message: format!("the answer has no {what}"),
-                    source: format!("GenerateDataKey answered without {what}").into(),
+                    .map_err(|e| EncryptionError::kms("GenerateDataKey", self.key_id(F::KEY), e))?;
+                let incomplete = |what: &str| {
+                    EncryptionError::incomplete("GenerateDataKey", self.key_id(F::KEY), what)
                 };
                 let plain = Zeroizing::new(
                     out.plaintext
@@ -869,13 +908,11 @@ impl Encryptor {
                         if e.as_service_error().is_some_and(blames_the_value) {
                             EncryptionError::integrity::<F>(e)
                         } else {
-                            EncryptionError::kms("Decrypt", e)
+                            EncryptionError::kms("Decrypt", self.key_id(F::KEY), e)
                         }
                     })?;
-                let key = out.plaintext.ok_or_else(|| EncryptionError::Kms {
-                    operation: "Decrypt",
-                    message: "the answer has no Plaintext".into(),
-                    source: "Decrypt answered without Plaintext".into(),
+                let key = out.plaintext.ok_or_else(|| {
+                    EncryptionError::incomplete("Decrypt", self.key_id(F::KEY), "Plaintext")
                 })?;
                 Ok(Zeroizing::new(key.into_inner()))
             })

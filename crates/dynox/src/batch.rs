@@ -626,8 +626,9 @@ impl<'c> BatchWrite<'c> {
     /// A second write of one item: DynamoDB refuses the request, so dynox refuses the batch.
     fn duplicate(&mut self, table: &str, key: &Item) {
         self.error.get_or_insert(Error::validation(format!(
-            "a batch write names the same item twice (table {table}, key {key:?}); DynamoDB \
-             refuses that and the outcome would depend on order"
+            "a batch write names the same item twice (table {table}, key {}); DynamoDB \
+             refuses that and the outcome would depend on order",
+            crate::error::describe_key(key)
         )));
     }
 

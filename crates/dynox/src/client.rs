@@ -388,8 +388,40 @@ impl Client {
         model: &'static str,
         op: O,
     ) -> Result<O::Output> {
-        let response = self.inner.stack.send(op.into_request(), model).await?;
-        O::from_response(response)
+        self.send_keyed(model, &[], op).await
+    }
+
+    /// [`send_for`](Client::send_for) for a request on one item whose key attributes are
+    /// `key_names` (needed only for a `PutItem`, whose item holds more than its key). An error
+    /// names the operation, the table (logical and deployed) and the item's key.
+    pub(crate) async fn send_keyed<O: Operation>(
+        &self,
+        model: &'static str,
+        key_names: &[&str],
+        op: O,
+    ) -> Result<O::Output> {
+        let request = op.into_request();
+        let operation = request.operation_name();
+        // Kept for an error: the request itself is consumed by the send.
+        let table = request.table_name().map(str::to_owned);
+        let key = request.key_for_error(key_names);
+        match self.inner.stack.send(request, model).await {
+            Ok(response) => O::from_response(response),
+            Err(e) => Err(e.in_context(|| {
+                let mut ctx = crate::error::ErrorContext::new(operation);
+                if let Some(t) = table {
+                    let deployed = self.inner.mapping.table(&t).into_owned();
+                    ctx = ctx.table(t).deployed_table(deployed);
+                }
+                if let Some(k) = &key {
+                    ctx = ctx.key(k);
+                }
+                if !model.is_empty() {
+                    ctx = ctx.model(model);
+                }
+                ctx
+            })),
+        }
     }
 }
 

@@ -33,6 +33,8 @@ pub enum Error {
         message: String,
         /// The SDK error.
         source: Option<BoxError>,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// Optimistic locking: the stored item's version is not the one this item was loaded at
     /// (another writer saved first). Reload and retry.
@@ -57,6 +59,8 @@ pub enum Error {
         message: String,
         /// The SDK error.
         source: Option<BoxError>,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// An item collection (all items with one partition key, with a local secondary index)
     /// exceeds 10 GB.
@@ -65,6 +69,8 @@ pub enum Error {
         message: String,
         /// The SDK error.
         source: BoxError,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// A batch write could not write everything: exactly the writes that were not applied,
     /// and apart from them those whose outcome is unknown.
@@ -119,6 +125,8 @@ pub enum Error {
         client_request_token: Option<String>,
         /// The failure of the last attempt.
         source: Box<Error>,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// The request was throttled (throughput exceeded, request limit, throttling).
     Throttled {
@@ -128,6 +136,8 @@ pub enum Error {
         message: String,
         /// The SDK error.
         source: BoxError,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// The table or index does not exist (or is not active yet).
     NotFound {
@@ -135,6 +145,8 @@ pub enum Error {
         message: String,
         /// The SDK error.
         source: BoxError,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// The item exceeds DynamoDB's 400 KB item size limit.
     ItemTooLarge {
@@ -153,6 +165,8 @@ pub enum Error {
         message: String,
         /// The SDK error.
         source: BoxError,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// A cursor token was refused before sending: damaged, of another format, a signed token
     /// whose signature does not verify with the client's keys, or one made by another query or
@@ -167,6 +181,8 @@ pub enum Error {
         message: String,
         /// The SDK error, when the service refused it.
         source: Option<BoxError>,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// The write was applied, but the item it returned did not decode (the stored item does not
     /// match the model). Do not retry the write: it happened.
@@ -192,6 +208,8 @@ pub enum Error {
         message: String,
         /// The SDK error.
         source: BoxError,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// A value could not be converted between a Rust field and a DynamoDB attribute.
     Conversion {
@@ -212,6 +230,8 @@ pub enum Error {
         status: Option<u16>,
         /// The SDK error.
         source: BoxError,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// A wait (for a table to become active, say) gave up.
     Timeout {
@@ -222,6 +242,8 @@ pub enum Error {
         /// Whether a request may have reached the service before the time ran out (`false`
         /// for a connect timeout, or a wait between requests).
         may_have_reached: bool,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// The request did not get an answer: connection, timeout, dispatch or response errors.
     Transport {
@@ -232,6 +254,8 @@ pub enum Error {
         may_have_reached: bool,
         /// The SDK error.
         source: BoxError,
+        /// What the request was: operation, table and key (see [`Error::context`]).
+        context: Option<Box<ErrorContext>>,
     },
     /// A lease could not be acquired within its wait: another owner held it (and renewed it)
     /// the whole time.
@@ -309,6 +333,99 @@ pub enum Error {
     },
 }
 
+/// What a failed request was: the operation, its table (logical and, when a
+/// [`Mapping`](crate::Mapping) renames it, deployed), the item's key, and for an encrypted
+/// field's KMS call, the field. Attached once, on the send path, to every error a request
+/// produces; [`Error::context`] reads it, and the error's message names it.
+///
+/// The key is described as dynox describes keys in messages (`{id="o1", sk=3}`, binary values
+/// by their length only); no other attribute value of the item is ever kept here.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ErrorContext {
+    /// The DynamoDB operation (`PutItem`, `Query`, ...) or KMS operation (`Decrypt`,
+    /// `GenerateDataKey`).
+    pub operation: &'static str,
+    /// The logical table the request names (the first, for a batch; none for a transaction).
+    pub table: Option<String>,
+    /// The deployed table name, when the client's mapping gives the table another name.
+    pub deployed_table: Option<String>,
+    /// The item's key, described (`{id="o1"}`), for a request on one item.
+    pub key: Option<String>,
+    /// The model the request acted for, when known.
+    pub model: Option<&'static str>,
+    /// The encrypted field (stored attribute name) of a KMS call.
+    pub field: Option<&'static str>,
+}
+
+impl ErrorContext {
+    /// The context of operation `operation`, naming nothing else yet.
+    pub fn new(operation: &'static str) -> ErrorContext {
+        ErrorContext {
+            operation,
+            ..ErrorContext::default()
+        }
+    }
+
+    /// With the logical table `table`.
+    pub fn table(mut self, table: impl Into<String>) -> ErrorContext {
+        self.table = Some(table.into());
+        self
+    }
+
+    /// With the deployed table name `deployed` (kept only when it differs from the logical one).
+    pub fn deployed_table(mut self, deployed: impl Into<String>) -> ErrorContext {
+        let deployed = deployed.into();
+        if self.table.as_deref() != Some(deployed.as_str()) {
+            self.deployed_table = Some(deployed);
+        }
+        self
+    }
+
+    /// With the item key `key` (described, never raw).
+    pub fn key(mut self, key: &Item) -> ErrorContext {
+        self.key = Some(describe_key(key));
+        self
+    }
+
+    /// With the model `model`.
+    pub fn model(mut self, model: &'static str) -> ErrorContext {
+        self.model = Some(model);
+        self
+    }
+
+    /// With the encrypted field `field`.
+    pub fn field(mut self, field: &'static str) -> ErrorContext {
+        self.field = Some(field);
+        self
+    }
+}
+
+impl fmt::Display for ErrorContext {
+    /// `PutItem on orders (deployed as prod-orders), key {id="o1"}`, or for a KMS call
+    /// `Decrypt for orders.card (model Order)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.operation)?;
+        match (self.table.as_deref(), self.field) {
+            (Some(t), Some(field)) => write!(f, " for {t}.{field}")?,
+            (Some(t), None) => write!(f, " on {t}")?,
+            (None, Some(field)) => write!(f, " for field {field}")?,
+            (None, None) => {}
+        }
+        if let Some(d) = &self.deployed_table {
+            write!(f, " (deployed as {d})")?;
+        }
+        if let Some(k) = &self.key {
+            write!(f, ", key {k}")?;
+        }
+        // A request's table and key say which item; a KMS call's field is the model's.
+        if let (Some(m), Some(_)) = (self.model, self.field) {
+            write!(f, " (model {m})")?;
+        }
+        Ok(())
+    }
+}
+
 impl Error {
     /// An S3 request failed or its object does not match the item ([`Error::S3`]).
     pub fn is_s3(&self) -> bool {
@@ -335,11 +452,105 @@ impl Error {
         matches!(self, Error::OrphanedObjects { .. })
     }
 
+    /// What the failed request was (operation, table, key), for the errors a request produces.
+    /// An error about one item read back ([`Error::ItemUndecodable`]) or an outcome left
+    /// unknown names its own; errors wrapping another give that one's.
+    pub fn context(&self) -> Option<&ErrorContext> {
+        match self {
+            Error::ConditionFailed { context, .. }
+            | Error::TransactionCancelled { context, .. }
+            | Error::ItemCollectionTooLarge { context, .. }
+            | Error::OutcomeUnknown { context, .. }
+            | Error::Throttled { context, .. }
+            | Error::NotFound { context, .. }
+            | Error::AccessDenied { context, .. }
+            | Error::Validation { context, .. }
+            | Error::Authentication { context, .. }
+            | Error::Service { context, .. }
+            | Error::Timeout { context, .. }
+            | Error::Transport { context, .. } => context.as_deref(),
+            Error::WrittenButUndecodable { source, .. } => source.context(),
+            _ => None,
+        }
+    }
+
+    /// The operation that failed (`PutItem`, `Query`, `Decrypt`), when the error names one.
+    pub fn operation(&self) -> Option<&'static str> {
+        match self {
+            Error::OutcomeUnknown { operation, .. } => Some(operation),
+            Error::S3(s3) => Some(s3.operation),
+            _ => self.context().map(|c| c.operation),
+        }
+    }
+
+    /// The (logical) table the error is about, when it names one.
+    pub fn table(&self) -> Option<&str> {
+        match self {
+            Error::ItemUndecodable { table, .. }
+            | Error::NoStream { table, .. }
+            | Error::RecordUndecodable { table, .. }
+            | Error::StreamTrimmed { table, .. } => Some(table),
+            Error::LeaseUnavailable { table, .. } | Error::LeaseLost { table, .. } => Some(table),
+            Error::OutcomeUnknown {
+                table: Some(table), ..
+            } => Some(table),
+            _ => self.context().and_then(|c| c.table.as_deref()),
+        }
+    }
+
+    /// The deployed name of the error's table, when the client's mapping renames it.
+    pub fn deployed_table(&self) -> Option<&str> {
+        self.context().and_then(|c| c.deployed_table.as_deref())
+    }
+
+    /// The error with its full [`source`](std::error::Error::source) chain on one line
+    /// (`outer: inner: ...`), for logs that print no chain of their own.
+    pub fn report(&self) -> String {
+        display_chain(self)
+    }
+
+    /// Names the model in the error's context, if it has one that names none (an encrypted
+    /// field's KMS failure, made where only the field is known).
+    pub(crate) fn for_model(mut self, model: &'static str) -> Error {
+        if let Error::AccessDenied {
+            context: Some(c), ..
+        } = &mut self
+            && c.model.is_none()
+        {
+            c.model = Some(model);
+        }
+        self
+    }
+
+    /// Attaches what the request was, unless the error already names it (or cannot).
+    pub(crate) fn in_context(mut self, ctx: impl FnOnce() -> ErrorContext) -> Error {
+        let slot = match &mut self {
+            Error::ConditionFailed { context, .. }
+            | Error::TransactionCancelled { context, .. }
+            | Error::ItemCollectionTooLarge { context, .. }
+            | Error::OutcomeUnknown { context, .. }
+            | Error::Throttled { context, .. }
+            | Error::NotFound { context, .. }
+            | Error::AccessDenied { context, .. }
+            | Error::Validation { context, .. }
+            | Error::Authentication { context, .. }
+            | Error::Service { context, .. }
+            | Error::Timeout { context, .. }
+            | Error::Transport { context, .. } => context,
+            _ => return self,
+        };
+        if slot.is_none() {
+            *slot = Some(Box::new(ctx()));
+        }
+        self
+    }
+
     /// A validation error raised by dynox before anything is sent.
     pub fn validation(message: impl Into<String>) -> Error {
         Error::Validation {
             message: message.into(),
             source: None,
+            context: None,
         }
     }
 
@@ -368,9 +579,14 @@ impl Error {
     pub fn is_item_too_large(&self) -> bool {
         matches!(self, Error::ItemTooLarge { .. })
     }
-    /// IAM denied the request.
+    /// IAM denied the request (a KMS call of an encrypted field included, also when it failed
+    /// reading an item back).
     pub fn is_access_denied(&self) -> bool {
-        matches!(self, Error::AccessDenied { .. })
+        match self {
+            Error::AccessDenied { .. } => true,
+            Error::ItemUndecodable { source, .. } => source.is_access_denied(),
+            _ => false,
+        }
     }
     /// The request was invalid (a refused cursor token included).
     pub fn is_validation(&self) -> bool {
@@ -384,10 +600,13 @@ impl Error {
     pub fn is_written_but_undecodable(&self) -> bool {
         matches!(self, Error::WrittenButUndecodable { .. })
     }
-    /// Encryption or decryption failed.
+    /// Encryption or decryption failed (a KMS denial, also [`is_access_denied`](Error::is_access_denied), included).
     pub fn is_encryption(&self) -> bool {
         match self {
             Error::Encryption { .. } => true,
+            Error::AccessDenied { source, .. } => source
+                .downcast_ref::<dynox_encryption::kms::EncryptionError>()
+                .is_some(),
             Error::ItemUndecodable { source, .. } => source.is_encryption(),
             _ => false,
         }
@@ -592,14 +811,28 @@ impl Error {
 }
 
 impl fmt::Display for Error {
+    /// One line: what the request was ([`ErrorContext`]), then what went wrong. The SDK's
+    /// detail (and any wrapped error's message) is left to [`source`](std::error::Error::source).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(c) = self.context() {
+            write!(f, "{c}: ")?;
+        }
+        // What the service (or dynox) said, unless the source's own line already says it.
+        let detail = |message: &str| -> Option<String> {
+            let line = message.lines().next().unwrap_or_default().trim();
+            let source = std::error::Error::source(self).map(ToString::to_string);
+            (!line.is_empty() && !source.is_some_and(|s| s.contains(line))).then(|| line.to_owned())
+        };
+        let with_detail =
+            |f: &mut fmt::Formatter<'_>, head: &str, message: &str| match detail(message) {
+                Some(d) => write!(f, "{head}: {d}"),
+                None => f.write_str(head),
+            };
         match self {
             Error::ConditionFailed {
-                message,
-                possibly_applied,
-                ..
+                possibly_applied, ..
             } => {
-                write!(f, "condition failed: {message}")?;
+                f.write_str("condition failed")?;
                 if *possibly_applied {
                     f.write_str(
                         " (on a retry after an attempt whose answer was lost: that attempt may \
@@ -653,7 +886,7 @@ impl fmt::Display for Error {
                     outcome_unknown.len()
                 )?;
                 match cause {
-                    Some(c) => write!(f, " ({c})"),
+                    Some(c) => write!(f, " (stopped by a {} error)", c.kind()),
                     None => f.write_str(" (retries exhausted)"),
                 }
             }
@@ -666,36 +899,49 @@ impl fmt::Display for Error {
                     unprocessed.values().map(Vec::len).sum::<usize>()
                 )?;
                 match cause {
-                    Some(c) => write!(f, " ({c})"),
+                    Some(c) => write!(f, " (stopped by a {} error)", c.kind()),
                     None => f.write_str(" (retries exhausted)"),
                 }
             }
             Error::ItemUndecodable { table, key, source } => {
-                write!(f, "{table} item {}: {source}", describe_key(key))
+                let what = if source.is_access_denied() {
+                    "did not decrypt: access denied"
+                } else if source.is_encryption() {
+                    "did not decrypt"
+                } else {
+                    "did not decode"
+                };
+                write!(f, "{table} item {} {what}", describe_key(key))
             }
             Error::OutcomeUnknown {
                 operation,
                 table,
                 attempts,
-                source,
+                context,
                 ..
             } => {
-                write!(f, "outcome unknown: {operation}")?;
-                if let Some(t) = table {
-                    write!(f, " on {t}")?;
+                f.write_str("outcome unknown: ")?;
+                if context.is_none() {
+                    f.write_str(operation)?;
+                    if let Some(t) = table {
+                        write!(f, " on {t}")?;
+                    }
+                    f.write_str(" ")?;
                 }
                 write!(
                     f,
-                    " may have been applied (attempt {attempts} failed after it may have \
-                     reached DynamoDB, and a repeat could apply it twice): {source}"
+                    "may have been applied (attempt {attempts} failed after it may have \
+                     reached DynamoDB, and a repeat could apply it twice)"
                 )
             }
-            Error::ItemCollectionTooLarge { message, .. } => {
-                write!(f, "item collection too large: {message}")
+            Error::ItemCollectionTooLarge { .. } => {
+                f.write_str("item collection too large (over 10 GB for one partition key)")
             }
-            Error::Throttled { code, message, .. } => write!(f, "throttled ({code}): {message}"),
-            Error::NotFound { message, .. } => write!(f, "not found: {message}"),
-            Error::ItemTooLarge { message, .. } => write!(f, "item too large: {message}"),
+            Error::Throttled { code, message, .. } => {
+                with_detail(f, &format!("throttled ({code})"), message)
+            }
+            Error::NotFound { .. } => f.write_str("the table or index was not found"),
+            Error::ItemTooLarge { message, .. } => with_detail(f, "item too large", message),
             Error::AccessDenied {
                 action,
                 resource,
@@ -703,33 +949,31 @@ impl fmt::Display for Error {
                 ..
             } => match (action, resource) {
                 (Some(a), Some(r)) => write!(f, "access denied: {a} on {r}"),
-                _ => write!(f, "access denied: {message}"),
+                (Some(a), None) => write!(f, "access denied: {a}"),
+                _ => with_detail(f, "access denied", message),
             },
-            Error::Validation { message, .. } => write!(f, "invalid request: {message}"),
+            Error::Validation { message, .. } => with_detail(f, "invalid request", message),
             Error::InvalidCursor { message } => f.write_str(message),
             Error::Conversion {
                 model,
                 field,
                 source,
             } => write!(f, "{model}.{field}: {source}"),
-            Error::WrittenButUndecodable { source, .. } => {
-                write!(
-                    f,
-                    "the write was applied, but its returned item did not decode: {source}"
-                )
+            Error::WrittenButUndecodable { .. } => {
+                f.write_str("the write was applied, but its returned item did not decode")
             }
-            Error::Encryption { message, .. } => write!(f, "encryption: {message}"),
+            Error::Encryption { message, .. } => with_detail(f, "encryption", message),
             Error::Authentication { code, message, .. } => {
-                write!(f, "credentials refused ({code}): {message}")
+                with_detail(f, &format!("credentials refused ({code})"), message)
             }
-            Error::Service { code, message, .. } => write!(f, "{code}: {message}"),
+            Error::Service { code, message, .. } => with_detail(f, code, message),
             Error::Timeout { what, after, .. } if after.is_zero() => {
                 write!(f, "gave up waiting for {what}")
             }
             Error::Timeout { what, after, .. } => {
                 write!(f, "gave up waiting for {what} after {after:?}")
             }
-            Error::Transport { message, .. } => write!(f, "request failed: {message}"),
+            Error::Transport { message, .. } => with_detail(f, "request failed", message),
             Error::LeaseUnavailable {
                 table,
                 name,
@@ -758,10 +1002,19 @@ impl fmt::Display for Error {
                 sequence_number,
                 source,
                 ..
-            } => write!(
-                f,
-                "stream record {sequence_number} (table {table}, shard {shard_id}) did not decode: {source}"
-            ),
+            } => {
+                let what = if source.is_access_denied() {
+                    "did not decrypt: access denied"
+                } else if source.is_encryption() {
+                    "did not decrypt"
+                } else {
+                    "did not decode"
+                };
+                write!(
+                    f,
+                    "stream record {sequence_number} (table {table}, shard {shard_id}) {what}"
+                )
+            }
             Error::StreamTrimmed {
                 table,
                 shard_id,
@@ -777,19 +1030,19 @@ impl fmt::Display for Error {
                     "stream records of {table} in shard {shard_id} were trimmed (older than 24 hours)"
                 ),
             },
-            Error::S3(s3) => write!(
+            Error::S3(s3) => with_detail(
                 f,
-                "S3 {} s3://{}/{}: {}",
-                s3.operation, s3.bucket, s3.key, s3.message
+                &format!("S3 {} s3://{}/{}", s3.operation, s3.bucket, s3.key),
+                &s3.message,
             ),
             Error::OrphanedObjects {
-                objects,
-                cleanup,
-                source,
+                objects, cleanup, ..
             } => {
                 write!(
                     f,
-                    "the item write failed ({source}) and removing its uploaded objects failed too ({cleanup}); left in S3:"
+                    "the item write failed and removing its uploaded objects failed too (a {} \
+                     error); left in S3:",
+                    cleanup.kind()
                 )?;
                 for (b, k) in objects {
                     write!(f, " s3://{b}/{k}")?;
@@ -815,7 +1068,8 @@ impl std::error::Error for Error {
             | Error::Encryption { source, .. }
             | Error::ItemTooLarge { source, .. }
             | Error::Validation { source, .. } => source.as_deref().map(|s| s as _),
-            Error::Conversion { source, .. } => Some(source),
+            // The value error is the message itself (and has no source of its own).
+            Error::Conversion { .. } => None,
             Error::WrittenButUndecodable { source, .. } => Some(source.as_ref()),
             Error::Timeout { .. } | Error::InvalidCursor { .. } | Error::VersionConflict { .. } => {
                 None
@@ -919,10 +1173,7 @@ where
                 // what the SDK could tell of it.
                 None => (
                     format!("HTTP {status}"),
-                    format!(
-                        "an error answer without an error code: {}",
-                        display_chain(&err)
-                    ),
+                    "an error answer without an error code".to_owned(),
                     status,
                 ),
             }
@@ -932,6 +1183,7 @@ where
                 what: "the request (the SDK's timeout)".to_owned(),
                 after: std::time::Duration::ZERO,
                 may_have_reached: true,
+                context: None,
             };
         }
         SdkError::DispatchFailure(d) if d.is_timeout() => {
@@ -944,6 +1196,7 @@ where
                 },
                 after: std::time::Duration::ZERO,
                 may_have_reached: reached,
+                context: None,
             };
         }
         other => {
@@ -954,9 +1207,10 @@ where
                 _ => "the answer could not be read",
             };
             return Error::Transport {
-                message: format!("{message}: {}", display_chain(other)),
+                message: message.to_owned(),
                 may_have_reached: may_have_reached(other),
                 source: Box::new(err),
+                context: None,
             };
         }
     };
@@ -975,6 +1229,7 @@ where
                 possibly_applied: false,
                 message,
                 source: Some(source),
+                context: None,
             }
         }
         "TransactionCanceledException" => {
@@ -993,11 +1248,13 @@ where
                 client_request_token: None,
                 message,
                 source: Some(source),
+                context: None,
             }
         }
         "ItemCollectionSizeLimitExceededException" => Error::ItemCollectionTooLarge {
             message,
             source: Box::new(err),
+            context: None,
         },
         // Every code AWS's SDKs count as throttling, but an earlier attempt still running.
         c if crate::layers::classify::THROTTLING_CODES.contains(&c)
@@ -1007,11 +1264,13 @@ where
                 code,
                 message,
                 source: Box::new(err),
+                context: None,
             }
         }
         "ResourceNotFoundException" => Error::NotFound {
             message,
             source: Box::new(err),
+            context: None,
         },
         "UnrecognizedClientException"
         | "InvalidSignatureException"
@@ -1021,6 +1280,7 @@ where
             code,
             message,
             source: Box::new(err),
+            context: None,
         },
         "AccessDeniedException" => {
             let (action, resource) = parse_denial(&message);
@@ -1029,6 +1289,7 @@ where
                 resource,
                 message,
                 source: Box::new(err),
+                context: None,
             }
         }
         "ValidationException" if message.contains("Item size") && message.contains("exceeded") => {
@@ -1040,12 +1301,14 @@ where
         "ValidationException" => Error::Validation {
             message,
             source: Some(Box::new(err)),
+            context: None,
         },
         _ => Error::Service {
             code,
             message,
             status: Some(status),
             source: Box::new(err),
+            context: None,
         },
     }
 }
@@ -1083,7 +1346,7 @@ where
 }
 
 /// A key for messages: `name=value` pairs in name order.
-fn describe_key(key: &Item) -> String {
+pub(crate) fn describe_key(key: &Item) -> String {
     let mut names: Vec<&String> = key.keys().collect();
     names.sort();
     let parts: Vec<String> = names
@@ -1160,7 +1423,7 @@ fn display_chain(err: &dyn std::error::Error) -> String {
 }
 
 /// Pulls action and resource out of AWS's "... is not authorized to perform: A on resource: R ..."
-fn parse_denial(message: &str) -> (Option<String>, Option<String>) {
+pub(crate) fn parse_denial(message: &str) -> (Option<String>, Option<String>) {
     let word_after = |marker: &str| {
         message.split_once(marker).and_then(|(_, rest)| {
             rest.split_whitespace()
@@ -1185,6 +1448,326 @@ impl From<dynox_iam::MappingError> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sdk_condition_failed()
+    -> SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, HttpResponse> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
+        let e = ConditionalCheckFailedException::builder()
+            .message("The conditional request failed")
+            .meta(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("ConditionalCheckFailedException")
+                    .message("The conditional request failed")
+                    .build(),
+            )
+            .build();
+        let raw = HttpResponse::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+            aws_smithy_types::body::SdkBody::empty(),
+        );
+        SdkError::service_error(PutItemError::ConditionalCheckFailedException(e), raw)
+    }
+
+    fn sdk_unhandled(
+        code: &str,
+        message: &str,
+    ) -> SdkError<aws_sdk_dynamodb::operation::get_item::GetItemError, HttpResponse> {
+        use aws_sdk_dynamodb::operation::get_item::GetItemError;
+        let meta = aws_smithy_types::error::ErrorMetadata::builder()
+            .code(code)
+            .message(message)
+            .build();
+        let raw = HttpResponse::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+            aws_smithy_types::body::SdkBody::empty(),
+        );
+        SdkError::service_error(GetItemError::generic(meta), raw)
+    }
+
+    fn key() -> Item {
+        [("id".to_owned(), AttributeValue::S("o1".into()))].into()
+    }
+
+    fn ctx() -> ErrorContext {
+        ErrorContext::new("PutItem")
+            .table("orders")
+            .deployed_table("prod-orders")
+            .key(&key())
+    }
+
+    /// One of every variant, as the send path and the operations make them.
+    fn every_variant() -> Vec<Error> {
+        let inner = || Box::new(Error::conversion("Order", "total", ValueError::Missing));
+        let sdk = || -> BoxError { Box::new(sdk_unhandled("X", "the service said so")) };
+        let s3 = S3Failure {
+            operation: "GetObject",
+            bucket: "b".into(),
+            key: "k".into(),
+            code: Some("NoSuchKey".into()),
+            message: "The specified key does not exist.".into(),
+            source: Some("NoSuchKey: The specified key does not exist.".into()),
+        };
+        let record = crate::streams::RawRecord {
+            change: crate::streams::Change::Insert(None),
+            keys: key(),
+            sequence_number: "100".into(),
+            shard_id: "shard-1".into(),
+            event_id: "e".into(),
+            approximate_creation_time: None,
+            user_identity: None,
+            size_bytes: None,
+            view: None,
+        };
+        vec![
+            from_sdk(sdk_condition_failed()).in_context(ctx),
+            Error::VersionConflict {
+                model: "Order",
+                expected: 2,
+                found: Some(3),
+                possibly_applied: false,
+            },
+            Error::TransactionCancelled {
+                reasons: vec![CancellationReason {
+                    index: 0,
+                    code: Some("ConditionalCheckFailed".into()),
+                    message: Some("The conditional request failed".into()),
+                    old_item: None,
+                }],
+                client_request_token: None,
+                message: "Transaction cancelled, please refer cancellation reasons".into(),
+                source: Some(sdk()),
+                context: None,
+            },
+            Error::ItemCollectionTooLarge {
+                message: "Item collection size limit exceeded".into(),
+                source: sdk(),
+                context: None,
+            },
+            Error::BatchWriteIncomplete {
+                written: 1,
+                unwritten: Vec::new(),
+                outcome_unknown: Vec::new(),
+                cause: Some(Box::new(Error::validation("two tables map to `shared`"))),
+            },
+            Error::BatchGetIncomplete {
+                unprocessed: Default::default(),
+                found: Default::default(),
+                cause: Some(Box::new(Error::validation("bad"))),
+            },
+            Error::ItemUndecodable {
+                table: "orders".into(),
+                key: key(),
+                source: inner(),
+            },
+            Error::OutcomeUnknown {
+                operation: "UpdateItem",
+                table: Some("orders".into()),
+                attempts: 2,
+                client_request_token: None,
+                source: Box::new(Error::Timeout {
+                    what: "an answer to UpdateItem".into(),
+                    after: std::time::Duration::from_secs(1),
+                    may_have_reached: true,
+                    context: None,
+                }),
+                context: None,
+            },
+            from_sdk(sdk_unhandled(
+                "ProvisionedThroughputExceededException",
+                "The level of configured provisioned throughput for the table was exceeded",
+            )),
+            from_sdk(sdk_unhandled(
+                "ResourceNotFoundException",
+                "Requested resource not found",
+            ))
+            .in_context(|| ErrorContext::new("GetItem").table("orders")),
+            Error::ItemTooLarge {
+                message: "Order item id=\"o1\" is 500000 bytes, over its limit".into(),
+                source: None,
+            },
+            from_sdk(sdk_unhandled(
+                "AccessDeniedException",
+                "User: arn:aws:iam::123456789012:user/app is not authorized to perform: \
+                 dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/orders \
+                 because no identity-based policy allows the dynamodb:GetItem action",
+            )),
+            Error::InvalidCursor {
+                message: "the cursor token is damaged".into(),
+            },
+            from_sdk(sdk_unhandled(
+                "ValidationException",
+                "One or more parameter values were invalid",
+            )),
+            Error::WrittenButUndecodable {
+                item: key(),
+                source: inner(),
+            },
+            Error::Encryption {
+                message: "KMS Decrypt for orders.card failed (DisabledException)".into(),
+                source: Some("DisabledException: the key is disabled".into()),
+            },
+            from_sdk(sdk_unhandled(
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            )),
+            *inner(),
+            from_sdk(sdk_unhandled(
+                "InternalServerError",
+                "Internal server error",
+            )),
+            Error::Timeout {
+                what: "an answer to GetItem".into(),
+                after: std::time::Duration::from_secs(1),
+                may_have_reached: true,
+                context: None,
+            },
+            Error::Transport {
+                message: "connection failed".into(),
+                may_have_reached: false,
+                source: "connection refused (os error 111)".into(),
+                context: None,
+            },
+            Error::LeaseUnavailable {
+                table: "leases",
+                name: "job".into(),
+                waited: std::time::Duration::from_secs(1),
+                holder: Some("worker-2".into()),
+            },
+            Error::LeaseLost {
+                table: "leases",
+                name: "job".into(),
+                fencing_token: 7,
+                reason: "its local deadline passed".into(),
+            },
+            Error::NoStream {
+                table: "orders".into(),
+                message: "the table has no stream".into(),
+            },
+            Error::RecordUndecodable {
+                table: "orders".into(),
+                shard_id: "shard-1".into(),
+                sequence_number: "100".into(),
+                record: Box::new(record),
+                source: inner(),
+            },
+            Error::StreamTrimmed {
+                table: "orders".into(),
+                shard_id: "shard-1".into(),
+                sequence_number: Some("100".into()),
+                source: Box::new(from_sdk(sdk_unhandled(
+                    "TrimmedDataAccessException",
+                    "trimmed",
+                ))),
+            },
+            Error::S3(Box::new(s3)),
+            Error::OrphanedObjects {
+                objects: vec![("b".into(), "k".into())],
+                cleanup: Box::new(Error::validation("cleanup failed")),
+                source: inner(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_variant_is_one_line_that_does_not_repeat_its_source() {
+        let all = every_variant();
+        let kinds: std::collections::BTreeSet<&str> = all.iter().map(Error::kind).collect();
+        assert_eq!(kinds.len(), 28, "one of every variant: {kinds:?}");
+        for e in &all {
+            let text = e.to_string();
+            assert!(
+                !text.is_empty() && !text.contains('\n'),
+                "{}: {text:?}",
+                e.kind()
+            );
+            assert!(text.len() < 300, "{}: {text}", e.kind());
+            assert!(
+                !text.contains("{ ") && !text.contains("Error {"),
+                "a debug dump: {text}"
+            );
+            if let Some(s) = std::error::Error::source(e) {
+                let inner = s.to_string();
+                assert!(
+                    inner.is_empty() || !text.contains(&inner),
+                    "{}: {text:?} repeats its source {inner:?}",
+                    e.kind()
+                );
+            }
+            let mut cur = std::error::Error::source(e);
+            while let Some(s) = cur {
+                assert_ne!(s.to_string(), text, "{}: a source says the same", e.kind());
+                cur = s.source();
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_condition_names_operation_tables_and_key() {
+        let e = from_sdk(sdk_condition_failed()).in_context(ctx);
+        assert!(e.is_condition_failed());
+        assert_eq!(e.kind(), "ConditionFailed");
+        assert_eq!(
+            e.to_string(),
+            "PutItem on orders (deployed as prod-orders), key {id=\"o1\"}: condition failed"
+        );
+        assert_eq!(e.operation(), Some("PutItem"));
+        assert_eq!(e.table(), Some("orders"));
+        assert_eq!(e.deployed_table(), Some("prod-orders"));
+        assert_eq!(e.context().unwrap().key.as_deref(), Some("{id=\"o1\"}"));
+        // The service's words are in the source, once.
+        let source = std::error::Error::source(&e).unwrap().to_string();
+        assert!(
+            source.contains("The conditional request failed"),
+            "{source}"
+        );
+        assert!(e.report().contains("The conditional request failed"));
+        // A context already there is kept.
+        let e = e.in_context(|| ErrorContext::new("Query"));
+        assert_eq!(e.operation(), Some("PutItem"));
+    }
+
+    #[test]
+    fn a_missing_table_names_operation_and_table() {
+        let e = from_sdk(sdk_unhandled(
+            "ResourceNotFoundException",
+            "Requested resource not found",
+        ))
+        .in_context(|| {
+            ErrorContext::new("GetItem")
+                .table("orders")
+                .deployed_table("orders")
+        });
+        assert!(e.is_not_found());
+        assert_eq!(
+            e.to_string(),
+            "GetItem on orders: the table or index was not found"
+        );
+        assert_eq!(e.deployed_table(), None, "the same name is not repeated");
+    }
+
+    #[test]
+    fn a_denial_names_action_and_resource_and_a_validation_keeps_the_services_words() {
+        let e = from_sdk(sdk_unhandled(
+            "AccessDeniedException",
+            "User: arn:aws:iam::123456789012:user/app is not authorized to perform: \
+             dynamodb:GetItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/orders",
+        ));
+        assert!(e.is_access_denied());
+        assert_eq!(
+            e.to_string(),
+            "access denied: dynamodb:GetItem on arn:aws:dynamodb:us-east-1:123456789012:table/orders"
+        );
+        // An unmodelled error's SDK display has only its code: the message is dynox's to give.
+        let e = from_sdk(sdk_unhandled(
+            "ValidationException",
+            "One or more parameter values were invalid",
+        ));
+        assert_eq!(
+            e.to_string(),
+            "invalid request: One or more parameter values were invalid"
+        );
+    }
 
     #[test]
     fn parses_aws_denial_messages() {

@@ -315,7 +315,9 @@ impl<'c, M: Model> PutItem<'c, M> {
                 let mut item = self.item?;
                 // Only models with encrypted fields have sealing to do (and a future to allocate).
                 if M::SEALED || !M::ENCRYPTED_ATTRIBUTES.is_empty() {
-                    M::seal(&mut item, self.client).await?;
+                    M::seal(&mut item, self.client)
+                        .await
+                        .map_err(|e| e.for_model(M::NAME))?;
                 }
                 crate::sealing::assert_sealed(&item, M::ENCRYPTED_ATTRIBUTES)?;
                 crate::size::check::<M>(&item)?;
@@ -333,7 +335,13 @@ impl<'c, M: Model> PutItem<'c, M> {
                     .set_return_values(self.options.return_old.then_some(ReturnValue::AllOld))
                     .set_return_values_on_condition_check_failure(self.options.on_failure())
                     .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk));
-                let out = self.client.send_for(M::NAME, req).await?;
+                let keys = [M::PARTITION_KEY.name, M::SORT_KEY.map_or("", |k| k.name)];
+                let keys = if keys[1].is_empty() {
+                    &keys[..1]
+                } else {
+                    &keys[..]
+                };
+                let out = self.client.send_keyed(M::NAME, keys, req).await?;
                 Ok(WithCapacity {
                     value: decode_written(out.attributes)?,
                     consumed_capacity: out.consumed_capacity,

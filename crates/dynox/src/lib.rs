@@ -65,7 +65,7 @@ pub use chrono;
 pub use client::{Client, ClientBuilder};
 pub use dynox_derive::{Attribute, Collection, Model, partiql};
 pub use dynox_iam::Mapping;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorContext, Result};
 pub use lifecycle::Tracked;
 pub use model::{FromItem, Hooks, Model, ModelKey};
 pub use pending::Pending;

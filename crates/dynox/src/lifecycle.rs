@@ -190,7 +190,9 @@ impl Client {
             return Ok(None);
         };
         let mut decoded = item.clone();
-        M::unseal(&mut decoded, self).await?;
+        M::unseal(&mut decoded, self)
+            .await
+            .map_err(|e| e.for_model(M::NAME))?;
         let baseline = decoded.clone();
         let mut model = M::from_item(decoded)?;
         model.after_load()?;
@@ -263,7 +265,9 @@ impl Client {
                 current.insert((*attr).to_owned(), v.clone());
             }
         }
-        M::seal(&mut current, self).await?;
+        M::seal(&mut current, self)
+            .await
+            .map_err(|e| e.for_model(M::NAME))?;
         crate::sealing::assert_sealed(&current, M::ENCRYPTED_ATTRIBUTES)?;
         crate::size::check::<M>(&current)?;
         let mut p = Placeholders::new();

@@ -29,9 +29,53 @@ fn encryptor(client: &Client) -> Result<&dynox_encryption::kms::Encryptor> {
     Ok(e)
 }
 
-fn failed(e: dynox_encryption::kms::EncryptionError) -> Error {
+/// An encryption failure of field `F` as a dynox error: a KMS denial is
+/// [`Error::AccessDenied`] (the KMS action and key, and the field); anything else is
+/// [`Error::Encryption`]. The message is one line naming the field; the encryption error, and
+/// behind it the SDK's, is the `source()`.
+fn failed<F: EncryptedField>(e: dynox_encryption::kms::EncryptionError) -> Error {
+    use dynox_encryption::kms::EncryptionError;
+    if let EncryptionError::Kms {
+        operation,
+        key,
+        message,
+        ..
+    } = &e
+        && e.is_access_denied()
+    {
+        let (action, resource) = crate::error::parse_denial(message);
+        return Error::AccessDenied {
+            action: Some(action.unwrap_or_else(|| format!("kms:{operation}"))),
+            resource: Some(resource.unwrap_or_else(|| key.clone())),
+            message: message.clone(),
+            context: Some(Box::new(
+                crate::error::ErrorContext::new(operation)
+                    .table(F::TABLE)
+                    .field(F::ATTRIBUTE),
+            )),
+            source: Box::new(e),
+        };
+    }
+    let message = match &e {
+        EncryptionError::Kms {
+            operation,
+            code: Some(code),
+            ..
+        } => format!(
+            "KMS {operation} for {}.{} failed ({code})",
+            F::TABLE,
+            F::ATTRIBUTE
+        ),
+        EncryptionError::Kms { operation, .. } => {
+            format!("KMS {operation} for {}.{} failed", F::TABLE, F::ATTRIBUTE)
+        }
+        EncryptionError::Integrity { .. } => {
+            format!("{}.{} failed its integrity check", F::TABLE, F::ATTRIBUTE)
+        }
+        other => format!("{}.{} failed ({})", F::TABLE, F::ATTRIBUTE, other.kind()),
+    };
     Error::Encryption {
-        message: e.to_string(),
+        message,
         source: Some(Box::new(e)),
     }
 }
@@ -77,7 +121,7 @@ pub async fn seal_field<F: EncryptedField, T: SecretValue>(
     let stored = encryptor(client)?
         .encrypt::<F>(&bytes, Some(key))
         .await
-        .map_err(failed)?;
+        .map_err(failed::<F>)?;
     item.insert(F::ATTRIBUTE.to_owned(), AttributeValue::S(stored));
     Ok(())
 }
@@ -123,7 +167,7 @@ pub async fn unseal_field<F: EncryptedField, T: SecretValue>(
         // Anything else where a ciphertext belongs (a plaintext, another type, an edited
         // prefix) is not an authentic value of the field.
         Some(_) => {
-            return Err(failed(
+            return Err(failed::<F>(
                 dynox_encryption::kms::EncryptionError::not_encrypted::<F>(),
             ));
         }
@@ -131,7 +175,7 @@ pub async fn unseal_field<F: EncryptedField, T: SecretValue>(
     let mut plain = encryptor(client)?
         .decrypt::<F>(stored, Some(key))
         .await
-        .map_err(failed)?;
+        .map_err(failed::<F>)?;
     if F::COMPRESSION.is_some()
         && let Ok(text) = std::str::from_utf8(&plain)
     {

@@ -170,6 +170,24 @@ impl Request {
         name.as_deref()
     }
 
+    /// The key of the one item this request is about (`key_names` pick it out of a put's
+    /// item), kept for an error's message; `None` for requests on many items.
+    pub(crate) fn key_for_error(&self, key_names: &[&str]) -> Option<Item> {
+        let key = match self {
+            Request::GetItem(b) => b.get_key().clone(),
+            Request::UpdateItem(b) => b.get_key().clone(),
+            Request::DeleteItem(b) => b.get_key().clone(),
+            Request::PutItem(b) if !key_names.is_empty() => b.get_item().as_ref().map(|item| {
+                key_names
+                    .iter()
+                    .filter_map(|n| item.get(*n).map(|v| ((*n).to_owned(), v.clone())))
+                    .collect()
+            }),
+            _ => None,
+        };
+        key.filter(|k| !k.is_empty())
+    }
+
     /// What an error about this request names, kept for when the request itself is gone.
     pub(crate) fn info(&self) -> RequestInfo {
         RequestInfo {
@@ -206,6 +224,7 @@ impl RequestInfo {
             attempts,
             client_request_token: self.client_request_token,
             source: Box::new(err),
+            context: None,
         }
     }
 }
@@ -215,6 +234,7 @@ fn mismatch(expected: &str, got: &str) -> Error {
         message: format!("a middleware answered a {expected} request with a {got} response"),
         may_have_reached: true,
         source: "send path mismatch".into(),
+        context: None,
     }
 }
 

@@ -454,6 +454,8 @@ where
     let started = Instant::now();
     let mut spent = 0;
     let mut n = 1;
+    // The streams operation names the error (its requests are not on the `Request` path).
+    let fail = |e: Error| e.in_context(|| crate::error::ErrorContext::new(what));
     loop {
         let result = match timeouts.attempt {
             Some(limit) => match tokio::time::timeout(limit, attempt()).await {
@@ -462,6 +464,7 @@ where
                     what: format!("the answer to {what}"),
                     after: limit,
                     may_have_reached: true,
+                    context: None,
                 }),
             },
             None => attempt().await.map_err(crate::error::from_sdk),
@@ -475,10 +478,10 @@ where
         };
         let failure = classify::failure(&err);
         if failure.retry == Retry::Never || n >= policy.max_attempts {
-            return Err(err);
+            return Err(fail(err));
         }
         let Some(cost) = budget.acquire(failure.retry) else {
-            return Err(err);
+            return Err(fail(err));
         };
         spent += cost;
         let pause = policy.delay(failure.retry, n);
@@ -486,7 +489,7 @@ where
             .operation
             .is_some_and(|limit| started.elapsed() + pause >= limit)
         {
-            return Err(err);
+            return Err(fail(err));
         }
         tracing::debug!(operation = what, attempt = n, error = %err, "streams request retried");
         tokio::time::sleep(pause).await;

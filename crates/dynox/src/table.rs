@@ -316,6 +316,7 @@ impl Client {
                     what: format!("table {} to {what}", M::TABLE),
                     after: timeout,
                     may_have_reached: false,
+                    context: None,
                 });
             }
             tokio::time::sleep(pause).await;

@@ -285,7 +285,8 @@ impl<'c> TransactWrite<'c> {
             Ok(m) => {
                 if !self.seen.insert((table.to_owned(), key_text(key))) {
                     self.error.get_or_insert(Error::validation(format!(
-                        "a transaction names the same item twice (table {table}, key {key:?})"
+                        "a transaction names the same item twice (table {table}, key {})",
+                        crate::error::describe_key(key)
                     )));
                 }
                 self.members.push(m);
@@ -490,12 +491,14 @@ pub(crate) fn with_token(err: Error, token: &str) -> Error {
             reasons,
             message,
             source,
+            context,
             ..
         } => Error::TransactionCancelled {
             reasons,
             client_request_token: Some(token.to_owned()),
             message,
             source,
+            context,
         },
         other => other,
     }

@@ -74,6 +74,7 @@ where
                     what: format!("an answer to {operation}"),
                     after: limit,
                     may_have_reached: true,
+                    context: None,
                 }),
             }
         })

@@ -348,6 +348,7 @@ mod tests {
             message: String::new(),
             status: Some(status),
             source: "x".into(),
+            context: None,
         };
         assert_eq!(
             failure(&service("InternalServerError", 500)),
@@ -369,6 +370,7 @@ mod tests {
             message: String::new(),
             may_have_reached: false,
             source: "x".into(),
+            context: None,
         };
         assert_eq!(failure(&refused).reached, Reached::No);
         assert_eq!(failure(&Error::validation("x")).retry, Retry::Never);

@@ -32,6 +32,7 @@ pub fn passed_before_sending(what: &str) -> Error {
         what: format!("{what} (the operation deadline passed before it was sent)"),
         after: Duration::ZERO,
         may_have_reached: false,
+        context: None,
     }
 }
 
@@ -97,6 +98,7 @@ where
                         what: format!("{operation} (the operation deadline)"),
                         after: timeout,
                         may_have_reached: true,
+                        context: None,
                     };
                     Err(match write {
                         Some(info) => info.outcome_unknown(0, err),

@@ -327,12 +327,14 @@ fn mark_possibly_applied(err: Error, ambiguous: bool) -> Error {
             old_item,
             message,
             source,
+            context,
             ..
         } => Error::ConditionFailed {
             old_item,
             possibly_applied: ambiguous,
             message,
             source,
+            context,
         },
         other => other,
     }

@@ -181,6 +181,7 @@ where
                         request.operation_name()
                     ),
                     source: "load shedding".into(),
+                    context: None,
                 });
             }
             let result = inner.call(request).await;
