@@ -1438,10 +1438,7 @@ pub(crate) fn parse_denial(message: &str) -> (Option<String>, Option<String>) {
 /// function returning [`Result`].
 impl From<dynox_iam::MappingError> for Error {
     fn from(e: dynox_iam::MappingError) -> Self {
-        Error::Validation {
-            message: format!("the table mapping: {e}"),
-            source: None,
-        }
+        Error::validation(format!("the table mapping: {e}"))
     }
 }
 
