@@ -186,8 +186,9 @@ fn mapped_deployment_runs_under_the_mapped_policy_only() {
 /// Left out: `no_calls` (no grants), `partiql_dynamic` (a run-time statement is granted all four
 /// verbs, so it is sufficient but not minimal by nature), `encrypted_read_only` (its key is
 /// another account's ARN), `service_plus` (the service, plus a scan), `tenant_docs` (below).
-const RUNNABLE_FIXTURES: [(&str, &[(&str, &str)]); 13] = [
+const RUNNABLE_FIXTURES: [(&str, &[(&str, &str)]); 14] = [
     ("vectors", &[]),
+    ("lease_only", &[("FIXTURE_TABLES", "fixture-leases")]),
     ("stream_consumer", &[("FIXTURE_TABLES", "fixture-feed")]),
     ("get_only", &[]),
     ("local_model", &[]),

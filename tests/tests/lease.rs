@@ -131,3 +131,165 @@ async fn bad_settings_are_refused_before_sending() {
     assert!(e.is_validation(), "{e}");
     assert_eq!(client.metrics().totals().requests, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lost_answers_and_throttles_never_make_two_owners() {
+    use dynox_testing::faults::{FaultPlan, FaultProxy, Faults};
+    let (local, _direct) = setup().await;
+    // Acquire, renew and release answers lost after the engine applied them, 500s, throttles.
+    let plan = FaultPlan::new(5).operation(
+        "UpdateItem",
+        Faults {
+            reset_after: 0.2,
+            error_after: 0.1,
+            throttle: 0.1,
+            ..Faults::default()
+        },
+    );
+    let proxy = FaultProxy::in_front_of(&local, plan).unwrap();
+    let client = proxy.client();
+    let inside = Arc::new(AtomicUsize::new(0));
+    let overlaps = Arc::new(AtomicUsize::new(0));
+    let tokens = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let not_held = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let (client, inside, overlaps, tokens, attempts, not_held) = (
+            client.clone(),
+            inside.clone(),
+            overlaps.clone(),
+            tokens.clone(),
+            attempts.clone(),
+            not_held.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..3 {
+                let guard = client
+                    .lease::<Locks>("job")
+                    .owner(format!("task-{i}"))
+                    .duration(Duration::from_secs(3))
+                    .wait(Duration::from_secs(60))
+                    .await
+                    .unwrap();
+                tokens.lock().unwrap().push(guard.fencing_token());
+                // Work only while held, as a careful holder does: an acquisition whose answers
+                // were lost, and whose fresh renewal was throttled too, may come back with a
+                // deadline already past.
+                if guard.is_held() {
+                    if inside.fetch_add(1, Ordering::SeqCst) != 0 {
+                        overlaps.fetch_add(1, Ordering::SeqCst);
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                } else {
+                    not_held.fetch_add(1, Ordering::SeqCst);
+                }
+                let m = guard.metrics();
+                attempts.fetch_add(m.acquire_attempts as usize, Ordering::SeqCst);
+                // A release whose answer was lost is still a release, not a lost lease; one
+                // whose every attempt failed says it does not know (the lease then lapses).
+                match guard.release().await {
+                    Ok(()) => {}
+                    Err(e) if e.is_outcome_unknown() || e.is_throttled() => {}
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(overlaps.load(Ordering::SeqCst), 0);
+    assert!(
+        not_held.load(Ordering::SeqCst) <= 2,
+        "most acquisitions come back held"
+    );
+    let mut tokens = tokens.lock().unwrap().clone();
+    assert_eq!(tokens.len(), 12);
+    let sorted = {
+        let mut t = tokens.clone();
+        t.sort_unstable();
+        t.dedup();
+        t
+    };
+    tokens.sort_unstable();
+    assert_eq!(tokens, sorted, "no fencing token was handed out twice");
+    let stats = proxy.stats();
+    assert!(
+        stats.total_injected() >= 5,
+        "faults were injected: {stats:?}"
+    );
+    assert!(attempts.load(Ordering::SeqCst) >= 12);
+}
+
+#[tokio::test]
+async fn a_throttled_holder_stops_believing_at_its_deadline_and_counts_its_renewals() {
+    use dynox_testing::faults::{FaultPlan, FaultProxy};
+    let (local, direct) = setup().await;
+    let proxy = FaultProxy::in_front_of(&local, FaultPlan::new(3)).unwrap();
+    let through = proxy.client();
+    let guard = through
+        .lease::<Locks>("report")
+        .duration(Duration::from_millis(900))
+        .heartbeat(Duration::from_millis(150))
+        .safety_margin(Duration::from_millis(100))
+        .await
+        .unwrap();
+    // Renewals go through while the proxy lets them.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = guard.metrics();
+    assert!(before.renewals >= 2, "{before:?}");
+    assert!(guard.is_held());
+    assert!(before.capacity_units > 0.0, "{before:?}");
+
+    // Then every request is throttled: no renewal gets through.
+    proxy.throttle_all(true);
+    let storm = tokio::time::Instant::now();
+    let at_storm = guard.metrics();
+    let deadline = guard.held_until().expect("held");
+    assert!(
+        deadline <= storm + Duration::from_millis(800),
+        "{deadline:?}"
+    );
+    while guard.is_held() {
+        assert!(
+            tokio::time::Instant::now() <= deadline + Duration::from_millis(20),
+            "held past its local deadline"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The renewal throttled through the deadline fails once its retries run out.
+    let mut after = guard.metrics();
+    for _ in 0..500 {
+        if after.failed_renewals >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        after = guard.metrics();
+    }
+    assert!(after.failed_renewals >= 1, "{after:?}");
+    assert!(
+        after.renewals <= at_storm.renewals + 1,
+        "at most the one in flight got through: {at_storm:?} then {after:?}"
+    );
+
+    // Another owner, not throttled, takes it once the record stood still for a duration, and
+    // the former holder's fenced transaction is refused even after the storm ends.
+    let new = direct
+        .lease::<Locks>("report")
+        .duration(Duration::from_secs(5))
+        .wait(Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(new.fencing_token() > guard.fencing_token());
+    proxy.throttle_all(false);
+    let err = through
+        .transact_write()
+        .check(guard.check())
+        .await
+        .unwrap_err();
+    assert!(err.is_transaction_cancelled(), "{err}");
+    assert!(!guard.is_held());
+    new.release().await.unwrap();
+}

@@ -102,6 +102,13 @@ fn fixtures() -> Vec<(&'static str, Expected)> {
             ]),
         ),
         (
+            "lease_only",
+            set(&[
+                ("UpdateItem", table("fixture-leases")),
+                ("ConditionCheckItem", table("fixture-leases")),
+            ]),
+        ),
+        (
             "stream_consumer",
             set(&[
                 ("ListStreams", Resource::Any),
@@ -367,6 +374,20 @@ fn example_service_policy_is_exactly_what_it_calls() {
     expected.insert(("dynamodb:Query".into(), table("orders")));
     expected.insert(("dynamodb:Query".into(), index("orders", "by-status")));
     expected.insert(("dynamodb:BatchGetItem".into(), table("customers")));
+    // The nightly report's lease (created by the service, taken, checked in a transaction).
+    for a in [
+        "CreateTable",
+        "DescribeTable",
+        "UpdateItem",
+        "ConditionCheckItem",
+    ] {
+        expected.insert((format!("dynamodb:{a}"), table("locks")));
+    }
+    // The orders' change log: the stream, looked up, and nothing more on the table.
+    expected.insert(("dynamodb:ListStreams".into(), Resource::Any));
+    for a in ["DescribeStream", "GetShardIterator", "GetRecords"] {
+        expected.insert((format!("dynamodb:{a}"), Resource::Stream("orders".into())));
+    }
     let demo_key = || Resource::KmsKey("alias/dynox-demo".into());
     expected.insert(("kms:GenerateDataKey".into(), demo_key()));
     expected.insert(("kms:Decrypt".into(), demo_key()));

@@ -5,10 +5,14 @@
 
 use dynox::attr::Secret;
 use dynox::expr::ReturnValues;
+use dynox::lease::{LeaseRecord, LeaseTable};
 use dynox::query::SortCondition;
+use dynox::streams::Change;
+use dynox::table::StreamView;
 use dynox::transaction::{TxPut, TxUpdate};
 use dynox::{Client, Model};
 use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
 
 /// A customer, keyed by id.
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -51,6 +55,12 @@ struct Order {
     total_cents: u64,
     status: String,
     lines: Vec<String>,
+}
+
+/// The service's lease table: one item per lease (the nightly report runs on one worker).
+struct Locks;
+impl LeaseTable for Locks {
+    const TABLE: &'static str = "locks";
 }
 
 /// What a read with a projection decodes into: the fields it asked for.
@@ -166,6 +176,58 @@ async fn checkout(client: &Client, customer: &str, order_id: u64) -> dynox::Resu
     Ok(())
 }
 
+/// The report runs under a lease, so two workers never run it at once; its bookkeeping write
+/// is fenced by the lease, so a worker that lost it cannot record a run.
+async fn nightly_report(client: &Client) -> dynox::Result<()> {
+    let lease = client
+        .lease::<Locks>("nightly-report")
+        .duration(Duration::from_secs(10))
+        .wait(Duration::from_secs(15))
+        .await?;
+    println!(
+        "lease nightly-report taken (fencing token {})",
+        lease.fencing_token()
+    );
+    reports(client).await?;
+    // Still ours: the transaction's check on the lease passes.
+    client
+        .transact_write()
+        .update(
+            TxUpdate::<Customer>::new(Customer::key("c-1"))
+                .action(Customer::fields().history.append(["report"])),
+        )
+        .check(lease.check())
+        .await?;
+    let spent = lease.metrics();
+    lease.release().await?;
+    println!(
+        "lease released after {} requests ({:.1} capacity units)",
+        spent.requests, spent.capacity_units
+    );
+    Ok(())
+}
+
+/// The orders' change log, read from the table's stream.
+async fn audit(client: &Client) -> dynox::Result<()> {
+    let mut changes = client.stream::<Order>().until_caught_up().open().await?;
+    let mut log = Vec::new();
+    while let Some(record) = changes.next().await {
+        let record = record?;
+        let id = |o: &Order| format!("{}/{}", o.customer, o.order_id);
+        log.push(match &record.change {
+            Change::Insert(new) => format!("+{}", new.as_ref().map(id).unwrap_or_default()),
+            Change::Modify { new, .. } => format!(
+                "~{} {}",
+                new.as_ref().map(id).unwrap_or_default(),
+                new.as_ref().map_or("", |o| o.status.as_str())
+            ),
+            Change::Remove(old) => format!("-{}", old.as_ref().map(id).unwrap_or_default()),
+        });
+    }
+    println!("orders stream: {}", log.join(" "));
+    Ok(())
+}
+
 async fn reports(client: &Client) -> dynox::Result<()> {
     let recent = client
         .query::<Order>("c-1")
@@ -264,7 +326,7 @@ async fn run(client: &Client) -> dynox::Result<()> {
         other => panic!("expected a failed condition, got {other:?}"),
     }
     checkout(client, "c-1", 3).await?;
-    reports(client).await?;
+    nightly_report(client).await?;
     let cancelled = cancel(client, "c-1", 2).await?;
     println!(
         "cancelled {:?}",
@@ -277,6 +339,7 @@ async fn run(client: &Client) -> dynox::Result<()> {
         .if_exists()
         .await?;
     println!("c-2 deleted");
+    audit(client).await?;
     Ok(())
 }
 
@@ -331,7 +394,14 @@ pub async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         .with_mapping(mapping)
         .with_encryptor(encryptor.clone());
     local.create_table::<Customer>(&client).await?;
-    local.create_table::<Order>(&client).await?;
+    client
+        .create_table::<Order>()
+        .stream(StreamView::NewAndOldImages)
+        .await?;
+    client
+        .wait_until_active::<Order>(Duration::from_secs(60))
+        .await?;
+    local.create_table::<LeaseRecord<Locks>>(&client).await?;
     run(&client).await?;
     protected_fields(&client).await?;
     println!(

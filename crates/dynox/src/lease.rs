@@ -517,13 +517,41 @@ impl<'c, T: LeaseTable> Lease<'c, T> {
                                 T::TABLE
                             ))
                         })?;
+                        // Its deadline counts from the first attempt that may have applied,
+                        // which may be long past: a renewal now starts a fresh one.
+                        let mut since = unknown_since.unwrap_or(sent);
+                        let renewing = Instant::now();
+                        shared.count(|m| m.requests += 1);
+                        match renew_request::<T>(
+                            self.client,
+                            &self.name,
+                            &owner,
+                            token,
+                            settings.duration,
+                        )
+                        .await
+                        {
+                            Ok(capacity) => {
+                                since = renewing;
+                                shared.count(|m| {
+                                    m.renewals += 1;
+                                    m.capacity_units += capacity;
+                                });
+                            }
+                            Err(e) if e.is_lease_lost() => {
+                                shared.count(|m| m.failed_renewals += 1);
+                                continue;
+                            }
+                            // Throttled or unknown: keep the older, earlier deadline.
+                            Err(_) => shared.count(|m| m.failed_renewals += 1),
+                        }
                         return Ok(Ok(LeaseGuard::start(
                             self.client.clone(),
                             self.name,
                             owner,
                             token,
                             settings,
-                            unknown_since.unwrap_or(sent),
+                            since,
                             shared,
                             self.auto_renew,
                         )));
@@ -547,6 +575,8 @@ impl<'c, T: LeaseTable> Lease<'c, T> {
                 Err(e) if e.is_outcome_unknown() => {
                     unknown_since.get_or_insert(sent);
                 }
+                // Throttled past the client's retries: the wait goes on, after the backoff.
+                Err(e) if e.is_throttled() => {}
                 Err(e) => return Err(e),
             }
             let now = Instant::now();
@@ -701,11 +731,13 @@ async fn renew_request<T: LeaseTable>(
     Ok(consumed(&out))
 }
 
+/// `held` is whether the guard still held the lease when the release was sent.
 async fn release_request<T: LeaseTable>(
     client: &Client,
     name: &str,
     owner: &str,
     token: u64,
+    held: bool,
 ) -> Result<f64> {
     let f = LeaseRecord::<T>::fields();
     // An update, not a delete: the record keeps its fencing token, so the next owner's is
@@ -721,9 +753,27 @@ async fn release_request<T: LeaseTable>(
         .return_old_on_condition_failure()
         .return_consumed_capacity(Capacity::Total)
         .send_with_capacity()
-        .await
-        .map_err(|e| lost::<T>(e, name, token))?;
-    Ok(consumed(&out))
+        .await;
+    match out {
+        Ok(out) => Ok(consumed(&out)),
+        // A retry after an attempt whose answer was lost found the lease changed. Sent while
+        // the guard held it, nobody else could have taken it before that attempt, so the
+        // attempt released it (and maybe somebody took it since, raising the token); sent
+        // later, or finding this guard's own token still there, it is what it says.
+        Err(e) if e.is_condition_failed() && e.is_possibly_applied() => {
+            let record = e.old_item_as::<LeaseRecord<T>>().and_then(|r| r.ok());
+            let released_by_us = record.is_some_and(|r| {
+                (r.owner.is_none() && r.fencing_token == Some(token))
+                    || (held && r.fencing_token.is_some_and(|t| t > token))
+            });
+            if released_by_us {
+                Ok(0.0)
+            } else {
+                Err(lost::<T>(e, name, token))
+            }
+        }
+        Err(e) => Err(lost::<T>(e, name, token)),
+    }
 }
 
 /// What the guard and its renewal task share.
@@ -926,7 +976,9 @@ impl<T: LeaseTable> LeaseGuard<T> {
             r.abort();
         }
         self.shared.count(|m| m.requests += 1);
-        let result = release_request::<T>(&self.client, &self.name, &self.owner, self.token).await;
+        let held = self.shared.held();
+        let result =
+            release_request::<T>(&self.client, &self.name, &self.owner, self.token, held).await;
         self.shared.lose("it was released".to_owned());
         let capacity = result?;
         self.shared.count(|m| m.capacity_units += capacity);
@@ -942,6 +994,7 @@ impl<T: LeaseTable> Drop for LeaseGuard<T> {
         if self.released {
             return;
         }
+        let held = self.shared.held();
         self.shared.lose("the guard was dropped".to_owned());
         // Without a runtime the lease lapses after its duration.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -950,7 +1003,7 @@ impl<T: LeaseTable> Drop for LeaseGuard<T> {
             let owner = std::mem::take(&mut self.owner);
             let token = self.token;
             runtime.spawn(async move {
-                if let Err(e) = release_request::<T>(&client, &name, &owner, token).await {
+                if let Err(e) = release_request::<T>(&client, &name, &owner, token, held).await {
                     tracing::warn!(
                         table = T::TABLE,
                         lease = %name,

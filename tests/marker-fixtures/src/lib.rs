@@ -66,6 +66,13 @@ pub struct Feed {
     pub what: String,
 }
 
+/// The lease table of the lease fixture.
+#[derive(Debug)]
+pub struct Leases;
+impl dynox::lease::LeaseTable for Leases {
+    const TABLE: &'static str = "fixture-leases";
+}
+
 /// A non-generic library function: its markers must be linked only into binaries that call it,
 /// which shows dead-code elimination working on ordinary functions, not only on generics.
 pub async fn purge(client: &dynox::Client) -> dynox::Result<()> {
@@ -184,6 +191,15 @@ async fn create_tables(
             .item("customer", AttributeValue::S("c".into()))
             .item("order_id", AttributeValue::N("1".into()))
             .item("total", AttributeValue::N("5".into()))
+            .send()
+            .await?;
+    }
+    if wanted("fixture-leases") {
+        sdk.create_table()
+            .table_name("fixture-leases")
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("key", s.clone())?)
+            .key_schema(key("key", KeyType::Hash)?)
             .send()
             .await?;
     }
