@@ -22,22 +22,30 @@ async fn setup() -> (LocalDynamo, dynox::Client) {
     (local, client)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn contenders_never_overlap_and_tokens_increase() {
-    let (_local, client) = setup().await;
+/// What `contenders` tasks taking the lease `rounds` times each saw.
+#[derive(Debug, Default)]
+struct Contention {
+    /// Times a holder entered while another was inside.
+    overlaps: usize,
+    /// The fencing tokens, in acquisition order.
+    tokens: Vec<u64>,
+    /// Acquisitions that came back not held (their deadline already past).
+    not_held: usize,
+    /// Conditional writes sent to acquire.
+    acquire_attempts: u64,
+}
+
+/// Tasks contending for one lease: each works (a shared counter says whether two are inside)
+/// only while its guard says it holds the lease, as a careful holder does, then releases it.
+/// A release whose every attempt failed says it does not know (the lease then lapses).
+async fn contend(client: &dynox::Client, contenders: usize, rounds: usize) -> Contention {
     let inside = Arc::new(AtomicUsize::new(0));
-    let overlaps = Arc::new(AtomicUsize::new(0));
-    let tokens = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::new(std::sync::Mutex::new(Contention::default()));
     let mut tasks = Vec::new();
-    for i in 0..6 {
-        let (client, inside, overlaps, tokens) = (
-            client.clone(),
-            inside.clone(),
-            overlaps.clone(),
-            tokens.clone(),
-        );
+    for i in 0..contenders {
+        let (client, inside, seen) = (client.clone(), inside.clone(), seen.clone());
         tasks.push(tokio::spawn(async move {
-            for _ in 0..3 {
+            for _ in 0..rounds {
                 let guard = client
                     .lease::<Locks>("job")
                     .owner(format!("task-{i}"))
@@ -45,26 +53,41 @@ async fn contenders_never_overlap_and_tokens_increase() {
                     .wait(Duration::from_secs(60))
                     .await
                     .unwrap();
-                if inside.fetch_add(1, Ordering::SeqCst) != 0 {
-                    overlaps.fetch_add(1, Ordering::SeqCst);
+                seen.lock().unwrap().tokens.push(guard.fencing_token());
+                if guard.is_held() {
+                    if inside.fetch_add(1, Ordering::SeqCst) != 0 {
+                        seen.lock().unwrap().overlaps += 1;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                } else {
+                    seen.lock().unwrap().not_held += 1;
                 }
-                tokens.lock().unwrap().push(guard.fencing_token());
-                tokio::time::sleep(Duration::from_millis(15)).await;
-                assert!(guard.is_held());
-                inside.fetch_sub(1, Ordering::SeqCst);
-                guard.release().await.unwrap();
+                seen.lock().unwrap().acquire_attempts += guard.metrics().acquire_attempts;
+                match guard.release().await {
+                    Ok(()) => {}
+                    Err(e) if e.is_outcome_unknown() || e.is_throttled() => {}
+                    Err(e) => panic!("{e}"),
+                }
             }
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(overlaps.load(Ordering::SeqCst), 0);
-    let tokens = tokens.lock().unwrap().clone();
-    assert_eq!(tokens.len(), 18);
+    std::mem::take(&mut *seen.lock().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn contenders_never_overlap_and_tokens_increase() {
+    let (_local, client) = setup().await;
+    let seen = contend(&client, 6, 3).await;
+    assert_eq!((seen.overlaps, seen.not_held), (0, 0));
+    assert_eq!(seen.tokens.len(), 18);
     assert!(
-        tokens.windows(2).all(|w| w[0] < w[1]),
-        "tokens not strictly increasing in acquisition order: {tokens:?}"
+        seen.tokens.windows(2).all(|w| w[0] < w[1]),
+        "tokens not strictly increasing in acquisition order: {:?}",
+        seen.tokens
     );
 }
 
@@ -148,79 +171,23 @@ async fn lost_answers_and_throttles_never_make_two_owners() {
     );
     let proxy = FaultProxy::in_front_of(&local, plan).unwrap();
     let client = proxy.client();
-    let inside = Arc::new(AtomicUsize::new(0));
-    let overlaps = Arc::new(AtomicUsize::new(0));
-    let tokens = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let attempts = Arc::new(AtomicUsize::new(0));
-    let not_held = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for i in 0..4 {
-        let (client, inside, overlaps, tokens, attempts, not_held) = (
-            client.clone(),
-            inside.clone(),
-            overlaps.clone(),
-            tokens.clone(),
-            attempts.clone(),
-            not_held.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            for _ in 0..3 {
-                let guard = client
-                    .lease::<Locks>("job")
-                    .owner(format!("task-{i}"))
-                    .duration(Duration::from_secs(3))
-                    .wait(Duration::from_secs(60))
-                    .await
-                    .unwrap();
-                tokens.lock().unwrap().push(guard.fencing_token());
-                // Work only while held, as a careful holder does: an acquisition whose answers
-                // were lost, and whose fresh renewal was throttled too, may come back with a
-                // deadline already past.
-                if guard.is_held() {
-                    if inside.fetch_add(1, Ordering::SeqCst) != 0 {
-                        overlaps.fetch_add(1, Ordering::SeqCst);
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    inside.fetch_sub(1, Ordering::SeqCst);
-                } else {
-                    not_held.fetch_add(1, Ordering::SeqCst);
-                }
-                let m = guard.metrics();
-                attempts.fetch_add(m.acquire_attempts as usize, Ordering::SeqCst);
-                // A release whose answer was lost is still a release, not a lost lease; one
-                // whose every attempt failed says it does not know (the lease then lapses).
-                match guard.release().await {
-                    Ok(()) => {}
-                    Err(e) if e.is_outcome_unknown() || e.is_throttled() => {}
-                    Err(e) => panic!("{e}"),
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    assert_eq!(overlaps.load(Ordering::SeqCst), 0);
+    let seen = contend(&client, 4, 3).await;
+    assert_eq!(seen.overlaps, 0);
     assert!(
-        not_held.load(Ordering::SeqCst) <= 2,
-        "most acquisitions come back held"
+        seen.not_held <= 2,
+        "most acquisitions come back held: {seen:?}"
     );
-    let mut tokens = tokens.lock().unwrap().clone();
-    assert_eq!(tokens.len(), 12);
-    let sorted = {
-        let mut t = tokens.clone();
-        t.sort_unstable();
-        t.dedup();
-        t
-    };
-    tokens.sort_unstable();
-    assert_eq!(tokens, sorted, "no fencing token was handed out twice");
+    assert_eq!(seen.tokens.len(), 12);
+    let mut unique = seen.tokens.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), 12, "no fencing token was handed out twice");
+    assert!(seen.acquire_attempts >= 12);
     let stats = proxy.stats();
     assert!(
         stats.total_injected() >= 5,
         "faults were injected: {stats:?}"
     );
-    assert!(attempts.load(Ordering::SeqCst) >= 12);
 }
 
 #[tokio::test]

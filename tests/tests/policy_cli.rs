@@ -155,7 +155,26 @@ fn demo_runs_the_service_and_prints_its_policy() {
         kms["Condition"]["StringEquals"]["kms:RequestAlias"],
         serde_json::json!(["alias/dynox-demo"])
     );
-    assert_eq!(by_resource.len(), 4);
+    // The nightly report's lease table, and the orders' stream (no more on the table).
+    assert_eq!(
+        by_resource[&arn("locks")],
+        [
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:CreateTable",
+            "dynamodb:DescribeTable",
+            "dynamodb:UpdateItem"
+        ]
+    );
+    assert_eq!(
+        by_resource[&arn("orders/stream/*")],
+        [
+            "dynamodb:DescribeStream",
+            "dynamodb:GetRecords",
+            "dynamodb:GetShardIterator"
+        ]
+    );
+    assert_eq!(by_resource["*"], ["dynamodb:ListStreams"]);
+    assert_eq!(by_resource.len(), 7);
 }
 
 #[test]

@@ -430,7 +430,8 @@ async fn one_bad_item_does_not_end_a_scan() {
     assert_eq!(bad.len(), 1);
     let e = bad.into_iter().next().unwrap().unwrap_err();
     assert!(e.is_item_undecodable() && e.is_conversion(), "{e}");
-    let text = e.to_string();
+    // The message names the table and item; the field that did not decode is its source.
+    let text = e.report();
     assert!(
         text.contains("docs") && text.contains("poisoned") && text.contains("Doc.score"),
         "{text}"

@@ -3,7 +3,9 @@
 //! restarted from its checkpoint; poisoned records; a table without a stream; faults on the
 //! streams requests through the fault proxy.
 
-use dynox::streams::{Change, Checkpoint, OnUndecodable, Record, StartAt};
+use dynox::streams::{
+    Change, Checkpoint, OnUndecodable, Record, StartAt, StreamBuilder, StreamReader,
+};
 use dynox::table::StreamView;
 use dynox::{AttributeValue, Client, Item, Model};
 use dynox_testing::LocalDynamo;
@@ -73,21 +75,46 @@ async fn workload(client: &Client) -> Vec<(&'static str, &'static str, Option<i6
     ]
 }
 
-async fn read_all<T: dynox::FromItem + Send + std::fmt::Debug + 'static>(
-    builder: dynox::streams::StreamBuilder<Account, T>,
-) -> Vec<Record<T>> {
-    let mut reader = builder
+/// A read to the stream's current end, polling briskly.
+fn caught_up<T: dynox::FromItem + Send + 'static>(
+    builder: StreamBuilder<Account, T>,
+) -> StreamBuilder<Account, T> {
+    builder
         .poll_interval(Duration::from_millis(20))
         .until_caught_up()
-        .open()
-        .await
-        .unwrap();
+}
+
+/// Every record the reader yields. With `transient`, a failure that outlived its retries is
+/// passed over (calling again goes on from where the reader was).
+async fn drain<T: dynox::FromItem + Send + std::fmt::Debug + 'static>(
+    mut reader: StreamReader<Account, T>,
+    transient: bool,
+) -> Vec<Record<T>> {
     let mut out = Vec::new();
     while let Some(r) = reader.next().await {
-        out.push(r.unwrap());
+        match r {
+            Ok(r) => out.push(r),
+            Err(e)
+                if transient && (e.is_throttled() || e.is_outcome_unknown() || e.is_timeout()) => {}
+            Err(e) => panic!("{e}"),
+        }
         assert!(out.len() < 1_000, "a runaway reader: {:?}", &out[..3]);
     }
     out
+}
+
+async fn read_all<T: dynox::FromItem + Send + std::fmt::Debug + 'static>(
+    builder: StreamBuilder<Account, T>,
+) -> Vec<Record<T>> {
+    drain(caught_up(builder).open().await.unwrap(), false).await
+}
+
+async fn read_all_from(client: &Client, checkpoint: Checkpoint) -> Vec<Record<Account>> {
+    let reader = caught_up(client.stream::<Account>())
+        .resume(checkpoint)
+        .await
+        .unwrap();
+    drain(reader, false).await
 }
 
 fn id_of(keys: &Item) -> String {
@@ -220,21 +247,6 @@ async fn a_consumer_restarted_from_its_checkpoint_sees_each_record_once() {
     assert!(err.is_validation(), "{err}");
 }
 
-async fn read_all_from(client: &Client, checkpoint: Checkpoint) -> Vec<Record<Account>> {
-    let mut reader = client
-        .stream::<Account>()
-        .poll_interval(Duration::from_millis(20))
-        .until_caught_up()
-        .resume(checkpoint)
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    while let Some(r) = reader.next().await {
-        out.push(r.unwrap());
-    }
-    out
-}
-
 #[tokio::test]
 async fn starting_positions() {
     let (_local, client) = table_with_stream(StreamView::NewImage).await;
@@ -244,32 +256,22 @@ async fn starting_positions() {
     let all = read_all(client.stream::<Account>()).await;
     assert_eq!(all.len(), 5);
     let third = &all[2];
-    let at = read_all(
-        client
-            .stream::<Account>()
-            .start_at(StartAt::AtSequenceNumber {
-                shard_id: third.shard_id.clone(),
-                sequence_number: third.sequence_number.clone(),
-            }),
-    )
+    let from = |start: StartAt| read_all(client.stream::<Account>().start_at(start));
+    let (shard_id, sequence_number) = (third.shard_id.clone(), third.sequence_number.clone());
+    let at = from(StartAt::AtSequenceNumber {
+        shard_id: shard_id.clone(),
+        sequence_number: sequence_number.clone(),
+    })
     .await;
-    assert_eq!(
-        at.iter().map(|r| id_of(&r.keys)).collect::<Vec<_>>(),
-        ["k2", "k3", "k4"]
-    );
-    let after = read_all(
-        client
-            .stream::<Account>()
-            .start_at(StartAt::AfterSequenceNumber {
-                shard_id: third.shard_id.clone(),
-                sequence_number: third.sequence_number.clone(),
-            }),
-    )
+    let after = from(StartAt::AfterSequenceNumber {
+        shard_id,
+        sequence_number,
+    })
     .await;
-    assert_eq!(
-        after.iter().map(|r| id_of(&r.keys)).collect::<Vec<_>>(),
-        ["k3", "k4"]
-    );
+    let ids =
+        |records: &[Record<Account>]| records.iter().map(|r| id_of(&r.keys)).collect::<Vec<_>>();
+    assert_eq!(ids(&at), ["k2", "k3", "k4"]);
+    assert_eq!(ids(&after), ["k3", "k4"]);
     // Latest: only what is written after the reader opened.
     let mut latest = client
         .stream::<Account>()
@@ -397,7 +399,11 @@ async fn faults_on_the_streams_requests_are_retried_and_lose_or_repeat_nothing()
         .operation("DescribeStream", storm);
     let proxy = FaultProxy::in_front_of(&local, plan).unwrap();
     let through = proxy.client();
-    let records = read_all_from_builder(through.stream::<Account>().limit(3)).await;
+    let reader = caught_up(through.stream::<Account>().limit(3))
+        .open()
+        .await
+        .unwrap();
+    let records = drain(reader, true).await;
     let ids: Vec<String> = records.iter().map(|r| id_of(&r.keys)).collect();
     let expected: Vec<String> = (0..40).map(|i| format!("k{i:02}")).collect();
     assert_eq!(ids, expected);
@@ -410,25 +416,4 @@ async fn faults_on_the_streams_requests_are_retried_and_lose_or_repeat_nothing()
         stats.forwarded < stats.requests,
         "some never reached the engine: {stats:?}"
     );
-}
-
-async fn read_all_from_builder(
-    builder: dynox::streams::StreamBuilder<Account, Account>,
-) -> Vec<Record<Account>> {
-    let mut reader = builder
-        .poll_interval(Duration::from_millis(20))
-        .until_caught_up()
-        .open()
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    while let Some(r) = reader.next().await {
-        match r {
-            Ok(r) => out.push(r),
-            // A failure that outlived its retries: calling again goes on from where it was.
-            Err(e) if e.is_throttled() || e.is_outcome_unknown() || e.is_timeout() => {}
-            Err(e) => panic!("{e}"),
-        }
-    }
-    out
 }
