@@ -313,13 +313,7 @@ impl<'c, M: Model> PutItem<'c, M> {
                     context: [M::TENANT_KEY]
                 );
                 let mut item = self.item?;
-                // Only models with encrypted fields have sealing to do (and a future to allocate).
-                if M::SEALED || !M::ENCRYPTED_ATTRIBUTES.is_empty() {
-                    M::seal(&mut item, self.client)
-                        .await
-                        .map_err(|e| e.for_model(M::NAME))?;
-                }
-                crate::sealing::assert_sealed(&item, M::ENCRYPTED_ATTRIBUTES)?;
+                crate::sealing::seal_item::<M>(&mut item, self.client).await?;
                 crate::size::check::<M>(&item)?;
                 let mut p = Placeholders::new();
                 let condition = self.options.render_condition(&mut p)?;
@@ -335,11 +329,9 @@ impl<'c, M: Model> PutItem<'c, M> {
                     .set_return_values(self.options.return_old.then_some(ReturnValue::AllOld))
                     .set_return_values_on_condition_check_failure(self.options.on_failure())
                     .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk));
-                let keys = [M::PARTITION_KEY.name, M::SORT_KEY.map_or("", |k| k.name)];
-                let keys = if keys[1].is_empty() {
-                    &keys[..1]
-                } else {
-                    &keys[..]
+                let keys: &[&str] = match M::SORT_KEY {
+                    Some(sort) => &[M::PARTITION_KEY.name, sort.name],
+                    None => &[M::PARTITION_KEY.name],
                 };
                 let out = self.client.send_keyed(M::NAME, keys, req).await?;
                 Ok(WithCapacity {

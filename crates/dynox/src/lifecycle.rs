@@ -265,10 +265,7 @@ impl Client {
                 current.insert((*attr).to_owned(), v.clone());
             }
         }
-        M::seal(&mut current, self)
-            .await
-            .map_err(|e| e.for_model(M::NAME))?;
-        crate::sealing::assert_sealed(&current, M::ENCRYPTED_ATTRIBUTES)?;
+        crate::sealing::seal_item::<M>(&mut current, self).await?;
         crate::size::check::<M>(&current)?;
         let mut p = Placeholders::new();
         let mut clauses = Vec::new();

@@ -6,8 +6,22 @@
 //! would refuse, so a value that missed this step can never be stored.
 
 use crate::attr::{SecretValue, staged, unstage};
+use crate::model::Model;
 use crate::{AttributeValue, Client, Error, Item, Result};
 use dynox_encryption::kms::EncryptedField;
+
+/// Seals an encoded item of `M` as a write stores it (put, save, and `size::stored`): its
+/// encrypted fields compressed and encrypted, a failure naming the model, and then checked that
+/// no plaintext is left waiting.
+pub(crate) async fn seal_item<M: Model>(item: &mut Item, client: &Client) -> Result<()> {
+    // Only models with encrypted fields have sealing to do (and a future to allocate).
+    if M::SEALED || !M::ENCRYPTED_ATTRIBUTES.is_empty() {
+        M::seal(item, client)
+            .await
+            .map_err(|e| e.for_model(M::NAME))?;
+    }
+    assert_sealed(item, M::ENCRYPTED_ATTRIBUTES)
+}
 
 fn encryptor(client: &Client) -> Result<&dynox_encryption::kms::Encryptor> {
     let e = client.encryptor().ok_or_else(|| Error::Encryption {
