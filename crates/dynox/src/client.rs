@@ -29,6 +29,9 @@ struct Inner {
     /// `None` for a client made with [`Client::from_sdk`] (an SDK client does not expose its
     /// credentials or endpoint) until [`Client::with_streams_sdk`] gives one.
     streams: Option<aws_sdk_dynamodbstreams::Client>,
+    /// The S3 client of S3-backed fields (`s3.rs`): made like the streams client, or given by
+    /// [`Client::with_s3`]; its retries off too.
+    s3: Option<aws_sdk_s3::Client>,
     /// What the layers share: their configuration, the retry budget, the limiter's buckets.
     shared: Arc<Shared>,
     /// The send path: the observing part around the layers (`layers::stack`); it holds the
@@ -93,13 +96,23 @@ fn streams_for_dynox(
     aws_sdk_dynamodbstreams::Client::from_conf(base.build())
 }
 
+/// The S3 client over `base`, with the DynamoDB client's timeouts and without retries of its own.
+fn s3_for_dynox(
+    mut base: aws_sdk_s3::config::Builder,
+    sdk: &aws_sdk_dynamodb::Client,
+) -> aws_sdk_s3::Client {
+    base.set_timeout_config(sdk.config().timeout_config().cloned());
+    base.set_retry_config(Some(RetryConfig::disabled()));
+    aws_sdk_s3::Client::from_conf(base.build())
+}
+
 impl Client {
     /// A client from a loaded AWS configuration (credentials chain, region, endpoint).
     pub fn new(config: &SdkConfig) -> Client {
         Client::with_parts(
             aws_sdk_dynamodb::Client::new(config),
             Resilience::default(),
-            Some(aws_sdk_dynamodbstreams::config::Builder::from(config)),
+            Some(config),
         )
     }
 
@@ -115,10 +128,12 @@ impl Client {
     fn with_parts(
         sdk: aws_sdk_dynamodb::Client,
         resilience: Resilience,
-        streams: Option<aws_sdk_dynamodbstreams::config::Builder>,
+        config: Option<&SdkConfig>,
     ) -> Client {
         let sdk = sdk_for_dynox(&sdk, resilience.timeouts.connect, false);
-        let streams = streams.map(|b| streams_for_dynox(b, &sdk));
+        let streams = config
+            .map(|c| streams_for_dynox(aws_sdk_dynamodbstreams::config::Builder::from(c), &sdk));
+        let s3 = config.map(|c| s3_for_dynox(aws_sdk_s3::config::Builder::from(c), &sdk));
         let mapping = Arc::new(Mapping::default());
         let shared = Shared::new(resilience);
         let registry = Registry::new(Observability::default());
@@ -132,6 +147,7 @@ impl Client {
                 ),
                 sdk,
                 streams,
+                s3,
                 shared,
                 encryptor: None,
                 mapping,
@@ -151,6 +167,7 @@ impl Client {
             inner: Arc::new(Inner {
                 sdk: self.inner.sdk.clone(),
                 streams: self.inner.streams.clone(),
+                s3: self.inner.s3.clone(),
                 shared: self.inner.shared.clone(),
                 stack: self.observe_with(&self.inner.shared, &mapping),
                 encryptor,
@@ -173,6 +190,11 @@ impl Client {
                     .streams
                     .as_ref()
                     .map(|s| streams_for_dynox(s.config().to_builder(), &sdk)),
+                s3: self
+                    .inner
+                    .s3
+                    .as_ref()
+                    .map(|s| s3_for_dynox(s.config().to_builder(), &sdk)),
                 sdk,
                 shared,
                 encryptor: self.inner.encryptor.clone(),
@@ -220,6 +242,7 @@ impl Client {
             inner: Arc::new(Inner {
                 sdk: self.inner.sdk.clone(),
                 streams: self.inner.streams.clone(),
+                s3: self.inner.s3.clone(),
                 shared: self.inner.shared.clone(),
                 stack,
                 encryptor: self.inner.encryptor.clone(),
@@ -338,6 +361,7 @@ impl Client {
                     streams.config().to_builder(),
                     &self.inner.sdk,
                 )),
+                s3: self.inner.s3.clone(),
                 shared: self.inner.shared.clone(),
                 stack: self.observe_with(&self.inner.shared, &self.inner.mapping),
                 encryptor: self.inner.encryptor.clone(),
@@ -345,6 +369,34 @@ impl Client {
                 cursor_keys: self.inner.cursor_keys.clone(),
             }),
         }
+    }
+
+    /// This client, storing the objects of S3-backed fields with `s3` (its retries are switched
+    /// off: the client's retry policy owns attempts). [`Client::new`] and the builder make one
+    /// from the same configuration; a client from [`Client::from_sdk`] needs this to use S3.
+    pub fn with_s3(&self, s3: aws_sdk_s3::Client) -> Client {
+        Client {
+            inner: Arc::new(Inner {
+                sdk: self.inner.sdk.clone(),
+                streams: self.inner.streams.clone(),
+                s3: Some(s3_for_dynox(s3.config().to_builder(), &self.inner.sdk)),
+                shared: self.inner.shared.clone(),
+                stack: self.observe_with(&self.inner.shared, &self.inner.mapping),
+                encryptor: self.inner.encryptor.clone(),
+                mapping: self.inner.mapping.clone(),
+                cursor_keys: self.inner.cursor_keys.clone(),
+            }),
+        }
+    }
+
+    /// The S3 SDK client, for building S3 requests (`s3.rs`).
+    pub(crate) fn s3_sdk(&self) -> Result<&aws_sdk_s3::Client> {
+        self.inner.s3.as_ref().ok_or_else(|| {
+            crate::Error::validation(
+                "this client was made with Client::from_sdk and has no S3 client: give it one \
+                 with Client::with_s3",
+            )
+        })
     }
 
     /// The DynamoDB Streams SDK client, for building streams requests (`streams.rs`).
@@ -581,7 +633,7 @@ impl ClientBuilder {
         let client = Client::with_parts(
             aws_sdk_dynamodb::Client::new(&config),
             resilience,
-            Some(aws_sdk_dynamodbstreams::config::Builder::from(&config)),
+            Some(&config),
         );
         match mapping {
             Some(m) => client.with_mapping(m),

@@ -302,44 +302,56 @@ impl<'c, M: Model> PutItem<'c, M> {
 
     /// Sends the request; the replaced item (when asked for) and the capacity consumed.
     pub async fn send_with_capacity(self) -> Result<WithCapacity<Option<M>>> {
+        Ok(self.send_written().await?.0)
+    }
+
+    /// Sends the request; also returns the S3-backed fields' values as written (the objects'
+    /// metadata, for a save to take into the model).
+    pub(crate) async fn send_written(self) -> Result<(WithCapacity<Option<M>>, Item)> {
         let client = self.client;
-        client
-            .kms_for(M::NAME, async move {
-                mark!(
-                    dynamodb::PUT_ITEM,
-                    ResourceRef::Table(M::TABLE),
-                    "put",
-                    [M::NAME],
-                    context: [M::TENANT_KEY]
-                );
-                let mut item = self.item?;
-                crate::sealing::seal_item::<M>(&mut item, self.client).await?;
-                crate::size::check::<M>(&item)?;
-                let mut p = Placeholders::new();
-                let condition = self.options.render_condition(&mut p)?;
-                let req = self
-                    .client
-                    .sdk()
-                    .put_item()
-                    .table_name(M::TABLE)
-                    .set_item(Some(item))
-                    .set_condition_expression(condition)
-                    .set_expression_attribute_names(p.take_names())
-                    .set_expression_attribute_values(p.take_values())
-                    .set_return_values(self.options.return_old.then_some(ReturnValue::AllOld))
-                    .set_return_values_on_condition_check_failure(self.options.on_failure())
-                    .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk));
-                let keys: &[&str] = match M::SORT_KEY {
-                    Some(sort) => &[M::PARTITION_KEY.name, sort.name],
-                    None => &[M::PARTITION_KEY.name],
-                };
-                let out = self.client.send_keyed(M::NAME, keys, req).await?;
-                Ok(WithCapacity {
-                    value: decode_written(out.attributes)?,
-                    consumed_capacity: out.consumed_capacity,
-                })
+        let mut item = self.item?;
+        // Files go to S3 first: a failed upload writes no item, and a failed write removes them.
+        let uploads = crate::s3::upload_item::<M>(&mut item, client).await?;
+        let written: Item = M::S3_ATTRIBUTES
+            .iter()
+            .filter_map(|a| item.get(*a).map(|v| ((*a).to_owned(), v.clone())))
+            .collect();
+        let options = self.options;
+        let put = client.kms_for(M::NAME, async move {
+            mark!(
+                dynamodb::PUT_ITEM,
+                ResourceRef::Table(M::TABLE),
+                "put",
+                [M::NAME],
+                context: [M::TENANT_KEY]
+            );
+            crate::sealing::seal_item::<M>(&mut item, client).await?;
+            crate::size::check::<M>(&item)?;
+            let mut p = Placeholders::new();
+            let condition = options.render_condition(&mut p)?;
+            let req = client
+                .sdk()
+                .put_item()
+                .table_name(M::TABLE)
+                .set_item(Some(item))
+                .set_condition_expression(condition)
+                .set_expression_attribute_names(p.take_names())
+                .set_expression_attribute_values(p.take_values())
+                .set_return_values(options.return_old.then_some(ReturnValue::AllOld))
+                .set_return_values_on_condition_check_failure(options.on_failure())
+                .set_return_consumed_capacity(options.capacity.map(Capacity::to_sdk));
+            let keys: &[&str] = match M::SORT_KEY {
+                Some(sort) => &[M::PARTITION_KEY.name, sort.name],
+                None => &[M::PARTITION_KEY.name],
+            };
+            let out = client.send_keyed(M::NAME, keys, req).await?;
+            Ok(WithCapacity {
+                value: decode_written(out.attributes)?,
+                consumed_capacity: out.consumed_capacity,
             })
-            .await
+        });
+        let done = crate::s3::write_after(client, uploads, put).await?;
+        Ok((done, written))
     }
 }
 
@@ -574,12 +586,24 @@ impl<'c, M: Model> DeleteItem<'c, M> {
                     .set_condition_expression(condition)
                     .set_expression_attribute_names(p.take_names())
                     .set_expression_attribute_values(p.take_values())
-                    .set_return_values(self.options.return_old.then_some(ReturnValue::AllOld))
+                    // The deleted item names the objects a `delete_with_item` field removes.
+                    .set_return_values(
+                        (self.options.return_old || M::DELETES_OBJECTS)
+                            .then_some(ReturnValue::AllOld),
+                    )
                     .set_return_values_on_condition_check_failure(self.options.on_failure())
                     .set_return_consumed_capacity(self.options.capacity.map(Capacity::to_sdk));
-                let out = self.client.send_for(M::NAME, req).await?;
+                let mut out = self.client.send_for(M::NAME, req).await?;
+                if M::DELETES_OBJECTS
+                    && let Some(old) = &out.attributes
+                {
+                    M::delete_objects(old, self.client).await?;
+                }
                 if self.hooks {
                     M::after_delete(&self.key)?;
+                }
+                if !self.options.return_old {
+                    out.attributes = None;
                 }
                 Ok(WithCapacity {
                     value: decode_written(out.attributes)?,

@@ -254,6 +254,8 @@ impl Client {
                 M::NAME
             )));
         }
+        // Changed S3-backed fields upload their files first (a failed upload changes nothing).
+        let uploads = crate::s3::upload_item::<M>(&mut current, self).await?;
         // Unchanged encrypted fields keep their stored ciphertext: not re-encrypted, and a
         // read-only field is not "written".
         let plain_current = current.clone();
@@ -265,8 +267,13 @@ impl Client {
                 current.insert((*attr).to_owned(), v.clone());
             }
         }
-        crate::sealing::seal_item::<M>(&mut current, self).await?;
-        crate::size::check::<M>(&current)?;
+        let sealed = match crate::sealing::seal_item::<M>(&mut current, self).await {
+            Ok(()) => crate::size::check::<M>(&current),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sealed {
+            return Err(uploads.undo(self, e).await);
+        }
         let mut p = Placeholders::new();
         let mut clauses = Vec::new();
         let parts: Vec<String> = set
@@ -301,11 +308,12 @@ impl Client {
             .set_expression_attribute_names(p.take_names())
             .set_expression_attribute_values(p.take_values())
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        match self.send(req).await {
+        match crate::s3::write_after(self, uploads, self.send(req)).await {
             Ok(_) => {
                 if let Some((_, _, next)) = version {
                     tracked.model.set_version(next);
                 }
+                tracked.model.take_uploaded(&plain_current);
                 tracked.stored = Some(current);
                 tracked.baseline = Some(plain_current);
                 tracked.model.after_save()
@@ -385,8 +393,9 @@ impl<'c, 'm, M: Model> Save<'c, 'm, M> {
                 .condition(condition.clone())
                 .return_old_on_condition_failure();
         }
-        match put.send().await {
-            Ok(_) => {
+        match put.send_written().await {
+            Ok((_, written)) => {
+                item.take_uploaded(&written);
                 if self.hooks {
                     item.after_save()?;
                 }

@@ -221,6 +221,27 @@ pub trait Model: FromItem + Send + Sync + 'static {
     fn seal<'a>(_item: &'a mut Item, _client: &'a crate::Client) -> BoxFuture<'a, Result<()>> {
         Box::pin(async { Ok(()) })
     }
+    /// The stored names of the S3-backed fields (`#[dynox(s3(...))]`).
+    const S3_ATTRIBUTES: &'static [&'static str] = &[];
+    /// Uploads the files staged in the S3-backed fields of an encoded item and puts their
+    /// objects' metadata in their place, recording each upload in `uploads` (a put or save calls
+    /// it before the item is written; see [`crate::s3`]).
+    fn upload<'a>(
+        _item: &'a mut Item,
+        _client: &'a crate::Client,
+        _uploads: &'a mut crate::s3::Uploads,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+    /// Takes the uploaded objects' metadata from the written item into the model's S3-backed
+    /// fields (a save leaves the model describing what was stored).
+    fn take_uploaded(&mut self, _written: &Item) {}
+    /// Whether some S3-backed field is declared `delete_with_item`.
+    const DELETES_OBJECTS: bool = false;
+    /// Deletes the objects of the `delete_with_item` fields of a deleted item `old`.
+    fn delete_objects<'a>(_old: &'a Item, _client: &'a crate::Client) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
     /// The time-to-live attribute (`#[dynox(ttl)]`), enabled when the table is created.
     const TTL_ATTRIBUTE: Option<&'static str> = None;
     /// The version attribute for optimistic locking (`#[dynox(version)]`).

@@ -140,6 +140,10 @@ pub async fn stored<M: Model>(client: &Client, item: &M) -> Result<SizeBreakdown
 
 /// Refuses an encoded item of `M` over `M::MAX_SIZE`, naming its key and size.
 pub(crate) fn check<M: Model>(item: &Item) -> Result<()> {
+    // Every write checks here, so no path stores a file that was meant for S3.
+    if !M::S3_ATTRIBUTES.is_empty() {
+        crate::s3::refuse_staged(item, M::S3_ATTRIBUTES, M::NAME)?;
+    }
     let size = item_size(item);
     if size <= M::MAX_SIZE {
         return Ok(());

@@ -35,7 +35,6 @@
 //! access: a consumer's policy grants nothing on the table itself.
 
 use crate::error::{Error, Result, ServiceDetail};
-use crate::layers::classify::{self, Retry};
 use crate::model::{FromItem, Model};
 use crate::table::StreamView;
 use crate::{AttributeValue, Client, Item};
@@ -437,64 +436,17 @@ impl ServiceDetail for sdk::operation::describe_stream::DescribeStreamError {}
 impl ServiceDetail for sdk::operation::get_shard_iterator::GetShardIteratorError {}
 impl ServiceDetail for sdk::operation::get_records::GetRecordsError {}
 
-type HttpResponse = aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-
 /// Sends one streams request with the client's retry policy, budget and timeouts (see the
 /// module's documentation: every streams request reads, so every retryable failure is retried).
-async fn send<O, E, F, Fut>(client: &Client, what: &'static str, mut attempt: F) -> Result<O>
+async fn send<O, E, F, Fut>(client: &Client, what: &'static str, attempt: F) -> Result<O>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = std::result::Result<O, SdkError<E, HttpResponse>>>,
+    Fut: Future<Output = std::result::Result<O, SdkError<E, crate::outside::HttpResponse>>>,
     E: ProvideErrorMetadata + ServiceDetail + std::error::Error + Send + Sync + 'static,
 {
-    let resilience = client.resilience();
-    let policy = resilience.retry;
-    let timeouts = resilience.timeouts;
-    let budget = &client.shared().budget;
-    let started = Instant::now();
-    let mut spent = 0;
-    let mut n = 1;
-    // The streams operation names the error (its requests are not on the `Request` path).
-    let fail = |e: Error| e.in_context(|| crate::error::ErrorContext::new(what));
-    loop {
-        let result = match timeouts.attempt {
-            Some(limit) => match tokio::time::timeout(limit, attempt()).await {
-                Ok(r) => r.map_err(crate::error::from_sdk),
-                Err(_) => Err(Error::Timeout {
-                    what: format!("the answer to {what}"),
-                    after: limit,
-                    may_have_reached: true,
-                    context: None,
-                }),
-            },
-            None => attempt().await.map_err(crate::error::from_sdk),
-        };
-        let err = match result {
-            Ok(out) => {
-                budget.release(spent);
-                return Ok(out);
-            }
-            Err(e) => e,
-        };
-        let failure = classify::failure(&err);
-        if failure.retry == Retry::Never || n >= policy.max_attempts {
-            return Err(fail(err));
-        }
-        let Some(cost) = budget.acquire(failure.retry) else {
-            return Err(fail(err));
-        };
-        spent += cost;
-        let pause = policy.delay(failure.retry, n);
-        if timeouts
-            .operation
-            .is_some_and(|limit| started.elapsed() + pause >= limit)
-        {
-            return Err(fail(err));
-        }
-        tracing::debug!(operation = what, attempt = n, error = %err, "streams request retried");
-        tokio::time::sleep(pause).await;
-        n += 1;
-    }
+    crate::outside::send(client, what, None, attempt)
+        .await
+        .map_err(|e| e.in_context(|| crate::error::ErrorContext::new(what)))
 }
 
 fn has_code(err: &Error, wanted: &str) -> bool {

@@ -19,6 +19,7 @@ mod vector;
 pub use compressed::Compressed;
 pub use decimal::Decimal;
 pub use json::{Json, SerdeValue};
+pub(crate) use s3::unstage_file;
 pub use s3::{S3File, S3Object, S3Ref, S3Stored};
 pub use secret::{Encrypted, Secret, SecretValue, staged, unstage};
 pub use time::{EpochMillis, EpochNumber, EpochSeconds};
