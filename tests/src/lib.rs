@@ -38,6 +38,8 @@ mod guide {
     mod streams {}
     #[doc = include_str!("../../docs/src/leases.md")]
     mod leases {}
+    #[doc = include_str!("../../docs/src/s3.md")]
+    mod s3 {}
     #[doc = include_str!("../../docs/src/tables.md")]
     mod tables {}
     #[doc = include_str!("../../docs/src/encryption.md")]

@@ -38,7 +38,9 @@ fn run_under(binary: &Path, policy: &str, name: &str, env: &[(&str, &str)]) -> O
         .env_remove("DYNOX_ENDPOINT")
         .env_remove("AWS_ENDPOINT_URL_DYNAMODB")
         .env_remove("DYNOX_KMS_ENDPOINT")
-        .env_remove("AWS_ENDPOINT_URL_KMS");
+        .env_remove("AWS_ENDPOINT_URL_KMS")
+        .env_remove("DYNOX_S3_ENDPOINT")
+        .env_remove("AWS_ENDPOINT_URL_S3");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -186,7 +188,11 @@ fn mapped_deployment_runs_under_the_mapped_policy_only() {
 /// Left out: `no_calls` (no grants), `partiql_dynamic` (a run-time statement is granted all four
 /// verbs, so it is sufficient but not minimal by nature), `encrypted_read_only` (its key is
 /// another account's ARN), `service_plus` (the service, plus a scan), `tenant_docs` (below).
-const RUNNABLE_FIXTURES: [(&str, &[(&str, &str)]); 14] = [
+const RUNNABLE_FIXTURES: [(&str, &[(&str, &str)]); 15] = [
+    (
+        "s3_model",
+        &[("FIXTURE_TABLES", "fixture-files"), ("FIXTURE_S3", "1")],
+    ),
     ("vectors", &[]),
     ("lease_only", &[("FIXTURE_TABLES", "fixture-leases")]),
     ("stream_consumer", &[("FIXTURE_TABLES", "fixture-feed")]),

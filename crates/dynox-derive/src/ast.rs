@@ -121,6 +121,8 @@ pub(crate) struct FieldAttrs {
     /// `template = "USER#{id}"` on a key field: built from other fields.
     pub(crate) template: Option<Template>,
     pub(crate) encrypted: Option<Encryption>,
+    /// `s3(bucket = "...", ...)`: the value lives in S3.
+    pub(crate) s3: Option<S3Spec>,
 }
 
 /// A storage form a field declares.
@@ -131,6 +133,7 @@ pub(crate) enum Storage {
     Json,
     Compressed(Compression),
     Encrypted,
+    S3,
 }
 
 #[derive(Clone, Copy)]
@@ -159,6 +162,8 @@ pub(crate) enum Codec {
     Compressed(Compression),
     /// A `Secret<T>` field, encrypted with KMS.
     Encrypted,
+    /// An `S3Object` field: the object's metadata map.
+    S3,
 }
 
 /// `compress = "..."` or `compress(...)`.
@@ -277,6 +282,19 @@ impl Template {
             Part::Text(_) => None,
         })
     }
+}
+
+/// `s3(...)` on a field.
+pub(crate) struct S3Spec {
+    /// The bucket as declared (empty when it was not given, which is reported).
+    pub(crate) bucket: LitStr,
+    pub(crate) prefix: String,
+    pub(crate) content_type: Option<String>,
+    /// Files larger than this go up in parts.
+    pub(crate) multipart_threshold: Option<u64>,
+    pub(crate) part_size: Option<u64>,
+    /// The object goes when the item goes.
+    pub(crate) delete_with_item: bool,
 }
 
 /// `encrypted(...)` on a field.
@@ -489,6 +507,7 @@ impl Storage {
             Storage::Json => Codec::Json,
             Storage::Compressed(c) => Codec::Compressed(c),
             Storage::Encrypted => Codec::Encrypted,
+            Storage::S3 => Codec::S3,
         }
     }
 }

@@ -39,10 +39,47 @@ pub(crate) fn model(c: &Container<'_>, errors: &Errors) {
             );
         }
     }
+    for f in c.fields.iter().filter(|f| f.attrs.s3.is_some()) {
+        s3_field(f, errors);
+    }
     if let Some(tenant) = &c.attrs.tenant
         && let Err(message) = c.tenant_pattern(&tenant.value())
     {
         errors.at(tenant, message);
+    }
+}
+
+/// An S3-backed field: an `S3Object` (or an Option of one), not a key, in a bucket with a valid
+/// name.
+fn s3_field(f: &Field, errors: &Errors) {
+    let inner = option_inner(&f.ty).unwrap_or(&f.ty);
+    let is_object = matches!(inner, syn::Type::Path(p)
+        if p.path.segments.last().is_some_and(|s| s.ident == "S3Object"));
+    if !is_object {
+        errors.at(
+            &f.ty,
+            "an s3 field is a dynox::attr::S3Object (or an Option of one)",
+        );
+    }
+    if f.is_key() {
+        errors.at(&f.ident, "a key is stored in the item, not in S3");
+    }
+    let spec = f.attrs.s3.as_ref().expect("an s3 field");
+    let bucket = spec.bucket.value();
+    if !bucket.is_empty() && !dynox_iam::mapping::bucket_name(&bucket) {
+        errors.at(
+            &spec.bucket,
+            "an S3 bucket name has 3 to 63 characters: lowercase letters, digits, `.` and `-`, \
+             starting and ending with a letter or digit",
+        );
+    }
+    if let (Some(t), Some(p)) = (spec.multipart_threshold, spec.part_size)
+        && p > t.max(5 * 1024 * 1024 * 1024)
+    {
+        errors.at(&spec.bucket, "part_size is larger than multipart_threshold");
+    }
+    if spec.part_size.is_some() && spec.multipart_threshold.is_none() {
+        errors.at(&spec.bucket, "part_size needs multipart_threshold");
     }
 }
 
@@ -360,13 +397,14 @@ fn nested_field(f: &Field, errors: &Errors) {
         || a.version
         || a.generate.is_some()
         || a.encrypted.is_some()
+        || a.s3.is_some()
         || a.template.is_some()
         || a.extra
     {
         errors.at(
             &f.ident,
-            "keys, templates, ttl, version, generated values, encryption and extra belong on \
-             a model, not a nested type",
+            "keys, templates, ttl, version, generated values, encryption, s3 and extra belong \
+             on a model, not a nested type",
         );
     }
 }

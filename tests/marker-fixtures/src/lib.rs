@@ -66,6 +66,18 @@ pub struct Feed {
     pub what: String,
 }
 
+/// A model with an S3-backed field (the S3 fixture uploads, reads, presigns and removes).
+#[derive(Model, Debug, Clone)]
+#[dynox(table = "fixture-files")]
+pub struct Attachment {
+    /// Partition key.
+    #[dynox(partition_key)]
+    pub id: String,
+    /// The file, in S3.
+    #[dynox(s3(bucket = "fixture-files", prefix = "attachments/"))]
+    pub file: dynox::attr::S3Object,
+}
+
 /// The lease table of the lease fixture.
 #[derive(Debug)]
 pub struct Leases;
@@ -85,7 +97,8 @@ pub async fn purge(client: &dynox::Client) -> dynox::Result<()> {
 /// set-up is not what the fixture's permissions are about. `FIXTURE_TABLES` names the tables to
 /// create (comma-separated; `none` for fixtures that create their own; all when unset);
 /// `FIXTURE_KMS=1` adds a local KMS with the key
-/// `alias/fixture-audit` and an encryptor. Exits non-zero when anything fails.
+/// `alias/fixture-audit` and an encryptor; `FIXTURE_S3=1` a local S3 with the bucket
+/// `fixture-files`. Exits non-zero when anything fails.
 pub fn run<F, Fut>(body: F)
 where
     F: FnOnce(dynox::Client) -> Fut,
@@ -125,6 +138,14 @@ where
         let encryptor = dynox::encryption::Encryptor::new(kms.client());
         client = client.with_encryptor(std::sync::Arc::new(encryptor));
         Some(kms)
+    } else {
+        None
+    };
+    let _s3 = if std::env::var_os("FIXTURE_S3").is_some() {
+        let s3 = dynox_testing::LocalS3::start().await?;
+        s3.create_bucket("fixture-files").await?;
+        client = client.with_s3(s3.s3_client());
+        Some(s3)
     } else {
         None
     };
@@ -191,6 +212,15 @@ async fn create_tables(
             .item("customer", AttributeValue::S("c".into()))
             .item("order_id", AttributeValue::N("1".into()))
             .item("total", AttributeValue::N("5".into()))
+            .send()
+            .await?;
+    }
+    if wanted("fixture-files") {
+        sdk.create_table()
+            .table_name("fixture-files")
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("id", s.clone())?)
+            .key_schema(key("id", KeyType::Hash)?)
             .send()
             .await?;
     }

@@ -1,5 +1,5 @@
 //! A field's storage forms and generated values: `timestamp`, `compress`, `encrypted(...)`,
-//! `generate`.
+//! `s3(...)`, `generate`.
 
 use syn::meta::ParseNestedMeta;
 use syn::{LitFloat, LitInt, LitStr};
@@ -7,7 +7,7 @@ use syn::{LitFloat, LitInt, LitStr};
 use super::{choice, lit_str, unknown};
 use crate::ast::{
     Algorithm, Compression, Encryption, EncryptionMode, EnvelopeVersion, Generator, OnRead,
-    TimestampFormat,
+    S3Spec, TimestampFormat,
 };
 use crate::errors::Errors;
 
@@ -99,6 +99,56 @@ pub(super) fn compress(meta: &ParseNestedMeta<'_>, errors: &Errors) -> syn::Resu
         c.level = level;
     }
     Ok(c)
+}
+
+/// `s3(bucket = "...", prefix = "...", content_type = "...", multipart_threshold = N,
+/// part_size = N, delete_with_item)`.
+pub(super) fn s3(meta: &ParseNestedMeta<'_>, errors: &Errors) -> syn::Result<S3Spec> {
+    let mut spec = S3Spec {
+        bucket: LitStr::new("", meta.path.segments[0].ident.span()),
+        prefix: String::new(),
+        content_type: None,
+        multipart_threshold: None,
+        part_size: None,
+        delete_with_item: false,
+    };
+    let mut bucket = None;
+    meta.parse_nested_meta(|m| {
+        let p = &m.path;
+        if p.is_ident("bucket") {
+            bucket = Some(lit_str(&m)?);
+        } else if p.is_ident("prefix") {
+            spec.prefix = lit_str(&m)?.value();
+        } else if p.is_ident("content_type") {
+            spec.content_type = Some(lit_str(&m)?.value());
+        } else if p.is_ident("multipart_threshold") {
+            spec.multipart_threshold = Some(size(&m, errors)?);
+        } else if p.is_ident("part_size") {
+            spec.part_size = Some(size(&m, errors)?);
+        } else if p.is_ident("delete_with_item") {
+            spec.delete_with_item = true;
+        } else {
+            let message = "s3 takes `bucket`, `prefix`, `content_type`, `multipart_threshold`, \
+                           `part_size`, `delete_with_item`";
+            return unknown(&m, errors, message.to_owned());
+        }
+        Ok(())
+    })?;
+    match bucket {
+        Some(b) => spec.bucket = b,
+        None => errors.push(meta.error("s3 needs `bucket = \"...\"`")),
+    }
+    Ok(spec)
+}
+
+/// A size in bytes of at least S3's 5 MiB part minimum.
+fn size(m: &ParseNestedMeta<'_>, errors: &Errors) -> syn::Result<u64> {
+    let lit = m.value()?.parse::<LitInt>()?;
+    let n = lit.base10_parse::<u64>()?;
+    if n < 5 * 1024 * 1024 {
+        errors.at(&lit, "S3's parts are at least 5 MiB (5242880 bytes)");
+    }
+    Ok(n)
 }
 
 /// What `encrypted(...)` names, before its parts are checked against each other.

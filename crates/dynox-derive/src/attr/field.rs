@@ -4,7 +4,7 @@ use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned as _;
 use syn::{Attribute, LitStr};
 
-use super::codec::{compress, encrypted, generator, timestamp};
+use super::codec::{compress, encrypted, generator, s3, timestamp};
 use super::{each_dynox, flag, lit_str, path_name, unknown};
 use crate::ast::{FieldAttrs, Generate, Generator, Part, Storage, Template};
 use crate::errors::Errors;
@@ -47,7 +47,7 @@ fn field_item(
             let message = format!(
                 "unknown dynox attribute `{name}` on a field; expected one of `partition_key`, \
                  `sort_key`, `rename = \"...\"`, `skip`, `default`, `timestamp = \"...\"`, \
-                 `serde`, `json`, `compress`, `encrypted(...)`, `ttl`, `version`, `generate = \"...\"`, `created_at`, \
+                 `serde`, `json`, `compress`, `encrypted(...)`, `s3(...)`, `ttl`, `version`, `generate = \"...\"`, `created_at`, \
                  `updated_at`, `extra`, `template = \"...\"`",
             );
             return unknown(meta, errors, message);
@@ -68,6 +68,9 @@ fn storage_or_generated(
     } else if p.is_ident("encrypted") {
         out.encrypted = Some(encrypted(meta, errors)?);
         Some(Storage::Encrypted)
+    } else if p.is_ident("s3") {
+        out.s3 = Some(s3(meta, errors)?);
+        Some(Storage::S3)
     } else if p.is_ident("compress") {
         Some(Storage::Compressed(compress(meta, errors)?))
     } else if p.is_ident("serde") {

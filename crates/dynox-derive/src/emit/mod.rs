@@ -10,6 +10,7 @@ mod index;
 mod key;
 mod lifecycle;
 mod paths;
+mod s3;
 mod template;
 
 pub(crate) use attribute::attribute;
@@ -100,9 +101,12 @@ pub(crate) fn model(c: &Container<'_>) -> TokenStream {
     let (index_items, index_defs) = index::indexes(&m);
     let (vector_items, vector_defs) = index::vectors(&m);
     let enc_items = &enc.items;
+    let s3 = s3::s3(&m);
+    let s3_items = &s3.items;
     let consts = lifecycle::consts(&m);
     let mut methods = lifecycle::methods(&m);
     methods.extend(enc.seal);
+    methods.extend(s3.methods);
     methods.extend(lifecycle::attribute_names(&m));
     let table = m.c.attrs.table.as_ref().expect("checked: a table").value();
     let (pk_attr, sk_attr) = key::schema_consts(&m);
@@ -122,6 +126,7 @@ pub(crate) fn model(c: &Container<'_>) -> TokenStream {
         #(#index_items)*
         #(#vector_items)*
         #(#enc_items)*
+        #(#s3_items)*
 
         impl ::dynox::Model for #model {
             const INDEXES: &'static [::dynox::model::IndexDef] = &[#(#index_defs),*];
@@ -166,6 +171,7 @@ pub(crate) fn codec_ty(f: &Field) -> TokenStream {
             quote_spanned! {span=> ::dynox::attr::Compressed<#a, #l, #m, #r> }
         }
         Codec::Encrypted => quote_spanned! {span=> ::dynox::attr::Encrypted },
+        Codec::S3 => quote_spanned! {span=> ::dynox::attr::S3Stored },
     }
 }
 

@@ -34,6 +34,8 @@ pub(crate) fn path_ty(f: &Field) -> TokenStream {
         Codec::Compressed(..) => quote! { ::std::string::String },
         // Ciphertext: reached untyped.
         Codec::Encrypted => quote! { ::dynox::AttributeValue },
+        // The object's metadata map: reached untyped.
+        Codec::S3 => quote! { ::dynox::AttributeValue },
     }
 }
 
