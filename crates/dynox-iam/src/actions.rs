@@ -137,6 +137,19 @@ pub mod dynamodb {
     pub const UPDATE_TABLE_REPLICA_AUTO_SCALING: &str = "dynamodb:UpdateTableReplicaAutoScaling";
 }
 
+/// Amazon S3 actions (objects of S3-backed fields). A multipart upload's create, part and
+/// complete requests are authorized as `s3:PutObject`; only its abort has an action of its own.
+pub mod s3 {
+    /// `s3:PutObject`.
+    pub const PUT_OBJECT: &str = "s3:PutObject";
+    /// `s3:GetObject`.
+    pub const GET_OBJECT: &str = "s3:GetObject";
+    /// `s3:DeleteObject`.
+    pub const DELETE_OBJECT: &str = "s3:DeleteObject";
+    /// `s3:AbortMultipartUpload`.
+    pub const ABORT_MULTIPART_UPLOAD: &str = "s3:AbortMultipartUpload";
+}
+
 /// AWS KMS actions. `kms:GenerateDataKey*` is never emitted: it would also grant key pairs.
 pub mod kms {
     /// `kms:GenerateDataKey`.
