@@ -230,6 +230,10 @@ pub const ALL: &[&str] = &[
     kms::DECRYPT,
     kms::ENCRYPT,
     kms::DESCRIBE_KEY,
+    s3::PUT_OBJECT,
+    s3::GET_OBJECT,
+    s3::DELETE_OBJECT,
+    s3::ABORT_MULTIPART_UPLOAD,
 ];
 
 /// How a resource type listed for an action in AWS's reference data is used by a request.
@@ -356,6 +360,12 @@ pub const SPECS: &[ActionSpec] = &[
     spec(kms::DECRYPT, &[("key", Need::Required)], &["kms:EncryptionContext:${EncryptionContextKey}", "kms:EncryptionContextKeys", "kms:RequestAlias"]),
     spec(kms::ENCRYPT, &[("key", Need::Required)], &["kms:EncryptionContext:${EncryptionContextKey}", "kms:EncryptionContextKeys", "kms:RequestAlias"]),
     spec(kms::DESCRIBE_KEY, &[("key", Need::Required)], &["kms:RequestAlias"]),
+    // The reference data marks neither of S3's object types required (a request names an object
+    // or an access point's object); dynox's requests name objects (`arn:aws:s3:::BUCKET/KEY`).
+    spec(s3::PUT_OBJECT, &[("accesspointobject", Need::Optional), ("object", Need::Optional)], &[]),
+    spec(s3::GET_OBJECT, &[("accesspointobject", Need::Optional), ("object", Need::Optional)], &[]),
+    spec(s3::DELETE_OBJECT, &[("accesspointobject", Need::Optional), ("object", Need::Optional)], &[]),
+    spec(s3::ABORT_MULTIPART_UPLOAD, &[("accesspointobject", Need::Optional), ("object", Need::Optional)], &[]),
 ];
 
 /// The reference data of `action`, if dynox can emit it.

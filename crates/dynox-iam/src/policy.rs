@@ -701,6 +701,75 @@ mod tests {
         );
     }
 
+    #[test]
+    fn s3_objects_are_granted_under_the_mapped_bucket_and_prefix() {
+        use crate::marker::{ResourceRef, decode, encode};
+        // From the marker record an S3-backed field's upload leaves in a binary.
+        let record = |action| {
+            let bytes = encode(
+                action,
+                ResourceRef::S3Prefix {
+                    bucket: "attachments",
+                    prefix: "docs/",
+                },
+                "save",
+                "Doc.body",
+            );
+            decode(&bytes).unwrap()
+        };
+        let reqs = [
+            record(crate::actions::s3::PUT_OBJECT),
+            record(crate::actions::s3::GET_OBJECT),
+            record(crate::actions::s3::DELETE_OBJECT),
+            req("dynamodb:PutItem", Resource::Table("docs".into())),
+        ];
+        let mut opts = PolicyOptions {
+            partition: "aws-cn".into(),
+            region: Some("cn-north-1".into()),
+            account: Some("111122223333".into()),
+            conditions: FineGrained {
+                enclosing_operation: true,
+                encryption_context: true,
+                leading_keys: Some("${aws:PrincipalTag/tenant}".into()),
+            },
+            ..PolicyOptions::default()
+        };
+        opts.mapping
+            .buckets
+            .insert("attachments".into(), "prod-attachments".into());
+        let p = Policy::build(&reqs, &opts).unwrap();
+        let s3 = p
+            .statements
+            .iter()
+            .find(|s| s.actions[0].starts_with("s3:"))
+            .expect("an S3 statement");
+        // Object ARNs name no region and no account; the bucket is the deployed one.
+        assert_eq!(s3.resources, ["arn:aws-cn:s3:::prod-attachments/docs/*"]);
+        assert_eq!(
+            s3.actions,
+            ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+        );
+        assert!(s3.conditions.is_empty(), "{:?}", s3.conditions);
+        assert!(s3.sid.starts_with("S3"), "{}", s3.sid);
+        let json: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
+        let statement = json["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == s3.sid.as_str())
+            .unwrap();
+        assert_eq!(
+            statement["Resource"],
+            serde_json::json!(["arn:aws-cn:s3:::prod-attachments/docs/*"])
+        );
+        // Unmapped, the declared bucket is the deployed one.
+        let p = Policy::build(&reqs[..1], &PolicyOptions::default()).unwrap();
+        assert_eq!(
+            p.statements[0].resources,
+            ["arn:aws:s3:::attachments/docs/*"]
+        );
+    }
+
     fn with_op(action: &str, resource: Resource, operation: &str, detail: &str) -> Requirement {
         Requirement {
             action: action.into(),

