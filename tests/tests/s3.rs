@@ -207,7 +207,7 @@ async fn a_save_uploads_the_file_and_stores_pydynox_map_which_reads_back() {
         )]))
     );
     assert!(!item.contains_key("thumbnail"));
-    assert!(dynox::size::of(&item) < 1000, "only metadata is stored");
+    assert!(dynox::size::item_size(&item) < 1000, "only metadata is stored");
 
     // The object is in S3 with its type and metadata.
     let head = t
