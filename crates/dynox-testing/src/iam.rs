@@ -1,10 +1,10 @@
-//! An IAM-enforcing gateway in front of the local DynamoDB and KMS.
+//! An IAM-enforcing gateway in front of the local DynamoDB, KMS and S3.
 //!
 //! Every request is authorized the way AWS authorizes it before it reaches the engine: the
 //! actions it needs (one per member for batches, transactions and PartiQL), each on its resource
-//! ARN (table, index, key), with the request's condition keys, evaluated against a policy with
-//! [`iam_rs`]. A denied request never reaches the engine and gets the `AccessDeniedException`
-//! that AWS sends. Running a service's tests behind it with the policy `cargo xtask policy`
+//! ARN (table, index, key, S3 object), with the request's condition keys, evaluated against a
+//! policy with [`iam_rs`]. A denied request never reaches the engine and gets the denial that AWS
+//! sends (`AccessDeniedException`; S3's `AccessDenied`). Running a service's tests behind it with the policy `cargo xtask policy`
 //! exported for the service's binary proves that policy is sufficient; removing one action and
 //! watching a test fail proves it was needed.
 //!
@@ -17,8 +17,11 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Setting `DYNOX_IAM_POLICY` to a policy file makes [`LocalDynamo::start`](crate::LocalDynamo)
-//! and [`LocalKms::start`](crate::LocalKms) enforce it, so a whole service runs under it unchanged.
+//! Setting `DYNOX_IAM_POLICY` to a policy file makes [`LocalDynamo::start`](crate::LocalDynamo),
+//! [`LocalKms::start`](crate::LocalKms) and [`LocalS3::start`](crate::LocalS3) enforce it, so a
+//! whole service runs under it unchanged. S3's requests (REST, path style) are read in `iam/s3.rs`
+//! and denied with S3's own 403 `AccessDenied`; their bodies are streamed, while DynamoDB's and
+//! KMS's (small JSON documents) are read whole before they are authorized.
 
 use crate::StartError;
 use base64::Engine as _;

@@ -10,7 +10,9 @@
 //! A presigned request (SigV4 `X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Signature`, or SigV2
 //! `AWSAccessKeyId`, `Signature`, `Expires` in the query) is authorized exactly like a signed one:
 //! under the signer's policy, which is the one this gateway enforces. Its query is forwarded as it
-//! came.
+//! came. One thing moto does not check is checked here: a presigned URL used after its expiry
+//! (`X-Amz-Date` + `X-Amz-Expires`, or `Expires`) gets S3's 403 `Request has expired` (not an
+//! IAM denial, so not in `Enforcer::denials`). Signatures are not verified (moto does not either).
 //!
 //! Bodies are streamed through in both directions; only a multi-object delete's body (a short
 //! XML list of keys) is read before the request is forwarded.
@@ -280,6 +282,54 @@ fn delete_objects(bucket: &str, body: Option<&[u8]>) -> Result<Vec<Check>, Strin
     Ok(checks)
 }
 
+/// When a presigned request stops being valid (seconds since the epoch), if it is one: SigV4's
+/// `X-Amz-Date` plus `X-Amz-Expires`, or SigV2's `Expires`. `Err` for a presigned query that
+/// cannot be read.
+fn presigned_expiry(query: Option<&str>) -> Result<Option<i64>, String> {
+    let params = params(query);
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if get("X-Amz-Signature").is_some() {
+        let (Some(date), Some(expires)) = (get("X-Amz-Date"), get("X-Amz-Expires")) else {
+            return Err("a presigned URL without X-Amz-Date and X-Amz-Expires".into());
+        };
+        let signed = chrono::NaiveDateTime::parse_from_str(date, "%Y%m%dT%H%M%SZ")
+            .map_err(|_| format!("a presigned URL with X-Amz-Date={date}"))?
+            .and_utc()
+            .timestamp();
+        let expires: i64 = expires
+            .parse()
+            .map_err(|_| format!("a presigned URL with X-Amz-Expires={expires}"))?;
+        return Ok(Some(signed + expires));
+    }
+    if get("Signature").is_some() {
+        let expires = get("Expires").ok_or("a presigned URL without Expires")?;
+        return expires
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("a presigned URL with Expires={expires}"));
+    }
+    Ok(None)
+}
+
+/// S3's answer to a presigned request used after its expiry (moto does not check expiry).
+fn expired_response(method: &Method) -> Response<Body> {
+    let request_id = format!("{:016X}", fastrand::u64(..));
+    let body = if method == Method::HEAD {
+        String::new()
+    } else {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code>\
+             <Message>Request has expired</Message><RequestId>{request_id}</RequestId></Error>"
+        )
+    };
+    plain(StatusCode::FORBIDDEN, "application/xml", body).map(full_body)
+}
+
 /// Escapes text for XML content.
 fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -346,6 +396,17 @@ pub(super) async fn handle(state: &State, req: Request<Incoming>) -> Response<Bo
     } else {
         (body.boxed(), None)
     };
+    // A presigned URL is valid until its expiry, which moto does not check; S3 does.
+    match presigned_expiry(query) {
+        Ok(Some(end)) if chrono::Utc::now().timestamp() > end => {
+            eprintln!("dynox-testing: a presigned URL used after its expiry");
+            return expired_response(&parts.method);
+        }
+        Ok(_) => {}
+        Err(why) => {
+            return plain(StatusCode::BAD_REQUEST, "text/plain", why).map(full_body);
+        }
+    }
     let checks = checks(
         &parts.method,
         parts.uri.path(),
@@ -642,6 +703,26 @@ mod tests {
             needs("GET", &format!("/bkt/docs/a.txt?{v2}")),
             one("s3:GetObject", OBJ)
         );
+    }
+
+    #[test]
+    fn presigned_urls_expire() {
+        let v4 = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261203T120000Z\
+                  &X-Amz-Expires=300&X-Amz-Signature=abc";
+        let signed = chrono::NaiveDate::from_ymd_opt(2026, 12, 3)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp();
+        assert_eq!(presigned_expiry(Some(v4)), Ok(Some(signed + 300)));
+        assert_eq!(
+            presigned_expiry(Some("AWSAccessKeyId=a&Signature=s&Expires=1796305521")),
+            Ok(Some(1_796_305_521))
+        );
+        assert_eq!(presigned_expiry(Some("x-id=GetObject")), Ok(None));
+        assert_eq!(presigned_expiry(None), Ok(None));
+        assert!(presigned_expiry(Some("X-Amz-Signature=abc&X-Amz-Date=soon")).is_err());
     }
 
     #[test]
