@@ -115,15 +115,17 @@ fn fixtures() -> Vec<(&'static str, Expected)> {
                 ("GetItem", table("fixture-files")),
             ])
             .into_iter()
-            .chain(["s3:PutObject", "s3:GetObject", "s3:DeleteObject"].map(|a| {
-                (
-                    a.to_owned(),
-                    Resource::S3Prefix {
-                        bucket: "fixture-files".into(),
-                        prefix: "attachments/".into(),
-                    },
-                )
-            }))
+            .chain(
+                ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"].map(|a| {
+                    (
+                        a.to_owned(),
+                        Resource::S3Prefix {
+                            bucket: "fixture-files".into(),
+                            prefix: "attachments/".into(),
+                        },
+                    )
+                }),
+            )
             .collect(),
         ),
         (
@@ -409,6 +411,25 @@ fn example_service_policy_is_exactly_what_it_calls() {
     expected.insert(("dynamodb:ListStreams".into(), Resource::Any));
     for a in ["DescribeStream", "GetShardIterator", "GetRecords"] {
         expected.insert((format!("dynamodb:{a}"), Resource::Stream("orders".into())));
+    }
+    // Receipts: saved (upload first), read, refused once, deleted with their PDF.
+    for a in [
+        "CreateTable",
+        "DescribeTable",
+        "PutItem",
+        "GetItem",
+        "DeleteItem",
+    ] {
+        expected.insert((format!("dynamodb:{a}"), table("receipts")));
+    }
+    for a in ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"] {
+        expected.insert((
+            a.into(),
+            Resource::S3Prefix {
+                bucket: "dynox-demo-receipts".into(),
+                prefix: "receipts/".into(),
+            },
+        ));
     }
     let demo_key = || Resource::KmsKey("alias/dynox-demo".into());
     expected.insert(("kms:GenerateDataKey".into(), demo_key()));

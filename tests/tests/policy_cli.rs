@@ -174,7 +174,22 @@ fn demo_runs_the_service_and_prints_its_policy() {
         ]
     );
     assert_eq!(by_resource["*"], ["dynamodb:ListStreams"]);
-    assert_eq!(by_resource.len(), 7);
+    // The receipts and their PDFs in S3: the objects under the field's prefix, no multipart.
+    assert_eq!(
+        by_resource[&arn("receipts")],
+        [
+            "dynamodb:CreateTable",
+            "dynamodb:DeleteItem",
+            "dynamodb:DescribeTable",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem"
+        ]
+    );
+    assert_eq!(
+        by_resource["arn:aws:s3:::dynox-demo-receipts/receipts/*"],
+        ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    );
+    assert_eq!(by_resource.len(), 9);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! `cargo xtask demo` runs it, then prints the IAM policy read from this very binary: exactly the
 //! actions and tables used below, nothing more. Set `DYNOX_ENDPOINT` to run it elsewhere.
 
-use dynox::attr::Secret;
+use dynox::attr::{S3File, S3Object, Secret};
 use dynox::expr::ReturnValues;
 use dynox::lease::{LeaseRecord, LeaseTable};
 use dynox::query::SortCondition;
@@ -55,6 +55,24 @@ struct Order {
     total_cents: u64,
     status: String,
     lines: Vec<String>,
+}
+
+/// The receipt of an order: its PDF in S3, the item holds the object's metadata; deleting the
+/// receipt deletes the PDF.
+#[derive(Model, Debug, Clone)]
+#[dynox(table = "receipts")]
+struct Receipt {
+    #[dynox(partition_key)]
+    customer: String,
+    #[dynox(sort_key)]
+    order_id: u64,
+    #[dynox(s3(
+        bucket = "dynox-demo-receipts",
+        prefix = "receipts/",
+        content_type = "application/pdf",
+        delete_with_item
+    ))]
+    pdf: S3Object,
 }
 
 /// The service's lease table: one item per lease (the nightly report runs on one worker).
@@ -178,6 +196,45 @@ async fn checkout(client: &Client, customer: &str, order_id: u64) -> dynox::Resu
 
 /// The report runs under a lease, so two workers never run it at once; its bookkeeping write
 /// is fenced by the lease, so a worker that lost it cannot record a run.
+/// Issues the receipt of an order (a PDF far over DynamoDB's 400 KB), hands out a link to it,
+/// and refuses a second receipt for the same order without leaving its upload behind.
+async fn issue_receipt(client: &Client, customer: &str, order_id: u64) -> dynox::Result<()> {
+    let pdf: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
+    let mut receipt = Receipt {
+        customer: customer.into(),
+        order_id,
+        pdf: S3File::new("receipt.pdf", pdf.clone()).into(),
+    };
+    client.save(&mut receipt).await?;
+    let stored = client
+        .get::<Receipt>(Receipt::key(customer, order_id))
+        .await?
+        .expect("the receipt was saved");
+    let bytes = stored.pdf_object().bytes(client).await?;
+    assert_eq!(bytes, pdf);
+    let url = stored
+        .pdf_object()
+        .presigned_url(client, Duration::from_secs(900))
+        .await?;
+    println!(
+        "receipt {customer}/{order_id}: {} bytes at s3://{}/{} ({} chars of presigned link)",
+        bytes.len(),
+        stored.pdf.stored().map_or("", |r| r.bucket.as_str()),
+        stored.pdf.stored().map_or("", |r| r.key.as_str()),
+        url.len()
+    );
+    let twice = Receipt {
+        customer: customer.into(),
+        order_id,
+        pdf: S3File::new("receipt-copy.pdf", b"%PDF-1.7 again".to_vec()).into(),
+    };
+    match client.put(&twice).if_not_exists().await {
+        Err(e) if e.is_condition_failed() => println!("second receipt refused, its upload removed"),
+        other => panic!("expected a failed condition, got {other:?}"),
+    }
+    Ok(())
+}
+
 async fn nightly_report(client: &Client) -> dynox::Result<()> {
     let lease = client
         .lease::<Locks>("nightly-report")
@@ -326,6 +383,7 @@ async fn run(client: &Client) -> dynox::Result<()> {
         other => panic!("expected a failed condition, got {other:?}"),
     }
     checkout(client, "c-1", 3).await?;
+    issue_receipt(client, "c-1", 3).await?;
     nightly_report(client).await?;
     let cancelled = cancel(client, "c-1", 2).await?;
     println!(
@@ -339,6 +397,8 @@ async fn run(client: &Client) -> dynox::Result<()> {
         .if_exists()
         .await?;
     println!("c-2 deleted");
+    client.delete::<Receipt>(Receipt::key("c-1", 3)).await?;
+    println!("receipt c-1/3 deleted, its PDF with it");
     audit(client).await?;
     Ok(())
 }
@@ -389,10 +449,15 @@ pub async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     println!("KMS endpoint: {}", kms.endpoint());
     let encryptor =
         std::sync::Arc::new(dynox::encryption::Encryptor::new(kms.client()).with_mapping(&mapping));
+    let s3 = dynox_testing::LocalS3::start().await?;
+    s3.create_bucket(mapping.bucket("dynox-demo-receipts"))
+        .await?;
+    println!("S3 endpoint: {}", s3.endpoint());
     let client = local
         .client()
         .with_mapping(mapping)
-        .with_encryptor(encryptor.clone());
+        .with_encryptor(encryptor.clone())
+        .with_s3(s3.s3_client());
     local.create_table::<Customer>(&client).await?;
     client
         .create_table::<Order>()
@@ -402,6 +467,7 @@ pub async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         .wait_until_active::<Order>(Duration::from_secs(60))
         .await?;
     local.create_table::<LeaseRecord<Locks>>(&client).await?;
+    local.create_table::<Receipt>(&client).await?;
     run(&client).await?;
     protected_fields(&client).await?;
     println!(

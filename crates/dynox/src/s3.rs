@@ -244,7 +244,7 @@ pub async fn upload_field<F: S3Field>(
     key_names: &[&str],
     uploads: &mut Uploads,
 ) -> Result<()> {
-    upload::<F>(client, item, key_names, uploads, false).await
+    upload::<F>(client, item, key_names, uploads, None).await
 }
 
 /// [`upload_field`] for a field with a `multipart_threshold`: larger files go up in parts.
@@ -254,7 +254,24 @@ pub async fn upload_field_multipart<F: S3Field>(
     key_names: &[&str],
     uploads: &mut Uploads,
 ) -> Result<()> {
-    upload::<F>(client, item, key_names, uploads, true).await
+    upload::<F>(client, item, key_names, uploads, Some(by_size::<F>)).await
+}
+
+/// How a file larger than the field's threshold is uploaded (only a field with a
+/// `multipart_threshold` names one, so only its binary links the multipart requests).
+type Multipart = for<'a> fn(&'a Client, &'a Target<'a>, &'a [u8]) -> BoxFuture<'a, Result<Put>>;
+
+fn by_size<'a, F: S3Field>(
+    client: &'a Client,
+    target: &'a Target<'a>,
+    data: &'a [u8],
+) -> BoxFuture<'a, Result<Put>> {
+    Box::pin(async move {
+        match F::MULTIPART_THRESHOLD {
+            Some(t) if data.len() as u64 > t => multipart_upload::<F>(client, target, data).await,
+            _ => single_upload::<F>(client, target, data).await,
+        }
+    })
 }
 
 async fn upload<F: S3Field>(
@@ -262,7 +279,7 @@ async fn upload<F: S3Field>(
     item: &mut Item,
     key_names: &[&str],
     uploads: &mut Uploads,
-    multipart: bool,
+    multipart: Option<Multipart>,
 ) -> Result<()> {
     let Some(staged) = item.get(F::ATTRIBUTE).and_then(crate::attr::unstage_file) else {
         return Ok(());
@@ -275,8 +292,7 @@ async fn upload<F: S3Field>(
         .clone()
         .or(F::CONTENT_TYPE.map(str::to_owned));
     let size = file.data.len() as u64;
-    let threshold = F::MULTIPART_THRESHOLD.filter(|_| multipart);
-    if threshold.is_none() && size > limits::MAX_SINGLE_UPLOAD {
+    if multipart.is_none() && size > limits::MAX_SINGLE_UPLOAD {
         return Err(Error::validation(format!(
             "{}.{}: {size} bytes is over S3's 5 GiB for one upload: declare a \
              multipart_threshold",
@@ -290,9 +306,9 @@ async fn upload<F: S3Field>(
         content_type: content_type.as_deref(),
         metadata: &file.metadata,
     };
-    let put = match threshold {
-        Some(t) if size > t => multipart_upload::<F>(client, &target, &file.data).await?,
-        _ => single_upload::<F>(client, &target, &file.data).await?,
+    let put = match multipart {
+        Some(send) => send(client, &target, &file.data).await?,
+        None => single_upload::<F>(client, &target, &file.data).await?,
     };
     uploads.objects.push(Uploaded {
         bucket: bucket.clone(),
@@ -364,6 +380,8 @@ fn s3_error<F: S3Field>(operation: &'static str, bucket: &str, key: &str, e: Err
             ..
         } if code == "AccessDenied" || code == "AccessDeniedException" => {
             let (action, resource) = crate::error::parse_denial(&message);
+            // S3 quotes the resource.
+            let resource = resource.map(|r| r.trim_matches('"').to_owned());
             Error::AccessDenied {
                 action: Some(action.unwrap_or_else(|| format!("s3:{operation}"))),
                 resource: Some(resource.unwrap_or_else(|| format!("arn:aws:s3:::{bucket}/{key}"))),

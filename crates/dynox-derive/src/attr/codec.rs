@@ -6,8 +6,8 @@ use syn::{LitFloat, LitInt, LitStr};
 
 use super::{choice, lit_str, unknown};
 use crate::ast::{
-    Algorithm, Compression, Encryption, EncryptionMode, EnvelopeVersion, Generator, OnRead,
-    S3Spec, TimestampFormat,
+    Algorithm, Compression, Encryption, EncryptionMode, EnvelopeVersion, Generator, OnRead, S3Spec,
+    TimestampFormat,
 };
 use crate::errors::Errors;
 
