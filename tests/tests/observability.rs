@@ -809,3 +809,72 @@ mod encrypted {
         }
     }
 }
+
+#[derive(Model, Debug, Clone)]
+#[dynox(table = "attachments")]
+struct Attachment {
+    #[dynox(partition_key)]
+    id: String,
+    #[dynox(s3(bucket = "dynox-observed", prefix = "files/"))]
+    file: dynox::attr::S3Object,
+}
+
+#[tokio::test]
+async fn s3_requests_have_spans_and_figures_like_dynamodb_ones() {
+    let local = LocalDynamo::start().await.unwrap();
+    let s3 = dynox_testing::LocalS3::start().await.unwrap();
+    s3.create_bucket("dynox-observed").await.unwrap();
+    let client = local.client().with_s3(s3.s3_client());
+    local.create_table::<Attachment>(&client).await.unwrap();
+    let capture = Capture::default();
+    let guard = tracing::subscriber::set_default(capture.clone());
+    let mut a = Attachment {
+        id: "a1".into(),
+        file: dynox::attr::S3Object::file("n.txt", b"hello".to_vec()),
+    };
+    let figures = dynox::observe::measure(client.save(&mut a)).await;
+    figures.0.unwrap();
+    let missing = Attachment {
+        id: "a2".into(),
+        file: dynox::attr::S3Object::Stored(dynox::attr::S3Ref {
+            key: "files/a2/gone.txt".into(),
+            ..a.file.stored().unwrap().clone()
+        }),
+    };
+    let e = missing.file_object().bytes(&client).await.unwrap_err();
+    assert!(e.is_object_missing() || e.is_object_changed(), "{e}");
+    drop(guard);
+
+    let spans = capture.spans.lock().unwrap().clone();
+    let field = |s: &Captured, k: &str| {
+        s.fields
+            .iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+    };
+    let s3_spans: Vec<&Captured> = spans.iter().filter(|s| s.name == "s3.request").collect();
+    assert_eq!(s3_spans.len(), 2, "{spans:?}");
+    let put = s3_spans[0];
+    assert_eq!(field(put, "otel.name").as_deref(), Some("S3.PutObject"));
+    assert_eq!(field(put, "rpc.service").as_deref(), Some("S3"));
+    assert_eq!(
+        field(put, "aws.s3.bucket").as_deref(),
+        Some("dynox-observed")
+    );
+    assert_eq!(field(put, "aws.s3.key").as_deref(), Some("files/a1/n.txt"));
+    assert_eq!(field(put, "dynox.model").as_deref(), Some("Attachment"));
+    assert_eq!(field(put, "dynox.attempts").as_deref(), Some("1"));
+    assert_eq!(field(put, "error.type"), None);
+    let get = s3_spans[1];
+    assert_eq!(field(get, "otel.name").as_deref(), Some("S3.GetObject"));
+    assert_eq!(field(get, "otel.status_code").as_deref(), Some("ERROR"));
+    assert_eq!(field(get, "error.type").as_deref(), Some("Service"));
+
+    // Counted in the figures: the save's own measure (upload and item write), and the client's.
+    assert_eq!(figures.1.requests, 2, "{:?}", figures.1);
+    let m = client.metrics();
+    assert_eq!(m.operation("PutObject").requests, 1);
+    assert_eq!(m.operation("GetObject").errors, 1);
+    assert_eq!(m.model::<Attachment>().total.requests, 3);
+}

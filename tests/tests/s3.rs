@@ -270,6 +270,17 @@ async fn a_save_uploads_the_file_and_stores_pydynox_map_which_reads_back() {
     assert_eq!(left.len(), 1, "no partial file is left beside it");
     std::fs::remove_dir_all(&dir).unwrap();
 
+    // The S3 requests are in the client's figures, under their operations and the model.
+    let m = t.client.metrics();
+    assert_eq!(m.operation("PutObject").requests, 1);
+    assert_eq!(m.operation("GetObject").requests, 3);
+    assert_eq!(m.operation("GetObject").errors, 0);
+    assert!(
+        m.model::<Document>().total.requests >= 6,
+        "{:?}",
+        m.model::<Document>()
+    );
+
     // A presigned URL works without AWS credentials; an absent optional field has no object.
     let url = back
         .content_object()
@@ -277,6 +288,11 @@ async fn a_save_uploads_the_file_and_stores_pydynox_map_which_reads_back() {
         .await
         .unwrap();
     assert!(url.contains("X-Amz-Signature="), "{url}");
+    // Signed over the host alone: whoever uses it sends no header of dynox's (If-Match, Range).
+    assert!(
+        url.contains("X-Amz-SignedHeaders=host&") || url.ends_with("X-Amz-SignedHeaders=host"),
+        "{url}"
+    );
     let (status, body) = http_get(&url).await;
     assert_eq!((status, body == bytes), (200, true));
     let e = back.thumbnail_object().bytes(&t.client).await.unwrap_err();

@@ -389,6 +389,11 @@ impl Client {
         }
     }
 
+    /// The observing part of the send path, for requests sent outside the stack (`outside.rs`).
+    pub(crate) fn observer(&self) -> &Observe {
+        &self.inner.stack
+    }
+
     /// The S3 SDK client, for building S3 requests (`s3.rs`).
     pub(crate) fn s3_sdk(&self) -> Result<&aws_sdk_s3::Client> {
         self.inner.s3.as_ref().ok_or_else(|| {

@@ -438,15 +438,26 @@ impl ServiceDetail for sdk::operation::get_records::GetRecordsError {}
 
 /// Sends one streams request with the client's retry policy, budget and timeouts (see the
 /// module's documentation: every streams request reads, so every retryable failure is retried).
-async fn send<O, E, F, Fut>(client: &Client, what: &'static str, attempt: F) -> Result<O>
+async fn send<O, E, F, Fut>(client: &Client, call: Call, attempt: F) -> Result<O>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = std::result::Result<O, SdkError<E, crate::outside::HttpResponse>>>,
     E: ProvideErrorMetadata + ServiceDetail + std::error::Error + Send + Sync + 'static,
 {
-    crate::outside::send(client, what, None, attempt)
+    crate::outside::send(client, call, None, attempt)
         .await
-        .map_err(|e| e.in_context(|| crate::error::ErrorContext::new(what)))
+        .map_err(|e| e.in_context(|| crate::error::ErrorContext::new(call.operation)))
+}
+
+type Call = crate::outside::Call<'static>;
+
+/// A streams request of model `M`, for its span and figures.
+fn call<M: Model>(operation: &'static str) -> Call {
+    crate::outside::Call {
+        operation,
+        model: M::NAME,
+        target: crate::outside::Target::Streams { table: M::TABLE },
+    }
 }
 
 fn has_code(err: &Error, wanted: &str) -> bool {
@@ -459,7 +470,7 @@ async fn find_stream<M: Model>(client: &Client, table: &str) -> Result<String> {
     let mut start: Option<String> = None;
     let mut found: Vec<(String, String)> = Vec::new();
     loop {
-        let out = send(client, "ListStreams", || {
+        let out = send(client, call::<M>("ListStreams"), || {
             list_streams::<M>(&sdk, table, start.clone()).send()
         })
         .await?;
@@ -973,7 +984,7 @@ impl<M: Model, T: FromItem + Send + 'static> StreamReader<M, T> {
         loop {
             let sdk = &self.sdk;
             let arn = &self.arn;
-            let out = send(&self.client, "DescribeStream", || {
+            let out = send(&self.client, call::<M>("DescribeStream"), || {
                 describe_stream::<M>(sdk, arn, start.clone()).send()
             })
             .await;
@@ -1226,7 +1237,7 @@ impl<M: Model, T: FromItem + Send + 'static> StreamReader<M, T> {
         let sdk = &self.sdk;
         let arn = &self.arn;
         let shard = &self.shards[i].info.shard_id;
-        let out = send(&self.client, "GetShardIterator", || {
+        let out = send(&self.client, call::<M>("GetShardIterator"), || {
             get_shard_iterator::<M>(sdk, arn, shard, from).send()
         })
         .await?;
@@ -1269,7 +1280,7 @@ impl<M: Model, T: FromItem + Send + 'static> StreamReader<M, T> {
             self.shards[i].last_call = Some(Instant::now());
             let sdk = &self.sdk;
             let limit = self.limit;
-            let result = send(&self.client, "GetRecords", || {
+            let result = send(&self.client, call::<M>("GetRecords"), || {
                 get_records::<M>(sdk, &iterator, limit).send()
             })
             .await;

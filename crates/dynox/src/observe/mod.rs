@@ -384,6 +384,60 @@ impl Observe {
     }
 }
 
+impl Observe {
+    /// The correlation id for a request sent outside the stack (`outside.rs`), as `send` finds
+    /// its own.
+    pub(crate) fn outside_correlation(&self) -> Option<Arc<str>> {
+        let scope = SCOPE.try_with(Clone::clone).ok();
+        correlation_for(self, scope.as_ref())
+    }
+
+    /// Records a request to another AWS service (DynamoDB Streams, S3), which `outside.rs` sends
+    /// without the stack, like one of the stack's: the figures, the caller's `measure` scopes and
+    /// logical operation.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn record_outside(
+        &self,
+        operation: &'static str,
+        table: &str,
+        model: &'static str,
+        attempts: u32,
+        throttles: u32,
+        duration: std::time::Duration,
+        error: Option<&'static str>,
+    ) {
+        let deployed = figures::deployed(&self.mapping, table);
+        let sample = &Sample {
+            operation,
+            table,
+            deployed_table: &deployed,
+            index: "",
+            model,
+            attempts,
+            throttles,
+            items_returned: 0,
+            items_scanned: 0,
+            bytes_sent: 0,
+            bytes_received: 0,
+            duration,
+            error,
+            capacity: Vec::new(),
+        };
+        let scope = SCOPE.try_with(Clone::clone).ok();
+        let in_logical = scope.as_ref().is_some_and(|s| s.logical.is_some());
+        self.registry.record(sample, in_logical, &self.mapping);
+        if let Some(scope) = scope.filter(|s| !s.measures.is_empty() || s.logical.is_some()) {
+            let figures = sample.figures();
+            for m in &scope.measures {
+                m.lock().expect("measure lock").add(&figures);
+            }
+            if let Some(l) = &scope.logical {
+                l.add(&figures);
+            }
+        }
+    }
+}
+
 /// A logical operation: a paginated read, a batch, a parallel scan. Its span is the parent of
 /// its requests' spans; its figures are the sum of theirs, and become the model's last figures
 /// when it ends.
