@@ -423,26 +423,74 @@ async fn a_failed_item_write_removes_the_objects_it_created_and_never_an_older_o
     assert!(e.is_condition_failed(), "{e}");
     assert_eq!(keys_under(&t.s3, "docs/DOC#2/").await, Vec::<String>::new());
 
-    // An item stored with its object; a refused write of the same key and file name replaces the
-    // bytes but must not delete the object the stored item points at.
+    // An item stored with its object; a refused write of the same key and file name must not
+    // touch the object the stored item points at: its upload goes beside it, and is removed.
     let mut d = doc("DOC#3", S3File::new("a.txt", b"first".to_vec()));
     t.client.save(&mut d).await.unwrap();
     let again = doc("DOC#3", S3File::new("a.txt", b"second".to_vec()));
     let e = t.client.put(&again).if_not_exists().await.unwrap_err();
     assert!(e.is_condition_failed(), "{e}");
-    assert!(
-        object(&t.s3, "docs/DOC#3/v1/a.txt").await.is_some(),
-        "the stored item's object is kept"
+    assert_eq!(
+        keys_under(&t.s3, "docs/DOC#3/").await,
+        ["docs/DOC#3/v1/a.txt"]
     );
-    // Its bytes were replaced, which a read of the stored item notices instead of returning them.
     let stored = t
         .client
         .get::<Document>(Document::key("DOC#3", "v1"))
         .await
         .unwrap()
         .unwrap();
-    let e = stored.content_object().bytes(&t.client).await.unwrap_err();
-    assert!(e.is_object_changed(), "{e}");
+    assert_eq!(
+        stored.content_object().bytes(&t.client).await.unwrap(),
+        b"first"
+    );
+
+    // Written for real, the same file name gets a key of its own, and the object the item no
+    // longer holds goes (the field is delete_with_item).
+    t.client.put(&again).await.unwrap();
+    let keys = keys_under(&t.s3, "docs/DOC#3/").await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(
+        keys[0].starts_with("docs/DOC#3/v1/") && keys[0].ends_with("/a.txt"),
+        "{keys:?}"
+    );
+    assert_ne!(keys[0], "docs/DOC#3/v1/a.txt");
+    let stored = t
+        .client
+        .get::<Document>(Document::key("DOC#3", "v1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.content.stored().unwrap().key, keys[0]);
+    assert_eq!(
+        stored.content_object().bytes(&t.client).await.unwrap(),
+        b"second"
+    );
+
+    // A loaded item saved with another file: the new one is uploaded, the old one removed.
+    let mut tracked = t
+        .client
+        .load::<Document>(Document::key("DOC#3", "v1"))
+        .await
+        .unwrap()
+        .unwrap();
+    tracked.content = S3File::new("b.txt", b"third".to_vec()).into();
+    t.client.save_tracked(&mut tracked).await.unwrap();
+    assert_eq!(
+        keys_under(&t.s3, "docs/DOC#3/").await,
+        ["docs/DOC#3/v1/b.txt"]
+    );
+    assert_eq!(tracked.content.stored().unwrap().key, "docs/DOC#3/v1/b.txt");
+
+    // File names are the last part of a key: no `/`, `.` or `..`.
+    for bad in ["../x", "a/b", ".", ""] {
+        let e = t
+            .client
+            .put(&doc("DOC#3b", S3File::new(bad, b"x".to_vec())))
+            .await
+            .unwrap_err();
+        assert!(e.is_validation(), "{bad:?}: {e}");
+    }
 }
 
 #[tokio::test]

@@ -543,7 +543,9 @@ impl ClientBuilder {
         self
     }
 
-    /// A custom endpoint (a local engine, a VPC endpoint).
+    /// A custom DynamoDB endpoint (a local engine, a VPC endpoint), which DynamoDB Streams
+    /// shares. The S3 client of S3-backed fields keeps S3's own endpoint (or
+    /// `AWS_ENDPOINT_URL_S3`): a DynamoDB endpoint does not serve S3.
     pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
         self.endpoint_url = Some(url.into());
         self
@@ -634,12 +636,22 @@ impl ClientBuilder {
     pub async fn build(mut self) -> Client {
         let mapping = self.mapping.take();
         let resilience = self.resilience.clone();
+        let dynamodb_endpoint = self.endpoint_url.is_some();
         let config = self.load().await;
-        let client = Client::with_parts(
+        let mut client = Client::with_parts(
             aws_sdk_dynamodb::Client::new(&config),
             resilience,
             Some(&config),
         );
+        if dynamodb_endpoint {
+            let mut s3 = aws_sdk_s3::config::Builder::from(&config);
+            s3.set_endpoint_url(
+                std::env::var("AWS_ENDPOINT_URL_S3")
+                    .ok()
+                    .filter(|u| !u.trim().is_empty()),
+            );
+            client = client.with_s3(aws_sdk_s3::Client::from_conf(s3.build()));
+        }
         match mapping {
             Some(m) => client.with_mapping(m),
             None => client,

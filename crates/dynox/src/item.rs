@@ -317,6 +317,8 @@ impl<'c, M: Model> PutItem<'c, M> {
             .filter_map(|a| item.get(*a).map(|v| ((*a).to_owned(), v.clone())))
             .collect();
         let options = self.options;
+        // The replaced item names the objects it held that the new one does not.
+        let wants_old = uploads.wants_old_item();
         let put = client.kms_for(M::NAME, async move {
             mark!(
                 dynamodb::PUT_ITEM,
@@ -325,10 +327,14 @@ impl<'c, M: Model> PutItem<'c, M> {
                 [M::NAME],
                 context: [M::TENANT_KEY]
             );
-            crate::sealing::seal_item::<M>(&mut item, client).await?;
-            crate::size::check::<M>(&item)?;
+            // Failures before the request is sent certainly wrote nothing.
+            let sealed = match crate::sealing::seal_item::<M>(&mut item, client).await {
+                Ok(()) => crate::size::check::<M>(&item),
+                Err(e) => Err(e),
+            };
+            sealed.map_err(Stage::Before)?;
             let mut p = Placeholders::new();
-            let condition = options.render_condition(&mut p)?;
+            let condition = options.render_condition(&mut p).map_err(Stage::Before)?;
             let req = client
                 .sdk()
                 .put_item()
@@ -337,22 +343,48 @@ impl<'c, M: Model> PutItem<'c, M> {
                 .set_condition_expression(condition)
                 .set_expression_attribute_names(p.take_names())
                 .set_expression_attribute_values(p.take_values())
-                .set_return_values(options.return_old.then_some(ReturnValue::AllOld))
+                .set_return_values((options.return_old || wants_old).then_some(ReturnValue::AllOld))
                 .set_return_values_on_condition_check_failure(options.on_failure())
                 .set_return_consumed_capacity(options.capacity.map(Capacity::to_sdk));
             let keys: &[&str] = match M::SORT_KEY {
                 Some(sort) => &[M::PARTITION_KEY.name, sort.name],
                 None => &[M::PARTITION_KEY.name],
             };
-            let out = client.send_keyed(M::NAME, keys, req).await?;
-            Ok(WithCapacity {
-                value: decode_written(out.attributes)?,
-                consumed_capacity: out.consumed_capacity,
-            })
+            let out = client
+                .send_keyed(M::NAME, keys, req)
+                .await
+                .map_err(Stage::Write)?;
+            let value = match options.return_old {
+                true => decode_written(out.attributes.clone()).map_err(Stage::After)?,
+                false => None,
+            };
+            Ok((
+                WithCapacity {
+                    value,
+                    consumed_capacity: out.consumed_capacity,
+                },
+                out.attributes,
+            ))
         });
-        let done = crate::s3::write_after(client, uploads, put).await?;
-        Ok((done, written))
+        match put.await {
+            Ok((done, old)) => {
+                uploads.remove_superseded(client, old.as_ref()).await;
+                Ok((done, written))
+            }
+            Err(Stage::Before(e)) => Err(uploads.undo(client, e).await),
+            Err(Stage::Write(e)) => Err(crate::s3::failed_write(client, uploads, e).await),
+            // Written: the objects are the item's.
+            Err(Stage::After(e)) => Err(e),
+        }
     }
+}
+
+/// Where a put failed: before its request was sent, the request itself, or decoding the answer
+/// of a write that was done.
+enum Stage {
+    Before(Error),
+    Write(Error),
+    After(Error),
 }
 
 crate::pending::awaitable!([<'c, M: Model>] PutItem<'c, M> => Option<M>, 'c);

@@ -308,7 +308,16 @@ impl Client {
             .set_expression_attribute_names(p.take_names())
             .set_expression_attribute_values(p.take_values())
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        match crate::s3::write_after(self, uploads, self.send(req)).await {
+        let sent = match self.send(req).await {
+            Ok(out) => {
+                uploads
+                    .remove_superseded(self, tracked.stored.as_ref())
+                    .await;
+                Ok(out)
+            }
+            Err(e) => Err(crate::s3::failed_write(self, uploads, e).await),
+        };
+        match sent {
             Ok(_) => {
                 if let Some((_, _, next)) = version {
                     tracked.model.set_version(next);

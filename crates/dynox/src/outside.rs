@@ -179,7 +179,13 @@ where
     let mut n = 1;
     let mut throttles = 0;
     loop {
-        let result = match limit {
+        // An attempt ends by its own limit, and by the operation's when that comes first.
+        let left = operation.map(|o| o.saturating_sub(started.elapsed()));
+        let bound = match (limit, left) {
+            (Some(l), Some(o)) => Some(l.min(o)),
+            (l, o) => l.or(o),
+        };
+        let result = match bound {
             Some(limit) => match tokio::time::timeout(limit, attempt()).await {
                 Ok(r) => r.map_err(crate::error::from_sdk),
                 Err(_) => Err(Error::Timeout {
@@ -205,14 +211,14 @@ where
         if failure.retry == Retry::Never || n >= policy.max_attempts {
             return (Err(err), n, throttles);
         }
-        let Some(cost) = budget.acquire(failure.retry) else {
-            return (Err(err), n, throttles);
-        };
-        spent += cost;
         let pause = policy.delay(failure.retry, n);
         if operation.is_some_and(|limit| started.elapsed() + pause >= limit) {
             return (Err(err), n, throttles);
         }
+        let Some(cost) = budget.acquire(failure.retry) else {
+            return (Err(err), n, throttles);
+        };
+        spent += cost;
         tracing::debug!(operation = what, attempt = n, error = %err, "request retried");
         tokio::time::sleep(pause).await;
         n += 1;

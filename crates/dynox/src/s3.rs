@@ -11,8 +11,9 @@
 //! item are removed); an item write that fails after its uploads removes the objects it created,
 //! and when that removal fails too the error is [`Error::OrphanedObjects`], naming them. When the
 //! item write's outcome is unknown (its answer was lost), the objects are kept: the item may
-//! point at them, and a repeat of the write uploads to the same keys. An object that existed
-//! under the key already (an earlier version of the same item's file) is replaced, never removed.
+//! point at them. Every upload creates its object (`If-None-Match: *`), so nothing a stored item
+//! points at is overwritten: a key that is taken gets a segment of its own before the file name.
+//! After a successful write, a `delete_with_item` field's previous object is removed.
 //! Reads check the object against the item: a replaced object (another ETag) is
 //! [`Error::is_object_changed`], a missing one [`Error::is_object_missing`], and an item pointing
 //! outside its field's bucket and prefix is refused before any request.
@@ -38,6 +39,23 @@ use std::marker::PhantomData;
 use std::path::Path;
 use std::time::Duration;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+/// Marks `action` on the objects of field `F` (its bucket and prefix), in the function that
+/// builds the request.
+macro_rules! mark_object {
+    ($action:expr, $field:ty, $operation:literal) => {
+        mark!(
+            $action,
+            ResourceRef::S3Prefix {
+                bucket: <$field>::BUCKET,
+                prefix: <$field>::PREFIX
+            },
+            $operation,
+            [<$field>::MODEL, ".", <$field>::ATTRIBUTE],
+            context: []
+        )
+    };
+}
 
 /// S3's limits, as data (from the Amazon S3 user guide).
 pub mod limits {
@@ -94,16 +112,24 @@ pub struct Uploads {
 struct Uploaded {
     bucket: String,
     key: String,
-    /// Whether this upload created the object (no object had the key): only those are removed.
-    created: bool,
+    /// The ETag S3 gave the new object: a removal touches only this object.
+    etag: String,
+    /// The field's attribute, prefix, and whether the object an item no longer holds goes.
+    attribute: &'static str,
+    prefix: &'static str,
+    delete_superseded: bool,
     /// The field's removal (its marker names the field's bucket and prefix).
-    remove: for<'a> fn(&'a Client, &'a str, &'a str) -> BoxFuture<'a, Result<()>>,
+    remove: Remove,
 }
+
+/// A field's DeleteObject of `(bucket, key)`, only while the object has the ETag given.
+type Remove =
+    for<'a> fn(&'a Client, &'a str, &'a str, Option<&'a str>) -> BoxFuture<'a, Result<()>>;
 
 impl std::fmt::Debug for Uploads {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
-            .entries(self.objects.iter().map(|o| (&o.bucket, &o.key, o.created)))
+            .entries(self.objects.iter().map(|o| (&o.bucket, &o.key)))
             .finish()
     }
 }
@@ -122,13 +148,41 @@ impl Uploads {
             .collect()
     }
 
+    /// Whether the write should ask for the item it replaces, to remove the objects it no
+    /// longer holds.
+    pub(crate) fn wants_old_item(&self) -> bool {
+        self.objects.iter().any(|o| o.delete_superseded)
+    }
+
+    /// After the item write succeeded: removes the objects of `delete_with_item` fields that the
+    /// replaced item `old` held and the new one does not (another file name, or a key that was
+    /// taken). A failure is logged: the write is done, and the object is only left behind.
+    pub(crate) async fn remove_superseded(&self, client: &Client, old: Option<&Item>) {
+        let Some(old) = old else { return };
+        for o in self.objects.iter().filter(|o| o.delete_superseded) {
+            let Some(r) = old
+                .get(o.attribute)
+                .and_then(|v| S3Ref::from_attribute(v.clone()).ok())
+            else {
+                continue;
+            };
+            if r.bucket != o.bucket || !r.key.starts_with(o.prefix) || r.key == o.key {
+                continue;
+            }
+            if let Err(e) = (o.remove)(client, &r.bucket, &r.key, Some(&r.etag)).await {
+                tracing::warn!(bucket = %r.bucket, key = %r.key, error = %e,
+                    "an object the item no longer holds could not be removed");
+            }
+        }
+    }
+
     /// Removes the objects these uploads created, after `cause` stopped the write they were for.
     /// Returns the error to report: `cause`, or [`Error::OrphanedObjects`] when a removal failed.
     pub async fn undo(self, client: &Client, cause: Error) -> Error {
         let mut left = Vec::new();
         let mut cleanup = None;
-        for o in self.objects.into_iter().filter(|o| o.created) {
-            if let Err(e) = (o.remove)(client, &o.bucket, &o.key).await {
+        for o in self.objects {
+            if let Err(e) = (o.remove)(client, &o.bucket, &o.key, Some(&o.etag)).await {
                 left.push((o.bucket, o.key));
                 cleanup.get_or_insert(e);
             }
@@ -160,19 +214,14 @@ pub(crate) async fn upload_item<M: crate::Model>(
     }
 }
 
-/// Runs the item write `write` after `uploads`: on a failure that certainly wrote nothing, the
-/// objects it created are removed; on an unknown outcome they are kept (the item may point at
-/// them).
-pub(crate) async fn write_after<T>(
-    client: &Client,
-    uploads: Uploads,
-    write: impl std::future::Future<Output = Result<T>>,
-) -> Result<T> {
-    match write.await {
-        Ok(v) => Ok(v),
-        Err(e) if uploads.is_empty() || may_have_written(&e) => Err(e),
-        Err(e) => Err(uploads.undo(client, e).await),
+/// What to report when the item write after `uploads` failed with `e`: on a failure that
+/// certainly wrote nothing, the objects are removed first; on an unknown outcome they are kept
+/// (the item may point at them).
+pub(crate) async fn failed_write(client: &Client, uploads: Uploads, e: Error) -> Error {
+    if uploads.is_empty() || may_have_written(&e) {
+        return e;
     }
+    uploads.undo(client, e).await
 }
 
 /// Whether a failed item write may have been applied after all (its answer lost, timed out or
@@ -194,9 +243,21 @@ fn may_have_written(e: &Error) -> bool {
 /// The object key of a file of field `F` in the item `item` (pydynox's layout:
 /// `prefix + pk[/sk] + "/" + name`).
 pub fn object_key<F: S3Field>(item: &Item, key_names: &[&str], name: &str) -> Result<String> {
-    if name.is_empty() {
+    object_key_in::<F>(item, key_names, None, name)
+}
+
+/// [`object_key`], with a segment of its own before the file name when the plain key is taken
+/// (`prefix + pk[/sk] + "/" + token + "/" + name`).
+fn object_key_in<F: S3Field>(
+    item: &Item,
+    key_names: &[&str],
+    token: Option<&str>,
+    name: &str,
+) -> Result<String> {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') {
         return Err(Error::validation(format!(
-            "{}.{}: a file to upload needs a name (the last part of its object key)",
+            "{}.{}: a file's name is the last part of its object key: not empty, `.`, `..`, \
+             and without `/` (got {name:?})",
             F::MODEL,
             F::ATTRIBUTE
         )));
@@ -222,6 +283,10 @@ pub fn object_key<F: S3Field>(item: &Item, key_names: &[&str], name: &str) -> Re
         }
     }
     key.push('/');
+    if let Some(t) = token {
+        key.push_str(t);
+        key.push('/');
+    }
     key.push_str(name);
     if key.len() > limits::MAX_KEY_BYTES {
         return Err(Error::validation(format!(
@@ -259,13 +324,14 @@ pub async fn upload_field_multipart<F: S3Field>(
 
 /// How a file larger than the field's threshold is uploaded (only a field with a
 /// `multipart_threshold` names one, so only its binary links the multipart requests).
-type Multipart = for<'a> fn(&'a Client, &'a Target<'a>, &'a [u8]) -> BoxFuture<'a, Result<Put>>;
+type Multipart =
+    for<'a> fn(&'a Client, &'a Target<'a>, &'a [u8]) -> BoxFuture<'a, Result<Option<Put>>>;
 
 fn by_size<'a, F: S3Field>(
     client: &'a Client,
     target: &'a Target<'a>,
     data: &'a [u8],
-) -> BoxFuture<'a, Result<Put>> {
+) -> BoxFuture<'a, Result<Option<Put>>> {
     Box::pin(async move {
         match F::MULTIPART_THRESHOLD {
             Some(t) if data.len() as u64 > t => multipart_upload::<F>(client, target, data).await,
@@ -286,7 +352,7 @@ async fn upload<F: S3Field>(
     };
     let file = staged.map_err(|e| Error::validation(format!("{}: {e}", F::ATTRIBUTE)))?;
     let bucket = client.mapping().bucket(F::BUCKET).to_owned();
-    let key = object_key::<F>(item, key_names, &file.name)?;
+    let mut key = object_key::<F>(item, key_names, &file.name)?;
     let content_type = file
         .content_type
         .clone()
@@ -300,27 +366,55 @@ async fn upload<F: S3Field>(
             F::ATTRIBUTE
         )));
     }
-    let target = Target {
-        bucket: &bucket,
-        key: &key,
-        content_type: content_type.as_deref(),
-        metadata: &file.metadata,
+    // Every upload creates its object (`If-None-Match: *`), so that nothing a stored item points
+    // at is overwritten and a failed write removes only its own: a key that is taken (an earlier
+    // file of the same name, another writer's) gets a segment of its own instead.
+    let mut fresh = None;
+    let put = loop {
+        let target = Target {
+            bucket: &bucket,
+            key: &key,
+            content_type: content_type.as_deref(),
+            metadata: &file.metadata,
+        };
+        let put = match multipart {
+            Some(send) => send(client, &target, &file.data).await?,
+            None => single_upload::<F>(client, &target, &file.data).await?,
+        };
+        match put {
+            Some(put) => break put,
+            None if fresh.is_none() => {
+                let token = uuid::Uuid::now_v7().simple().to_string();
+                key = object_key_in::<F>(item, key_names, Some(&token), &file.name)?;
+                fresh = Some(token);
+            }
+            None => {
+                return Err(failure(
+                    "PutObject",
+                    &bucket,
+                    &key,
+                    Some("PreconditionFailed".into()),
+                    "a fresh key was taken too".into(),
+                    None,
+                ));
+            }
+        }
     };
-    let put = match multipart {
-        Some(send) => send(client, &target, &file.data).await?,
-        None => single_upload::<F>(client, &target, &file.data).await?,
-    };
+    let etag = put.etag.trim_matches('"').to_owned();
     uploads.objects.push(Uploaded {
         bucket: bucket.clone(),
         key: key.clone(),
-        created: put.created,
+        etag: etag.clone(),
+        attribute: F::ATTRIBUTE,
+        prefix: F::PREFIX,
+        delete_superseded: F::DELETE_WITH_ITEM,
         remove: remove_boxed::<F>,
     });
     let stored = S3Ref {
         bucket,
         key,
         size,
-        etag: put.etag.trim_matches('"').to_owned(),
+        etag,
         content_type,
         last_modified: None,
         version_id: put.version_id,
@@ -342,7 +436,6 @@ struct Target<'a> {
 struct Put {
     etag: String,
     version_id: Option<String>,
-    created: bool,
 }
 
 /// An attempt's time for `bytes` of body at [`MIN_THROUGHPUT`], over the client's attempt
@@ -379,11 +472,14 @@ fn s3_error<F: S3Field>(operation: &'static str, bucket: &str, key: &str, e: Err
             source,
             ..
         } if code == "AccessDenied" || code == "AccessDeniedException" => {
-            let (action, resource) = crate::error::parse_denial(&message);
-            // S3 quotes the resource.
-            let resource = resource.map(|r| r.trim_matches('"').to_owned());
+            let (action, _) = crate::error::parse_denial(&message);
+            // S3 quotes the resource, whose key may hold spaces.
+            let resource = message
+                .split_once("on resource: \"")
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map(|(r, _)| r.to_owned());
             Error::AccessDenied {
-                action: Some(action.unwrap_or_else(|| format!("s3:{operation}"))),
+                action: Some(action.unwrap_or_else(|| iam_action(operation).to_owned())),
                 resource: Some(resource.unwrap_or_else(|| format!("arn:aws:s3:::{bucket}/{key}"))),
                 message,
                 context: Some(Box::new(context())),
@@ -410,6 +506,16 @@ fn call<'a, F: S3Field>(
         operation,
         model: F::MODEL,
         target: crate::outside::Target::S3 { bucket, key },
+    }
+}
+
+/// The IAM action an S3 operation is authorized as (multipart steps are `s3:PutObject`).
+fn iam_action(operation: &str) -> &'static str {
+    match operation {
+        "GetObject" => s3::GET_OBJECT,
+        "DeleteObject" => s3::DELETE_OBJECT,
+        "AbortMultipartUpload" => s3::ABORT_MULTIPART_UPLOAD,
+        _ => s3::PUT_OBJECT,
     }
 }
 
@@ -442,18 +548,8 @@ fn put_object_request<F: S3Field>(
     sdk: &aws_sdk_s3::Client,
     target: &Target<'_>,
     body: bytes::Bytes,
-    only_new: bool,
 ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
-    mark!(
-        s3::PUT_OBJECT,
-        ResourceRef::S3Prefix {
-            bucket: F::BUCKET,
-            prefix: F::PREFIX
-        },
-        "s3-upload",
-        [F::MODEL, ".", F::ATTRIBUTE],
-        context: []
-    );
+    mark_object!(s3::PUT_OBJECT, F, "s3-upload");
     let mut req = sdk
         .put_object()
         .bucket(target.bucket)
@@ -464,40 +560,29 @@ fn put_object_request<F: S3Field>(
     for (k, v) in target.metadata {
         req = req.metadata(k, v);
     }
-    if only_new {
-        req = req.if_none_match("*");
-    }
-    req
+    req.if_none_match("*")
 }
 
-/// One PutObject: first only if no object has the key (so that a failed write knows it may
-/// remove what it created), then, when one has, replacing it.
+/// One PutObject, only if no object has the key: `None` when one has (or when a repeat after a
+/// lost answer found this upload's own, which is then left behind under the key).
 async fn single_upload<F: S3Field>(
     client: &Client,
     target: &Target<'_>,
     data: &[u8],
-) -> Result<Put> {
+) -> Result<Option<Put>> {
     let sdk = client.s3_sdk()?;
     let body = bytes::Bytes::copy_from_slice(data);
     let limit = transfer_limit(client, data.len() as u64);
-    let send = |only_new: bool| {
-        let body = body.clone();
-        crate::outside::send(
-            client,
-            call::<F>("PutObject", target.bucket, target.key),
-            limit,
-            move || put_object_request::<F>(sdk, target, body.clone(), only_new).send(),
-        )
-    };
-    let (out, created) = match send(true).await {
-        Ok(out) => (out, true),
-        // An object has the key (or a lost answer's repeat found this upload's own).
-        Err(e) if exists_already(&e) => (
-            send(false)
-                .await
-                .map_err(|e| s3_error::<F>("PutObject", target.bucket, target.key, e))?,
-            false,
-        ),
+    let sent = crate::outside::send(
+        client,
+        call::<F>("PutObject", target.bucket, target.key),
+        limit,
+        move || put_object_request::<F>(sdk, target, body.clone()).send(),
+    )
+    .await;
+    let out = match sent {
+        Ok(out) => out,
+        Err(e) if exists_already(&e) => return Ok(None),
         Err(e) => return Err(s3_error::<F>("PutObject", target.bucket, target.key, e)),
     };
     let etag = out.e_tag.ok_or_else(|| {
@@ -510,11 +595,10 @@ async fn single_upload<F: S3Field>(
             None,
         )
     })?;
-    Ok(Put {
+    Ok(Some(Put {
         etag,
         version_id: out.version_id,
-        created,
-    })
+    }))
 }
 
 fn create_multipart_request<F: S3Field>(
@@ -523,16 +607,7 @@ fn create_multipart_request<F: S3Field>(
 ) -> Result<
     aws_sdk_s3::operation::create_multipart_upload::builders::CreateMultipartUploadFluentBuilder,
 > {
-    mark!(
-        s3::PUT_OBJECT,
-        ResourceRef::S3Prefix {
-            bucket: F::BUCKET,
-            prefix: F::PREFIX
-        },
-        "s3-upload",
-        [F::MODEL, ".", F::ATTRIBUTE],
-        context: []
-    );
+    mark_object!(s3::PUT_OBJECT, F, "s3-upload");
     let mut req = client
         .s3_sdk()?
         .create_multipart_upload()
@@ -552,16 +627,7 @@ fn abort_multipart_request<F: S3Field>(
 ) -> Result<
     aws_sdk_s3::operation::abort_multipart_upload::builders::AbortMultipartUploadFluentBuilder,
 > {
-    mark!(
-        s3::ABORT_MULTIPART_UPLOAD,
-        ResourceRef::S3Prefix {
-            bucket: F::BUCKET,
-            prefix: F::PREFIX
-        },
-        "s3-upload",
-        [F::MODEL, ".", F::ATTRIBUTE],
-        context: []
-    );
+    mark_object!(s3::ABORT_MULTIPART_UPLOAD, F, "s3-upload");
     Ok(client
         .s3_sdk()?
         .abort_multipart_upload()
@@ -577,7 +643,7 @@ async fn multipart_upload<F: S3Field>(
     client: &Client,
     target: &Target<'_>,
     data: &[u8],
-) -> Result<Put> {
+) -> Result<Option<Put>> {
     let part_size = F::PART_SIZE
         .max(limits::MIN_PART_SIZE)
         .max((data.len() as u64).div_ceil(limits::MAX_PARTS))
@@ -605,31 +671,29 @@ async fn multipart_upload<F: S3Field>(
     })?;
     let parts = upload_parts::<F>(client, target, &upload_id, data, part_size).await;
     let result = match parts {
-        Ok(parts) => complete_multipart::<F>(client, target, &upload_id, parts).await,
+        Ok(parts) => {
+            complete_multipart::<F>(client, target, &upload_id, parts, data.len() as u64).await
+        }
         Err(e) => Err(e),
     };
-    match result {
-        Ok(put) => Ok(put),
-        Err(e) => {
-            let abort = abort_multipart_request::<F>(client, target, &upload_id)?;
-            match crate::outside::send(
-                client,
-                call::<F>("AbortMultipartUpload", bucket, key),
-                None,
-                || abort.clone().send(),
-            )
-            .await
-            {
-                Ok(_) => Err(e),
-                // The upload's parts stay (a lifecycle rule on incomplete uploads removes them).
-                Err(abort_error) => {
-                    tracing::warn!(bucket, key, upload_id, error = %abort_error,
-                        "a failed multipart upload could not be aborted");
-                    Err(e)
-                }
-            }
-        }
+    if let Ok(Some(put)) = result {
+        return Ok(Some(put));
     }
+    // Failed, or the key is taken: the parts are not left to pay for.
+    let abort = abort_multipart_request::<F>(client, target, &upload_id)?;
+    if let Err(abort_error) = crate::outside::send(
+        client,
+        call::<F>("AbortMultipartUpload", bucket, key),
+        None,
+        || abort.clone().send(),
+    )
+    .await
+    {
+        // The parts stay (a lifecycle rule on incomplete uploads removes them).
+        tracing::warn!(bucket, key, upload_id, error = %abort_error,
+            "a multipart upload could not be aborted");
+    }
+    result
 }
 
 async fn upload_parts<F: S3Field>(
@@ -671,16 +735,7 @@ fn upload_part_request<F: S3Field>(
     number: i32,
     chunk: bytes::Bytes,
 ) -> aws_sdk_s3::operation::upload_part::builders::UploadPartFluentBuilder {
-    mark!(
-        s3::PUT_OBJECT,
-        ResourceRef::S3Prefix {
-            bucket: F::BUCKET,
-            prefix: F::PREFIX
-        },
-        "s3-upload",
-        [F::MODEL, ".", F::ATTRIBUTE],
-        context: []
-    );
+    mark_object!(s3::PUT_OBJECT, F, "s3-upload");
     sdk.upload_part()
         .bucket(target.bucket)
         .key(target.key)
@@ -695,17 +750,9 @@ async fn complete_multipart<F: S3Field>(
     target: &Target<'_>,
     upload_id: &str,
     parts: Vec<aws_sdk_s3::types::CompletedPart>,
-) -> Result<Put> {
-    mark!(
-        s3::PUT_OBJECT,
-        ResourceRef::S3Prefix {
-            bucket: F::BUCKET,
-            prefix: F::PREFIX
-        },
-        "s3-upload",
-        [F::MODEL, ".", F::ATTRIBUTE],
-        context: []
-    );
+    size: u64,
+) -> Result<Option<Put>> {
+    mark_object!(s3::PUT_OBJECT, F, "s3-upload");
     let req = client
         .s3_sdk()?
         .complete_multipart_upload()
@@ -716,32 +763,20 @@ async fn complete_multipart<F: S3Field>(
             aws_sdk_s3::types::CompletedMultipartUpload::builder()
                 .set_parts(Some(parts))
                 .build(),
-        );
-    let send = |only_new: bool| {
-        let req = match only_new {
-            true => req.clone().if_none_match("*"),
-            false => req.clone(),
-        };
-        async move {
-            crate::outside::send(
-                client,
-                call::<F>("CompleteMultipartUpload", target.bucket, target.key),
-                None,
-                || req.clone().send(),
-            )
-            .await
-        }
-    };
-    // As for one PutObject: first only if no object has the key, then replacing it.
-    let (out, created) = match send(true).await {
-        Ok(out) => (out, true),
-        // After a 412 the upload is still there to complete; a 409 ended it.
-        Err(e) if matches!(&e, Error::Service { code, .. } if code == "PreconditionFailed") => (
-            send(false).await.map_err(|e| {
-                s3_error::<F>("CompleteMultipartUpload", target.bucket, target.key, e)
-            })?,
-            false,
-        ),
+        )
+        .if_none_match("*");
+    let limit = transfer_limit(client, size);
+    let sent = crate::outside::send(
+        client,
+        call::<F>("CompleteMultipartUpload", target.bucket, target.key),
+        limit,
+        || req.clone().send(),
+    )
+    .await;
+    let out = match sent {
+        Ok(out) => out,
+        // Only if no object has the key, as for one PutObject.
+        Err(e) if exists_already(&e) => return Ok(None),
         Err(e) => {
             return Err(s3_error::<F>(
                 "CompleteMultipartUpload",
@@ -751,54 +786,70 @@ async fn complete_multipart<F: S3Field>(
             ));
         }
     };
-    Ok(Put {
-        etag: out.e_tag.unwrap_or_default(),
+    let etag = out.e_tag.filter(|e| !e.is_empty()).ok_or_else(|| {
+        failure(
+            "CompleteMultipartUpload",
+            target.bucket,
+            target.key,
+            None,
+            "the answer has no ETag".into(),
+            None,
+        )
+    })?;
+    Ok(Some(Put {
+        etag,
         version_id: out.version_id,
-        created,
-    })
+    }))
 }
 
 fn delete_object_request<F: S3Field>(
     client: &Client,
     bucket: &str,
     key: &str,
+    etag: Option<&str>,
 ) -> Result<aws_sdk_s3::operation::delete_object::builders::DeleteObjectFluentBuilder> {
-    mark!(
-        s3::DELETE_OBJECT,
-        ResourceRef::S3Prefix {
-            bucket: F::BUCKET,
-            prefix: F::PREFIX
-        },
-        "s3-delete",
-        [F::MODEL, ".", F::ATTRIBUTE],
-        context: []
-    );
-    Ok(client.s3_sdk()?.delete_object().bucket(bucket).key(key))
+    mark_object!(s3::DELETE_OBJECT, F, "s3-delete");
+    Ok(client
+        .s3_sdk()?
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .set_if_match(etag.map(|e| format!("\"{e}\""))))
 }
 
-/// Deletes one object of field `F` (deleting a missing object succeeds, as S3 answers).
-async fn remove<F: S3Field>(client: &Client, bucket: &str, key: &str) -> Result<()> {
-    let req = delete_object_request::<F>(client, bucket, key)?;
-    crate::outside::send(client, call::<F>("DeleteObject", bucket, key), None, || {
+/// Deletes one object of field `F`, only while it has `etag` (another object under the key, put
+/// there since, is left alone). Deleting a missing object succeeds, as S3 answers.
+async fn remove<F: S3Field>(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    etag: Option<&str>,
+) -> Result<()> {
+    let req = delete_object_request::<F>(client, bucket, key, etag)?;
+    match crate::outside::send(client, call::<F>("DeleteObject", bucket, key), None, || {
         req.clone().send()
     })
     .await
-    .map(|_| ())
-    .map_err(|e| s3_error::<F>("DeleteObject", bucket, key, e))
+    {
+        Ok(_) => Ok(()),
+        Err(e) if exists_already(&e) => Ok(()),
+        Err(e) => Err(s3_error::<F>("DeleteObject", bucket, key, e)),
+    }
 }
 
 fn remove_boxed<'a, F: S3Field>(
     client: &'a Client,
     bucket: &'a str,
     key: &'a str,
+    etag: Option<&'a str>,
 ) -> BoxFuture<'a, Result<()>> {
-    Box::pin(remove::<F>(client, bucket, key))
+    Box::pin(remove::<F>(client, bucket, key, etag))
 }
 
 /// Deletes the object of field `F` that the deleted item `old` pointed at (the derive calls this
 /// after a delete, for a field declared `delete_with_item`). An object outside the field's bucket
-/// and prefix is not touched. When the deletion fails, the item is gone and the error names the
-/// object left behind.
+/// and prefix, or replaced since (another ETag), is not touched. When the deletion fails, the
+/// item is gone and the error names the object left behind.
 pub async fn delete_with_item<F: S3Field>(client: &Client, old: &Item) -> Result<()> {
     let Some(value) = old.get(F::ATTRIBUTE) else {
         return Ok(());
@@ -812,7 +863,7 @@ pub async fn delete_with_item<F: S3Field>(client: &Client, old: &Item) -> Result
     if check_place::<F>(client, &r).is_err() {
         return Ok(());
     }
-    remove::<F>(client, &r.bucket, &r.key)
+    remove::<F>(client, &r.bucket, &r.key, Some(&r.etag))
         .await
         .map_err(|e| match e {
             Error::S3(mut f) => {
@@ -950,6 +1001,8 @@ impl<'a, F: S3Field> Object<'a, F> {
         let mut name = path.file_name().unwrap_or_default().to_os_string();
         name.push(format!(".dynox-{}.part", uuid::Uuid::new_v4().simple()));
         let partial = path.with_file_name(name);
+        // Removed if this future is dropped half-way, as on every failure.
+        let guard = PartFile(Some(partial.clone()));
         let mut file = tokio::fs::File::create(&partial)
             .await
             .map_err(|e| io(e, "cannot create"))?;
@@ -962,19 +1015,12 @@ impl<'a, F: S3Field> Object<'a, F> {
             Err(e) => Err(e),
         };
         drop(file);
-        match written {
-            Ok(n) => match tokio::fs::rename(&partial, path).await {
-                Ok(()) => Ok(n),
-                Err(e) => {
-                    let _ = tokio::fs::remove_file(&partial).await;
-                    Err(io(e, "cannot move the download to"))
-                }
-            },
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&partial).await;
-                Err(e)
-            }
-        }
+        let n = written?;
+        tokio::fs::rename(&partial, path)
+            .await
+            .map_err(|e| io(e, "cannot move the download to"))?;
+        guard.keep();
+        Ok(n)
     }
 
     /// A presigned GET URL for the object, valid for `expires_in` (at most 7 days). The signer
@@ -1005,28 +1051,32 @@ impl<'a, F: S3Field> Object<'a, F> {
     }
 }
 
-/// The GetObject a presigned URL is made of: the object (and its version) only, no headers,
-/// since whoever uses the URL sends none (a signed `If-Match` would have to be sent too).
+/// The GetObject a presigned URL is made of: the object only, no headers, since whoever uses the
+/// URL sends none (a signed `If-Match` would have to be sent too). Never a version id: that would
+/// need `s3:GetObjectVersion`.
 fn presign_request<F: S3Field>(
     client: &Client,
     r: &S3Ref,
 ) -> Result<aws_sdk_s3::operation::get_object::builders::GetObjectFluentBuilder> {
-    mark!(
-        s3::GET_OBJECT,
-        ResourceRef::S3Prefix {
-            bucket: F::BUCKET,
-            prefix: F::PREFIX
-        },
-        "s3-presign",
-        [F::MODEL, ".", F::ATTRIBUTE],
-        context: []
-    );
-    Ok(client
-        .s3_sdk()?
-        .get_object()
-        .bucket(&r.bucket)
-        .key(&r.key)
-        .set_version_id(r.version_id.clone()))
+    mark_object!(s3::GET_OBJECT, F, "s3-presign");
+    Ok(client.s3_sdk()?.get_object().bucket(&r.bucket).key(&r.key))
+}
+
+/// A partial download's file, removed unless it was moved into place.
+struct PartFile(Option<std::path::PathBuf>);
+
+impl PartFile {
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 fn get_object_request<F: S3Field>(
@@ -1034,23 +1084,13 @@ fn get_object_request<F: S3Field>(
     r: &S3Ref,
     from: Option<u64>,
 ) -> Result<aws_sdk_s3::operation::get_object::builders::GetObjectFluentBuilder> {
-    mark!(
-        s3::GET_OBJECT,
-        ResourceRef::S3Prefix {
-            bucket: F::BUCKET,
-            prefix: F::PREFIX
-        },
-        "s3-download",
-        [F::MODEL, ".", F::ATTRIBUTE],
-        context: []
-    );
+    mark_object!(s3::GET_OBJECT, F, "s3-download");
     Ok(client
         .s3_sdk()?
         .get_object()
         .bucket(&r.bucket)
         .key(&r.key)
         .if_match(format!("\"{}\"", r.etag))
-        .set_version_id(r.version_id.clone())
         .set_range(from.map(|n| format!("bytes={n}-"))))
 }
 
@@ -1107,6 +1147,17 @@ async fn download<F: S3Field, W: AsyncWrite + Unpin + Send>(
         };
         match cut {
             None => break,
+            // All the bytes came, then the body failed (its checksum): not a cut to resume.
+            Some(why) if written >= r.size => {
+                return Err(failure(
+                    "GetObject",
+                    bucket,
+                    key,
+                    Some("ChecksumMismatch".into()),
+                    format!("the body failed after all {written} bytes: {why}"),
+                    None,
+                ));
+            }
             Some(why) => {
                 resumes += 1;
                 if resumes >= client.resilience().retry.max_attempts {

@@ -36,7 +36,11 @@ pub(super) fn s3(m: &Model<'_>) -> S3 {
             }
         });
         if spec.delete_with_item {
-            deletes.push(quote! { ::dynox::s3::delete_with_item::<#decl>(client, old).await?; });
+            deletes.push(quote! {
+                if let ::core::result::Result::Err(e) = ::dynox::s3::delete_with_item::<#decl>(client, old).await {
+                    first.get_or_insert(e);
+                }
+            });
         }
         let method = format_ident!("{}_object", f.ident);
         let doc = format!(
@@ -73,8 +77,13 @@ pub(super) fn s3(m: &Model<'_>) -> S3 {
         quote! {
             fn delete_objects<'a>(old: &'a ::dynox::Item, client: &'a ::dynox::Client) -> ::dynox::model::BoxFuture<'a, ::dynox::Result<()>> {
                 ::std::boxed::Box::pin(async move {
+                    // Every field's object is tried; the first failure is reported.
+                    let mut first: ::core::option::Option<::dynox::Error> = ::core::option::Option::None;
                     #(#deletes)*
-                    ::core::result::Result::Ok(())
+                    match first {
+                        ::core::option::Option::Some(e) => ::core::result::Result::Err(e),
+                        ::core::option::Option::None => ::core::result::Result::Ok(()),
+                    }
                 })
             }
         }

@@ -189,6 +189,22 @@ struct Scope {
     logical: Option<Arc<Logical>>,
 }
 
+impl Scope {
+    /// Adds one request's figures to the enclosing measures and logical operation.
+    fn add(&self, sample: &Sample<'_>) {
+        if self.measures.is_empty() && self.logical.is_none() {
+            return;
+        }
+        let figures = sample.figures();
+        for m in &self.measures {
+            m.lock().expect("measure lock").add(&figures);
+        }
+        if let Some(l) = &self.logical {
+            l.add(&figures);
+        }
+    }
+}
+
 fn current_scope() -> Scope {
     SCOPE.try_with(Clone::clone).unwrap_or_default()
 }
@@ -371,14 +387,8 @@ impl Observe {
         }
         let in_logical = scope.as_ref().is_some_and(|s| s.logical.is_some());
         self.registry.record(&sample, in_logical, &self.mapping);
-        if let Some(scope) = scope.filter(|s| !s.measures.is_empty() || s.logical.is_some()) {
-            let figures = sample.figures();
-            for m in &scope.measures {
-                m.lock().expect("measure lock").add(&figures);
-            }
-            if let Some(l) = &scope.logical {
-                l.add(&figures);
-            }
+        if let Some(scope) = scope {
+            scope.add(&sample);
         }
         result
     }
@@ -426,14 +436,8 @@ impl Observe {
         let scope = SCOPE.try_with(Clone::clone).ok();
         let in_logical = scope.as_ref().is_some_and(|s| s.logical.is_some());
         self.registry.record(sample, in_logical, &self.mapping);
-        if let Some(scope) = scope.filter(|s| !s.measures.is_empty() || s.logical.is_some()) {
-            let figures = sample.figures();
-            for m in &scope.measures {
-                m.lock().expect("measure lock").add(&figures);
-            }
-            if let Some(l) = &scope.logical {
-                l.add(&figures);
-            }
+        if let Some(scope) = scope {
+            scope.add(sample);
         }
     }
 }
