@@ -34,6 +34,7 @@ use crate::error::{BoxError, Error, Result, S3Failure, ServiceDetail};
 use crate::model::BoxFuture;
 use crate::{AttributeValue, Client, Item};
 use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
 use dynox_iam::{ResourceRef, actions::s3, mark};
 use std::marker::PhantomData;
 use std::path::Path;
@@ -84,8 +85,10 @@ pub const MIN_THROUGHPUT: u64 = 1024 * 1024;
 /// What the derive declares of an S3-backed field (`#[dynox(s3(...))]`). Its constants are the
 /// marker's resource, so the exported policy names exactly the field's bucket and prefix.
 pub trait S3Field: Send + Sync + 'static {
-    /// The model's name, for errors.
+    /// The model's name, for errors and figures.
     const MODEL: &'static str;
+    /// The model's (logical) table, for errors.
+    const TABLE: &'static str;
     /// The stored attribute name.
     const ATTRIBUTE: &'static str;
     /// The bucket as declared (mapped by the client's [`Mapping`](crate::Mapping)).
@@ -138,14 +141,6 @@ impl Uploads {
     /// Whether nothing was uploaded.
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()
-    }
-
-    /// `(bucket, key)` of every object uploaded.
-    pub fn objects(&self) -> Vec<(String, String)> {
-        self.objects
-            .iter()
-            .map(|o| (o.bucket.clone(), o.key.clone()))
-            .collect()
     }
 
     /// Whether the write should ask for the item it replaces, to remove the objects it no
@@ -224,20 +219,11 @@ pub(crate) async fn failed_write(client: &Client, uploads: Uploads, e: Error) ->
     uploads.undo(client, e).await
 }
 
-/// Whether a failed item write may have been applied after all (its answer lost, timed out or
-/// cut), so that the item may point at the uploaded objects.
+/// Whether a failed item write may have been applied after all (its answer lost, timed out, cut,
+/// or a 5xx), so that the item may point at the uploaded objects: the retry layer's own reading.
 fn may_have_written(e: &Error) -> bool {
-    e.is_possibly_applied()
-        || matches!(
-            e,
-            Error::Timeout {
-                may_have_reached: true,
-                ..
-            } | Error::Transport {
-                may_have_reached: true,
-                ..
-            }
-        )
+    use crate::layers::classify::{Reached, failure};
+    e.is_possibly_applied() || failure(e).reached == Reached::Maybe
 }
 
 /// The object key of a file of field `F` in the item `item` (pydynox's layout:
@@ -325,12 +311,12 @@ pub async fn upload_field_multipart<F: S3Field>(
 /// How a file larger than the field's threshold is uploaded (only a field with a
 /// `multipart_threshold` names one, so only its binary links the multipart requests).
 type Multipart =
-    for<'a> fn(&'a Client, &'a Target<'a>, &'a [u8]) -> BoxFuture<'a, Result<Option<Put>>>;
+    for<'a> fn(&'a Client, &'a Target<'a>, &'a Bytes) -> BoxFuture<'a, Result<Option<Put>>>;
 
 fn by_size<'a, F: S3Field>(
     client: &'a Client,
     target: &'a Target<'a>,
-    data: &'a [u8],
+    data: &'a Bytes,
 ) -> BoxFuture<'a, Result<Option<Put>>> {
     Box::pin(async move {
         match F::MULTIPART_THRESHOLD {
@@ -350,14 +336,16 @@ async fn upload<F: S3Field>(
     let Some(staged) = item.get(F::ATTRIBUTE).and_then(crate::attr::unstage_file) else {
         return Ok(());
     };
-    let file = staged.map_err(|e| Error::validation(format!("{}: {e}", F::ATTRIBUTE)))?;
+    let mut file = staged.map_err(|e| Error::validation(format!("{}: {e}", F::ATTRIBUTE)))?;
+    // Shared by every attempt and part without another copy.
+    let data = Bytes::from(std::mem::take(&mut file.data));
     let bucket = client.mapping().bucket(F::BUCKET).to_owned();
     let mut key = object_key::<F>(item, key_names, &file.name)?;
     let content_type = file
         .content_type
         .clone()
         .or(F::CONTENT_TYPE.map(str::to_owned));
-    let size = file.data.len() as u64;
+    let size = data.len() as u64;
     if multipart.is_none() && size > limits::MAX_SINGLE_UPLOAD {
         return Err(Error::validation(format!(
             "{}.{}: {size} bytes is over S3's 5 GiB for one upload: declare a \
@@ -378,8 +366,8 @@ async fn upload<F: S3Field>(
             metadata: &file.metadata,
         };
         let put = match multipart {
-            Some(send) => send(client, &target, &file.data).await?,
-            None => single_upload::<F>(client, &target, &file.data).await?,
+            Some(send) => send(client, &target, &data).await?,
+            None => single_upload::<F>(client, &target, &data).await?,
         };
         match put {
             Some(put) => break put,
@@ -462,7 +450,7 @@ impl ServiceDetail for aws_sdk_s3::operation::abort_multipart_upload::AbortMulti
 fn s3_error<F: S3Field>(operation: &'static str, bucket: &str, key: &str, e: Error) -> Error {
     let context = || {
         crate::error::ErrorContext::new(operation)
-            .table(F::MODEL)
+            .table(F::TABLE)
             .field(F::ATTRIBUTE)
     };
     match e {
@@ -547,7 +535,7 @@ fn exists_already(e: &Error) -> bool {
 fn put_object_request<F: S3Field>(
     sdk: &aws_sdk_s3::Client,
     target: &Target<'_>,
-    body: bytes::Bytes,
+    body: Bytes,
 ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
     mark_object!(s3::PUT_OBJECT, F, "s3-upload");
     let mut req = sdk
@@ -568,11 +556,10 @@ fn put_object_request<F: S3Field>(
 async fn single_upload<F: S3Field>(
     client: &Client,
     target: &Target<'_>,
-    data: &[u8],
+    body: &Bytes,
 ) -> Result<Option<Put>> {
     let sdk = client.s3_sdk()?;
-    let body = bytes::Bytes::copy_from_slice(data);
-    let limit = transfer_limit(client, data.len() as u64);
+    let limit = transfer_limit(client, body.len() as u64);
     let sent = crate::outside::send(
         client,
         call::<F>("PutObject", target.bucket, target.key),
@@ -580,14 +567,25 @@ async fn single_upload<F: S3Field>(
         move || put_object_request::<F>(sdk, target, body.clone()).send(),
     )
     .await;
-    let out = match sent {
+    let sent = sent.map(|out| (out.e_tag, out.version_id));
+    answered::<F>("PutObject", target, sent)
+}
+
+/// What an `If-None-Match: *` write (PutObject, CompleteMultipartUpload) answered: the object's
+/// ETag and version, `None` when the key is taken, or the error.
+fn answered<F: S3Field>(
+    operation: &'static str,
+    target: &Target<'_>,
+    sent: Result<(Option<String>, Option<String>)>,
+) -> Result<Option<Put>> {
+    let (etag, version_id) = match sent {
         Ok(out) => out,
         Err(e) if exists_already(&e) => return Ok(None),
-        Err(e) => return Err(s3_error::<F>("PutObject", target.bucket, target.key, e)),
+        Err(e) => return Err(s3_error::<F>(operation, target.bucket, target.key, e)),
     };
-    let etag = out.e_tag.ok_or_else(|| {
+    let etag = etag.filter(|e| !e.is_empty()).ok_or_else(|| {
         failure(
-            "PutObject",
+            operation,
             target.bucket,
             target.key,
             None,
@@ -595,10 +593,7 @@ async fn single_upload<F: S3Field>(
             None,
         )
     })?;
-    Ok(Some(Put {
-        etag,
-        version_id: out.version_id,
-    }))
+    Ok(Some(Put { etag, version_id }))
 }
 
 fn create_multipart_request<F: S3Field>(
@@ -642,7 +637,7 @@ fn abort_multipart_request<F: S3Field>(
 async fn multipart_upload<F: S3Field>(
     client: &Client,
     target: &Target<'_>,
-    data: &[u8],
+    data: &Bytes,
 ) -> Result<Option<Put>> {
     let part_size = F::PART_SIZE
         .max(limits::MIN_PART_SIZE)
@@ -700,15 +695,14 @@ async fn upload_parts<F: S3Field>(
     client: &Client,
     target: &Target<'_>,
     upload_id: &str,
-    data: &[u8],
+    data: &Bytes,
     part_size: u64,
 ) -> Result<Vec<aws_sdk_s3::types::CompletedPart>> {
-    let body = bytes::Bytes::copy_from_slice(data);
     let mut parts = Vec::new();
     for (i, start) in (0..data.len()).step_by(part_size as usize).enumerate() {
         let end = (start + part_size as usize).min(data.len());
         let number = i as i32 + 1;
-        let chunk = body.slice(start..end);
+        let chunk = data.slice(start..end);
         let sdk = client.s3_sdk()?;
         let out = crate::outside::send(
             client,
@@ -733,7 +727,7 @@ fn upload_part_request<F: S3Field>(
     target: &Target<'_>,
     upload_id: &str,
     number: i32,
-    chunk: bytes::Bytes,
+    chunk: Bytes,
 ) -> aws_sdk_s3::operation::upload_part::builders::UploadPartFluentBuilder {
     mark_object!(s3::PUT_OBJECT, F, "s3-upload");
     sdk.upload_part()
@@ -773,33 +767,9 @@ async fn complete_multipart<F: S3Field>(
         || req.clone().send(),
     )
     .await;
-    let out = match sent {
-        Ok(out) => out,
-        // Only if no object has the key, as for one PutObject.
-        Err(e) if exists_already(&e) => return Ok(None),
-        Err(e) => {
-            return Err(s3_error::<F>(
-                "CompleteMultipartUpload",
-                target.bucket,
-                target.key,
-                e,
-            ));
-        }
-    };
-    let etag = out.e_tag.filter(|e| !e.is_empty()).ok_or_else(|| {
-        failure(
-            "CompleteMultipartUpload",
-            target.bucket,
-            target.key,
-            None,
-            "the answer has no ETag".into(),
-            None,
-        )
-    })?;
-    Ok(Some(Put {
-        etag,
-        version_id: out.version_id,
-    }))
+    // Only if no object has the key, as for one PutObject.
+    let sent = sent.map(|out| (out.e_tag, out.version_id));
+    answered::<F>("CompleteMultipartUpload", target, sent)
 }
 
 fn delete_object_request<F: S3Field>(
@@ -1200,7 +1170,7 @@ fn size_mismatch(r: &S3Ref, got: u64) -> Error {
 pub(crate) fn refuse_staged(item: &Item, attributes: &[&str], model: &str) -> Result<()> {
     match attributes
         .iter()
-        .find(|a| item.get(**a).and_then(crate::attr::unstage_file).is_some())
+        .find(|a| item.get(**a).and_then(crate::attr::unstage).is_some())
     {
         Some(a) => Err(Error::validation(format!(
             "`{a}` of {model} holds a file to upload: only put and save upload S3 files \

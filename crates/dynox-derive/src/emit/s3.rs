@@ -116,6 +116,7 @@ pub(super) fn s3(m: &Model<'_>) -> S3 {
 fn declaration(m: &Model<'_>, f: &Field, decl: &syn::Ident) -> TokenStream {
     let spec = f.attrs.s3.as_ref().expect("an S3-backed field");
     let (vis, model, n) = (m.c.vis, &m.name, &f.stored);
+    let table = m.c.attrs.table.as_ref().expect("checked: a table").value();
     let (bucket, prefix) = (&spec.bucket, &spec.prefix);
     let content_type = option(spec.content_type.as_ref().map(|c| quote! { #c }));
     let threshold = option(spec.multipart_threshold.map(|t| quote! { #t }));
@@ -129,6 +130,7 @@ fn declaration(m: &Model<'_>, f: &Field, decl: &syn::Ident) -> TokenStream {
         #vis struct #decl;
         impl ::dynox::s3::S3Field for #decl {
             const MODEL: &'static str = #model;
+            const TABLE: &'static str = #table;
             const ATTRIBUTE: &'static str = #n;
             const BUCKET: &'static str = #bucket;
             const PREFIX: &'static str = #prefix;
